@@ -1,0 +1,124 @@
+/**
+ * The load conversation: the reference call conv-en, cut at the middle of each pause and padded with silence after
+ * each utterance long enough for the server's echo of it to play out in full before the caller speaks again.
+ * Without the padding, the caller's next utterance would barge in on every echo (conv-en leaves 2 s between turns,
+ * an echo lasts as long as the turn), and no playback could be measured whole. The server still listens the whole time:
+ * silence frames keep arriving while it plays.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const FRAME_MS = 20;
+export const BYTES_PER_FRAME = 160;
+const MULAW_SILENCE = 0xff;
+const MULAW_NEGATIVE_ZERO = 0x7f;
+
+export interface Utterance {
+  /** Loop frame index of the first frame holding the utterance's first sample. */
+  startFrame: number;
+  /** Loop frame index of the frame holding its last sample: the last media frame of the caller's utterance. */
+  endFrame: number;
+}
+
+export interface LoadConversation {
+  name: string;
+  loopFrames: number;
+  /** Base64 of each loop frame's 160 bytes, as ASCII bytes (216 each), ready to copy into a message. */
+  payloadAscii: Buffer[];
+  /** Whether each loop frame is digital silence (all 0xFF once -0 is folded into +0). */
+  isSilent: Uint8Array;
+  utterances: Utterance[];
+  /** Loop frames where a call may start without cutting into an utterance or its echo. */
+  startFrames: number[];
+  /** Normalised base64 payload of a non-silent frame -> the loop frames that carry it. */
+  contentIndex: Map<string, number[]>;
+}
+
+export function findRepoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'test', 'fixtures'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the repository root (package.json next to test/fixtures) above ' + fileURLToPath(import.meta.url));
+}
+
+interface Labels { [name: string]: { utterances_s: [number, number][]; total_s: number } }
+
+export interface ConversationOptions {
+  name?: string;               // fixture name in test/fixtures (default conv-en)
+  echoHangoverMs?: number;     // the server's VAD hangover assumed when padding (default 600)
+  echoSlackMs?: number;        // extra silence after each expected echo (default 1500)
+}
+
+export function loadConversation(options: ConversationOptions = {}): LoadConversation {
+  const name = options.name ?? 'conv-en';
+  const hangoverMs = options.echoHangoverMs ?? 600;
+  const slackMs = options.echoSlackMs ?? 1500;
+  const root = findRepoRoot();
+  const raw = readFileSync(join(root, 'test', 'fixtures', `${name}.8k.ul`));
+  const labels = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'labels.json'), 'utf8')) as Labels;
+  const label = labels[name];
+  if (!label) throw new Error(`labels.json has no entry for ${name}`);
+
+  const sourceFrames = Math.ceil(raw.length / BYTES_PER_FRAME);
+  const source = Buffer.alloc(sourceFrames * BYTES_PER_FRAME, MULAW_SILENCE);
+  raw.copy(source);
+  const utts = label.utterances_s;
+
+  const frames: Buffer[] = [];
+  const utterances: Utterance[] = [];
+  const silentFrame = Buffer.alloc(BYTES_PER_FRAME, MULAW_SILENCE);
+  let segStartFrame = 0;
+  for (let u = 0; u < utts.length; u++) {
+    const [startS, endS] = utts[u]!;
+    const next = utts[u + 1];
+    const cutS = next ? (endS + next[0]) / 2 : sourceFrames * (FRAME_MS / 1000);
+    const segEndFrame = Math.min(sourceFrames, Math.round((cutS * 1000) / FRAME_MS));
+    const loopBase = frames.length - segStartFrame;
+    for (let f = segStartFrame; f < segEndFrame; f++) frames.push(source.subarray(f * BYTES_PER_FRAME, (f + 1) * BYTES_PER_FRAME));
+    utterances.push({
+      startFrame: loopBase + Math.floor((startS * 1000) / FRAME_MS),
+      endFrame: loopBase + Math.floor((endS * 1000 - 0.001) / FRAME_MS),
+    });
+    // Silence until the echo (hangover + as long as the utterance) has played, plus slack.
+    const echoEndMs = endS * 1000 + hangoverMs + (endS - startS) * 1000 + slackMs;
+    const padFrames = Math.max(0, Math.ceil((echoEndMs - segEndFrame * FRAME_MS) / FRAME_MS));
+    for (let i = 0; i < padFrames; i++) frames.push(silentFrame);
+    segStartFrame = segEndFrame;
+  }
+
+  const loopFrames = frames.length;
+  const payloadAscii: Buffer[] = [];
+  const isSilent = new Uint8Array(loopFrames);
+  const contentIndex = new Map<string, number[]>();
+  for (let i = 0; i < loopFrames; i++) {
+    const frame = frames[i]!;
+    payloadAscii.push(Buffer.from(frame.toString('base64'), 'latin1'));
+    const norm = Buffer.from(frame);
+    let silent = true;
+    for (let b = 0; b < norm.length; b++) {
+      if (norm[b] === MULAW_NEGATIVE_ZERO) norm[b] = MULAW_SILENCE;
+      if (norm[b] !== MULAW_SILENCE) silent = false;
+    }
+    isSilent[i] = silent ? 1 : 0;
+    if (!silent) {
+      const key = norm.toString('base64');
+      const list = contentIndex.get(key);
+      if (list) list.push(i); else contentIndex.set(key, [i]);
+    }
+  }
+
+  // A call may start anywhere except inside an utterance (from 100 ms before it to its end + hangover):
+  // a turn cut in half would echo a fragment nobody can check.
+  const forbidden = new Uint8Array(loopFrames);
+  const hangFrames = Math.ceil(hangoverMs / FRAME_MS);
+  for (const u of utterances) {
+    for (let f = Math.max(0, u.startFrame - 5); f <= Math.min(loopFrames - 1, u.endFrame + hangFrames); f++) forbidden[f] = 1;
+  }
+  const startFrames: number[] = [];
+  for (let f = 0; f < loopFrames; f++) if (!forbidden[f]) startFrames.push(f);
+
+  return { name, loopFrames, payloadAscii, isSilent, utterances, startFrames, contentIndex };
+}

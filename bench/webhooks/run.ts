@@ -1,0 +1,225 @@
+/**
+ * `npm run bench:webhooks`: autocannon against POST /webhook/incoming_call (validly signed, answered with TwiML) and
+ * POST /webhook/status (signed, 204), ours and the Fastify peer in the same run, both with signature checks on
+ * (TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL set). Requests per second, p99 latency, and the server's CPU while loaded.
+ *
+ *   node dist/bench/webhooks/run.js [--duration-s 8] [--connections 50] [--edge-threads 1] [--profile] [--no-write] [--json out.json]
+ */
+import { createRequire } from 'node:module';
+import { writeFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { summarizeProfiles, profileMarkdown } from '../load/profile.js';
+import { pathToFileURL } from 'node:url';
+import { connect } from 'node:net';
+import twilio from 'twilio';
+import { startServer, isServerBuilt, type ServerKind } from '../load/servers.js';
+import { processCpuMs } from '../load/procstat.js';
+import { writeWebhooksReport } from './report.js';
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number; max: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  duration: number;
+  statusCodeStats: Record<string, { count: number }>;
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+export const BENCH_AUTH_TOKEN = 'bench0auth0token0000000000000000';
+export const BENCH_PUBLIC_BASE_URL = 'https://bench.example.com';
+
+export interface WebhookArgs {
+  durationS: number; connections: number; edgeThreads: number; write: boolean; json?: string; portBase: number;
+  /** Also profile ours (V8 --cpu-prof) under POST /webhook/incoming_call load. */
+  profile: boolean;
+}
+
+export interface WebhooksRun { endpoints: EndpointResult[]; profileMarkdown?: string }
+
+export interface EndpointResult {
+  server: string;
+  endpoint: string;
+  requestsPerS: number;
+  total: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  non2xx: number;
+  errors: number;
+  statusCodes: Record<string, number>;
+  serverCpuPct: number;
+  /** server CPU ms per request */
+  serverCpuMsPerRequest: number;
+  /** What a single signed request got, checked on a raw socket before the load (status, and any protocol problem). */
+  probe: string;
+  problems: string[];
+  /** autocannon's own CPU (this process) while loading */
+  generatorCpuPct: number;
+}
+
+/** One signed request on a raw socket: the exact status line and headers, and anything a client could choke on. */
+export function probe(port: number, path: string): Promise<{ summary: string; problems: string[] }> {
+  const { body, signature } = signedRequest(path);
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let head = '';
+    const done = (summary: string, problems: string[]): void => { socket.destroy(); resolve({ summary, problems }); };
+    const timer = setTimeout(() => done('no answer within 3 s', ['no answer within 3 s']), 3000);
+    socket.on('error', (e) => { clearTimeout(timer); done(`error ${e.message}`, [`socket error ${e.message}`]); });
+    socket.on('data', (chunk) => {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      clearTimeout(timer);
+      const lines = head.slice(0, end).split('\r\n');
+      const status = Number(lines[0]?.split(' ')[1] ?? 0);
+      const headers = new Map(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const problems: string[] = [];
+      const length = headers.get('content-length');
+      if ((status === 204 || status === 304) && length !== undefined && length !== '0') {
+        problems.push(`${status} carries Content-Length: ${length} (a 204 must carry none; keep-alive clients wait for a body that never comes)`);
+      }
+      if (status < 200 || status >= 300) problems.push(`status ${status} to a validly signed request`);
+      done(`${lines[0] ?? ''}${length !== undefined ? `, Content-Length ${length}` : ''}`, problems);
+    });
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
+      `X-Twilio-Signature: ${signature}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
+}
+
+const FORM: Record<string, Record<string, string>> = {
+  '/webhook/incoming_call': {
+    AccountSid: 'AC' + '1'.repeat(32), ApiVersion: '2010-04-01', CallSid: 'CA' + '2'.repeat(32), CallStatus: 'ringing',
+    Called: '+15557650000', Caller: '+15551230000', Direction: 'inbound', From: '+15551230000', To: '+15557650000',
+    FromCountry: 'US', ToCountry: 'US',
+  },
+  '/webhook/status': {
+    AccountSid: 'AC' + '1'.repeat(32), ApiVersion: '2010-04-01', CallSid: 'CA' + '2'.repeat(32), CallStatus: 'completed',
+    CallDuration: '42', Direction: 'inbound', From: '+15551230000', To: '+15557650000', SequenceNumber: '0',
+    Timestamp: 'Mon, 01 Jan 2024 00:00:00 +0000',
+  },
+};
+
+export function signedRequest(path: string): { body: string; signature: string } {
+  const params = FORM[path]!;
+  const body = new URLSearchParams(params).toString();
+  const signature = twilio.getExpectedTwilioSignature(BENCH_AUTH_TOKEN, BENCH_PUBLIC_BASE_URL + path, params);
+  return { body, signature };
+}
+
+async function hit(port: number, path: string, durationS: number, connections: number): Promise<AutocannonResult> {
+  const { body, signature } = signedRequest(path);
+  return autocannon({
+    url: `http://127.0.0.1:${port}${path}`,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+    body,
+    connections,
+    pipelining: 1,
+    duration: durationS,
+  });
+}
+
+export async function runWebhooks(args: WebhookArgs): Promise<WebhooksRun> {
+  const servers: Array<{ name: string; kind: ServerKind; env: Record<string, string> }> = [
+    { name: 'ours', kind: 'ours', env: { EDGE_THREADS: String(args.edgeThreads) } },
+    { name: 'fastify', kind: 'webhooks-peer', env: {} },
+  ];
+  const out: EndpointResult[] = [];
+  let port = args.portBase;
+  for (const s of servers) {
+    if (!isServerBuilt(s.kind)) { process.stderr.write(`bench:webhooks: ${s.name} is not built; skipped\n`); continue; }
+    const server = await startServer(s.kind, {
+      port: port++,
+      env: { ...s.env, TWILIO_AUTH_TOKEN: BENCH_AUTH_TOKEN, PUBLIC_BASE_URL: BENCH_PUBLIC_BASE_URL },
+    });
+    try {
+      for (const path of Object.keys(FORM)) {
+        const checked = await probe(server.port, path);
+        await hit(server.port, path, 1, args.connections);   // warm-up (JIT), not counted
+        const cpu0 = processCpuMs(server.pid);
+        const gen0 = process.cpuUsage();
+        const t0 = Date.now();
+        const r = await hit(server.port, path, args.durationS, args.connections);
+        const wallMs = Date.now() - t0;
+        const cpuMs = processCpuMs(server.pid) - cpu0;
+        const genUsage = process.cpuUsage(gen0);
+        const statusCodes = Object.fromEntries(Object.entries(r.statusCodeStats).map(([k, v]) => [k, v.count]));
+        const e: EndpointResult = {
+          server: s.name, endpoint: `POST ${path}`, requestsPerS: r.requests.average, total: r.requests.total,
+          latencyP50Ms: r.latency.p50, latencyP99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts,
+          statusCodes, serverCpuPct: (cpuMs / wallMs) * 100, serverCpuMsPerRequest: r.requests.total > 0 ? cpuMs / r.requests.total : Number.NaN,
+          probe: checked.summary, problems: checked.problems,
+          generatorCpuPct: ((genUsage.user + genUsage.system) / 1000 / wallMs) * 100,
+        };
+        if (r.requests.total === 0) e.problems.push('autocannon got no complete response');
+        out.push(e);
+        process.stdout.write(`${e.server.padEnd(8)} ${e.endpoint.padEnd(30)} ${e.requestsPerS.toFixed(0).padStart(7)} req/s  ` +
+          `p50 ${e.latencyP50Ms} ms p99 ${e.latencyP99Ms} ms  non-2xx ${e.non2xx} errors ${e.errors}  server ${e.serverCpuPct.toFixed(0)}% autocannon ${e.generatorCpuPct.toFixed(0)}% ` +
+          `(${(e.serverCpuMsPerRequest * 1000).toFixed(0)} us/req) ${JSON.stringify(statusCodes)}\n` +
+          (e.problems.length ? `         problems: ${e.problems.join('; ')}\n` : ''));
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  const run: WebhooksRun = { endpoints: out };
+  if (args.profile && isServerBuilt('ours')) {
+    const dir = mkdtempSync(join(tmpdir(), 'ai-crmd-prof-'));
+    try {
+      const server = await startServer('ours', {
+        port: port++, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+        env: { EDGE_THREADS: String(args.edgeThreads), TWILIO_AUTH_TOKEN: BENCH_AUTH_TOKEN, PUBLIC_BASE_URL: BENCH_PUBLIC_BASE_URL },
+      });
+      try {
+        await hit(server.port, '/webhook/incoming_call', Math.min(4, args.durationS), args.connections);
+      } finally {
+        await server.stop();
+      }
+      const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
+      run.profileMarkdown = profileMarkdown('ours', 0, summarizeProfiles(files, 12))
+        .replace(' at N=0', ' under POST /webhook/incoming_call load');
+      process.stdout.write(run.profileMarkdown + '\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return run;
+}
+
+export function parseWebhookArgs(argv: string[]): WebhookArgs {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const args: WebhookArgs = {
+    durationS: Number(get('duration-s') ?? 8),
+    connections: Number(get('connections') ?? 50),
+    edgeThreads: Number(get('edge-threads') ?? 1),
+    write: !argv.includes('--no-write'),
+    portBase: Number(get('port') ?? 18_180),
+    profile: argv.includes('--profile'),
+  };
+  const json = get('json');
+  if (json) args.json = json;
+  if (!(args.durationS >= 1 && args.durationS <= 120)) throw new RangeError('--duration-s must be between 1 and 120');
+  if (!(args.connections >= 1 && args.connections <= 1000)) throw new RangeError('--connections must be between 1 and 1000');
+  return args;
+}
+
+async function main(): Promise<void> {
+  const args = parseWebhookArgs(process.argv.slice(2));
+  const run = await runWebhooks(args);
+  if (args.json) writeFileSync(args.json, JSON.stringify({ args, ...run }, null, 2));
+  if (args.write && run.endpoints.length > 0) writeWebhooksReport(run, args);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench:webhooks failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

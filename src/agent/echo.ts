@@ -1,0 +1,35 @@
+// The keyless default agent: it plays each caller turn back once the turn has ended. It implements the same Agent
+// interface as the AI pipeline, so that the whole media path (handshake, decode, VAD, turns, playout, marks,
+// barge-in) runs and is tested without any provider. DTMF digits are logged.
+import { mulawEncode } from '../audio/dsp.js';
+import { LogEvent } from '../observability/log.js';
+import type { Agent, AgentContext, AgentFactory, CallerTurn, HeardInfo } from './types.js';
+
+export class EchoAgent implements Agent {
+  private ctx: AgentContext | null = null;
+
+  onCallStart(ctx: AgentContext): void {
+    this.ctx = ctx;
+  }
+
+  /** Per turn: the turn's 8 kHz PCM -> mu-law frames -> playout (its mark follows). */
+  onTurn(turn: CallerTurn, signal: AbortSignal): void {
+    const ctx = this.ctx;
+    if (ctx === null || signal.aborted || turn.pcm8k.length === 0) return;
+    ctx.play(mulawEncode(turn.pcm8k), `echo-${turn.turnId}`);
+  }
+
+  onDtmf(digit: string): void {
+    this.ctx?.log.info({ event: LogEvent.WS_DTMF, digit, agent: 'echo' }, 'dtmf digit');
+  }
+
+  onBargeIn(_heard: HeardInfo): void {
+    // Nothing in flight: the echo was already queued, and the playout has cleared it.
+  }
+
+  onCallEnd(): void {
+    this.ctx = null;
+  }
+}
+
+export const createEchoAgent: AgentFactory = () => new EchoAgent();

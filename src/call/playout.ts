@@ -1,0 +1,297 @@
+// One call's outbound audio: a queue of 20 ms mu-law frames, sent to Twilio on the thread clock's ticks.
+// Each tick sends exactly the frames that are due, keeping at most `leadFrames` frames ahead of real time in
+// Twilio's buffer (so a `clear` silences the line within about leadFrames x 20 ms); a late tick has a higher
+// tick index and so catches up in the same pass. After an utterance's last frame, a `mark` named for it: Twilio
+// returns it when the caller has heard it. A `clear` empties the queue and makes Twilio return every pending mark
+// at once: those marks mean "flushed", never "heard". How much was heard when a clear happens is computed from what
+// was sent less what is still buffered at Twilio (the lead), per utterance.
+//
+// Memory: frames live in one ring (one ArrayBuffer, a preallocated 160-byte view per slot), doubled when full; the
+// per-tick path allocates nothing but the JSON strings the wire needs.
+import type { HeardInfo, PlayedInfo, UtteranceProgress } from '../agent/types.js';
+import { serializeClear, serializeMark, serializeMedia } from '../twilio/media-streams.js';
+import type { CallTransport, ThreadCallStats } from './types.js';
+
+export const FRAME_BYTES = 160;
+const MULAW_SILENCE_BYTE = 0xff;
+const INITIAL_CAPACITY_FRAMES = 64;
+/** Marks sent before a clear that Twilio has not returned yet; bounded in case Twilio never returns them. */
+const MAX_FLUSHED_MARKS = 256;
+const MAX_AWAITING_MARKS = 256;
+
+export type PlayoutCounters = Pick<ThreadCallStats, 'framesOut' | 'dropped' | 'marksSent' | 'marksHeard' | 'marksFlushed'>;
+
+export interface PlayoutOptions {
+  transport: CallTransport;
+  streamSid: string;
+  /** Frames allowed in Twilio's buffer beyond the one playing (config PLAYOUT_LEAD_FRAMES). */
+  leadFrames: number;
+  stats: PlayoutCounters;
+  frameMs?: number;
+  initialCapacityFrames?: number;
+}
+
+interface Utterance {
+  readonly id: string;
+  /** Absolute frame index of its first frame. */
+  readonly startFrame: number;
+  /** Absolute frame index after its last frame; valid once ended. */
+  endFrame: number;
+  isEnded: boolean;
+}
+
+export type MarkResult =
+  | { kind: 'heard'; played: PlayedInfo }
+  | { kind: 'flushed'; name: string }
+  | { kind: 'unknown'; name: string };
+
+export class Playout {
+  readonly leadFrames: number;
+  /** Frames written to the transport by this playout (sent or dropped). */
+  framesSent = 0;
+
+  private readonly transport: CallTransport;
+  private readonly streamSid: string;
+  private readonly stats: PlayoutCounters;
+  private readonly frameMs: number;
+  private capacityFrames: number;
+  private ring: Uint8Array;
+  private views: Uint8Array[];
+  /** Absolute index of the next frame to send. */
+  private readFrame = 0;
+  /** Absolute byte count written (frame f occupies bytes f*160 .. f*160+159). */
+  private writeBytes = 0;
+  /** Utterances with frames still to send or a mark still to send, oldest first. */
+  private readonly queue: Utterance[] = [];
+  /** Utterances whose mark was sent and not yet returned, oldest first. */
+  private readonly awaitingMark: Utterance[] = [];
+  /** Names of marks made void by a clear: when Twilio returns them, they count as flushed. */
+  private readonly flushedMarks: string[] = [];
+  /** Tick (fractional) at which Twilio will have played everything sent so far. */
+  private playheadEnd = 0;
+  private lastTick = -1;
+  private lastDueMs = 0;
+  private isDisposed = false;
+  private readonly sendDueBound = (): void => this.sendDue();
+
+  constructor(options: PlayoutOptions) {
+    if (!Number.isInteger(options.leadFrames) || options.leadFrames < 0 || options.leadFrames > 500) {
+      throw new RangeError(`leadFrames must be an integer from 0 to 500 (got ${options.leadFrames})`);
+    }
+    this.transport = options.transport;
+    this.streamSid = options.streamSid;
+    this.leadFrames = options.leadFrames;
+    this.stats = options.stats;
+    this.frameMs = options.frameMs ?? 20;
+    this.capacityFrames = Math.max(4, options.initialCapacityFrames ?? INITIAL_CAPACITY_FRAMES);
+    this.ring = new Uint8Array(this.capacityFrames * FRAME_BYTES);
+    this.views = makeViews(this.ring, this.capacityFrames);
+  }
+
+  /** Frames waiting to be sent (complete or partial). */
+  get queuedFrames(): number {
+    return Math.ceil(this.writeBytes / FRAME_BYTES) - this.readFrame;
+  }
+
+  /** Anything queued, an utterance still open, or audio still buffered at Twilio at `nowMs`. */
+  isPlayingAt(nowMs: number): boolean {
+    if (this.isDisposed) return false;
+    if (this.queue.length > 0 || this.queuedFrames > 0) return true;
+    return this.playheadEnd > this.positionAt(nowMs);
+  }
+
+  /** Appends audio to utterance `utteranceId` (a new id ends the previous one). */
+  enqueue(mulaw: Uint8Array, utteranceId: string): void {
+    if (this.isDisposed) return;
+    let utt = this.queue.length > 0 ? this.queue[this.queue.length - 1]! : undefined;
+    if (utt === undefined || utt.isEnded || utt.id !== utteranceId) {
+      if (utt !== undefined && !utt.isEnded) this.endOpen(utt);
+      utt = { id: utteranceId, startFrame: this.writeBytes / FRAME_BYTES, endFrame: -1, isEnded: false };
+      this.queue.push(utt);
+    }
+    if (mulaw.length === 0) return;
+    this.ensureCapacity(Math.ceil((this.writeBytes + mulaw.length) / FRAME_BYTES) - this.readFrame);
+    // Copy in at most two spans (the ring may wrap).
+    const ringBytes = this.ring.length;
+    let src = 0;
+    while (src < mulaw.length) {
+      const pos = this.writeBytes % ringBytes;
+      const n = Math.min(mulaw.length - src, ringBytes - pos);
+      this.ring.set(src === 0 && n === mulaw.length ? mulaw : mulaw.subarray(src, src + n), pos);
+      src += n;
+      this.writeBytes += n;
+    }
+  }
+
+  /** No more audio for `utteranceId`: its last frame is padded with silence, and its mark follows it. */
+  endUtterance(utteranceId: string): void {
+    if (this.isDisposed) return;
+    const utt = this.queue.length > 0 ? this.queue[this.queue.length - 1]! : undefined;
+    if (utt === undefined || utt.isEnded || utt.id !== utteranceId) return;
+    this.endOpen(utt);
+  }
+
+  /** A whole utterance and its mark. */
+  play(mulaw: Uint8Array, utteranceId: string): void {
+    this.enqueue(mulaw, utteranceId);
+    this.endUtterance(utteranceId);
+  }
+
+  /** Per-frame path: called on this call's clock tick; sends the due frames (corked) and any mark that is due. */
+  onTick(tickIndex: number, dueMs: number): void {
+    this.lastTick = tickIndex;
+    this.lastDueMs = dueMs;
+    if (this.isDisposed) return;
+    const hasFrame = this.readFrame < Math.floor(this.writeBytes / FRAME_BYTES);
+    const head = this.queue.length > 0 ? this.queue[0]! : undefined;
+    const hasMark = head !== undefined && head.isEnded && this.readFrame >= head.endFrame;
+    if (!hasFrame && !hasMark) return;
+    if (hasFrame && this.playheadEnd >= tickIndex + 1 + this.leadFrames && !hasMark) return;
+    this.transport.cork(this.sendDueBound);
+  }
+
+  /** Per-frame path: the corked body of onTick. */
+  private sendDue(): void {
+    if (this.isDisposed) return;
+    const tick = this.lastTick;
+    if (this.playheadEnd < tick) this.playheadEnd = tick; // Twilio's buffer ran dry: playback restarts now
+    const limit = tick + 1 + this.leadFrames;
+    const sendableEnd = Math.floor(this.writeBytes / FRAME_BYTES);
+    const stats = this.stats;
+    this.sendDueMarks();
+    while (!this.isDisposed && this.readFrame < sendableEnd && this.playheadEnd < limit) {
+      const frame = this.views[this.readFrame % this.capacityFrames]!;
+      if (this.transport.sendText(serializeMedia(this.streamSid, frame))) stats.framesOut++;
+      else stats.dropped++;
+      if (this.isDisposed) return; // the write closed the socket and ended the call
+      this.framesSent++;
+      this.readFrame++;
+      this.playheadEnd++;
+      this.sendDueMarks();
+    }
+  }
+
+  /** Sends the marks of ended utterances whose frames have all been sent. */
+  private sendDueMarks(): void {
+    while (this.queue.length > 0) {
+      const head = this.queue[0]!;
+      if (!head.isEnded || this.readFrame < head.endFrame) return;
+      this.queue.shift();
+      if (this.transport.sendText(serializeMark(this.streamSid, head.id))) this.stats.marksSent++;
+      else this.stats.dropped++;
+      if (this.isDisposed) return;
+      if (this.awaitingMark.length >= MAX_AWAITING_MARKS) this.awaitingMark.shift();
+      this.awaitingMark.push(head);
+    }
+  }
+
+  /**
+   * Empties the queue and sends `clear`. Returns, per utterance still playing or queued, how much the caller heard:
+   * frames sent, less those still in Twilio's buffer at `nowMs`. Marks already sent will come back as flushed.
+   */
+  clear(nowMs: number, atMs: number): HeardInfo {
+    const utterances: UtteranceProgress[] = [];
+    let framesHeard = 0;
+    if (this.isDisposed) return { atMs, utterances, framesHeard };
+    const position = this.positionAt(nowMs);
+    const unplayed = Math.max(0, this.playheadEnd - position);
+    const playedEnd = this.readFrame - Math.ceil(unplayed - 1e-6); // absolute index after the last frame played
+    const writeEnd = Math.ceil(this.writeBytes / FRAME_BYTES);
+    const describe = (utt: Utterance): void => {
+      const endFrame = utt.isEnded ? utt.endFrame : writeEnd;
+      const framesQueued = endFrame - utt.startFrame;
+      const framesSent = clamp(this.readFrame - utt.startFrame, 0, framesQueued);
+      const heard = clamp(playedEnd - utt.startFrame, 0, framesSent);
+      framesHeard += heard;
+      utterances.push({ utteranceId: utt.id, framesQueued, framesSent, framesHeard: heard, wasEnded: utt.isEnded });
+    };
+    for (const utt of this.awaitingMark) {
+      describe(utt);
+      this.flushedMarks.push(utt.id);
+    }
+    for (const utt of this.queue) describe(utt);
+    if (this.flushedMarks.length > MAX_FLUSHED_MARKS) this.flushedMarks.splice(0, this.flushedMarks.length - MAX_FLUSHED_MARKS);
+    this.awaitingMark.length = 0;
+    this.queue.length = 0;
+    this.readFrame = writeEnd;
+    this.writeBytes = writeEnd * FRAME_BYTES;
+    this.playheadEnd = Math.min(this.playheadEnd, position); // nothing is buffered at Twilio after the clear
+    this.transport.cork(() => {
+      if (!this.isDisposed) this.transport.sendText(serializeClear(this.streamSid));
+    });
+    return { atMs, utterances, framesHeard };
+  }
+
+  /** Twilio returned a mark: heard when it was pending, flushed when a clear made it void. */
+  onMark(name: string): MarkResult {
+    const flushedAt = this.flushedMarks.indexOf(name);
+    if (flushedAt >= 0) {
+      this.flushedMarks.splice(flushedAt, 1);
+      this.stats.marksFlushed++;
+      return { kind: 'flushed', name };
+    }
+    for (let i = 0; i < this.awaitingMark.length; i++) {
+      const utt = this.awaitingMark[i]!;
+      if (utt.id !== name) continue;
+      this.awaitingMark.splice(i, 1);
+      this.stats.marksHeard++;
+      return { kind: 'heard', played: { utteranceId: utt.id, frames: utt.endFrame - utt.startFrame } };
+    }
+    return { kind: 'unknown', name };
+  }
+
+  /** Drops everything (end of call); later calls are no-ops. */
+  dispose(): void {
+    this.isDisposed = true;
+    this.queue.length = 0;
+    this.awaitingMark.length = 0;
+    this.flushedMarks.length = 0;
+    this.ring = new Uint8Array(0);
+    this.views = [];
+    this.capacityFrames = 0;
+  }
+
+  /** Where playback is at `nowMs`, in ticks (fractional), on this call's phase of the clock. */
+  private positionAt(nowMs: number): number {
+    if (this.lastTick < 0) return 0;
+    return this.lastTick + Math.max(0, nowMs - this.lastDueMs) / this.frameMs;
+  }
+
+  private endOpen(utt: Utterance): void {
+    const rem = this.writeBytes % FRAME_BYTES;
+    if (rem !== 0) {
+      const pad = FRAME_BYTES - rem;
+      const pos = this.writeBytes % this.ring.length; // a frame never straddles the ring's end
+      this.ring.fill(MULAW_SILENCE_BYTE, pos, pos + pad);
+      this.writeBytes += pad;
+    }
+    utt.isEnded = true;
+    utt.endFrame = this.writeBytes / FRAME_BYTES;
+  }
+
+  /** Grows the ring (doubling) so that it holds `frames` frames from readFrame on. */
+  private ensureCapacity(frames: number): void {
+    if (frames <= this.capacityFrames) return;
+    let capacity = this.capacityFrames;
+    while (capacity < frames) capacity *= 2;
+    const ring = new Uint8Array(capacity * FRAME_BYTES);
+    const end = Math.ceil(this.writeBytes / FRAME_BYTES);
+    for (let f = this.readFrame; f < end; f++) {
+      const from = (f % this.capacityFrames) * FRAME_BYTES;
+      ring.set(this.ring.subarray(from, from + FRAME_BYTES), (f % capacity) * FRAME_BYTES);
+    }
+    this.ring = ring;
+    this.capacityFrames = capacity;
+    this.views = makeViews(ring, capacity);
+  }
+}
+
+function makeViews(ring: Uint8Array, frames: number): Uint8Array[] {
+  const views = new Array<Uint8Array>(frames);
+  for (let i = 0; i < frames; i++) views[i] = ring.subarray(i * FRAME_BYTES, (i + 1) * FRAME_BYTES);
+  return views;
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}

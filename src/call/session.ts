@@ -1,0 +1,395 @@
+// One call's life on its edge thread, from the socket's first message to its last: connected -> started -> stopped.
+// The session owns the call's inbound DSP slot, its turn detector, its playout queue and its agent, and it is the
+// only writer to the call's transport (through the playout). Time comes from Twilio's media timestamps, not from
+// counting frames: Twilio may leave out silent frames, and such a gap is filled with silence before the VAD (when
+// no media comes at all, the session feeds silence itself, a little behind real time, so that a turn still ends).
+// The session ends on `stop`, on the socket's close, on idle timeout or on the agent's hang-up, and leaves nothing
+// behind: its clock subscription, DSP slot, buffers, in-flight agent work and registry entry all go.
+import type { Logger } from 'pino';
+import type { Agent, AgentContext, AgentFactory, CallEndReason, CallerTurn, CallInfo, HeardInfo } from '../agent/types.js';
+import type { ClockSubscription, FrameClock } from '../audio/clock.js';
+import { ErrorKind, LogEvent, callLogger } from '../observability/log.js';
+import type { InboundMessage } from '../twilio/media-streams.js';
+import type { InboundBatch, InboundFrameSink } from './inbound.js';
+import { Playout } from './playout.js';
+import { TurnDetector, type TurnListener } from './turns.js';
+import type { CallEngineConfig, CallSessionHandle, CallTransport, ThreadCallStats } from './types.js';
+
+const FRAME_MS = 20;
+/** A gap longer than this (in frames) is filled only with its last part: enough silence for any VAD hangover. */
+export const MAX_GAP_FILL_FRAMES = 100;
+/**
+ * When no media has arrived for this many ticks, the session itself feeds silence (one frame per tick, this far
+ * behind real time), so that a turn still ends when Twilio leaves out every frame after the caller stops talking.
+ * Real media that arrives later fills the rest of its gap from its timestamp.
+ */
+export const MEDIA_WAIT_TICKS = 15;
+/** How often (in ticks) a session checks its idle timer: once a second. */
+const IDLE_CHECK_TICKS = 50;
+const CLOSE_NORMAL = 1000;
+const CLOSE_GOING_AWAY = 1001;
+const CLOSE_TRY_AGAIN_LATER = 1013;
+
+export type SessionState = 'connected' | 'started' | 'stopped';
+
+/** What a session needs from its thread (the registry gives it these). */
+export interface SessionDeps {
+  config: CallEngineConfig;
+  agentFactory: AgentFactory;
+  clock: FrameClock;
+  inbound: InboundBatch;
+  stats: ThreadCallStats;
+  log: Logger;
+  /** The VAD's effective onset and hangover (the DSP's defaults where config leaves them out). */
+  vadTiming: { onsetMs: number; hangoverMs: number };
+  /** End the call when no message arrived for this long. */
+  idleTimeoutMs: number;
+  /** Called once when the session has ended. */
+  onEnded(session: CallSession): void;
+}
+
+export class CallSession implements CallSessionHandle, InboundFrameSink, TurnListener {
+  state: SessionState = 'connected';
+  streamSid = '';
+  callSid = '';
+  endReason: CallEndReason | undefined;
+
+  private readonly deps: SessionDeps;
+  private readonly transport: CallTransport;
+  private log: Logger;
+  private readonly subscription: ClockSubscription;
+  private slot = -1;
+  private playout: Playout | null = null;
+  private turns: TurnDetector | null = null;
+  private agent: Agent | null = null;
+  private context: SessionAgentContext | null = null;
+  private readonly callAbort = new AbortController();
+  private turnAbort: AbortController | null = null;
+  /** Stream time the next media frame is expected at (the stream's time starts at 0 with `start`). */
+  private nextMediaMs = 0;
+  private hasMedia = false;
+  private messagesIn = 0;
+  private messagesAtIdleCheck = 0;
+  private idleSinceMs: number;
+  private ticksToIdleCheck = IDLE_CHECK_TICKS;
+  private framesIn = 0;
+  private framesInAtLastTick = 0;
+  private ticksWithoutMedia = 0;
+  private gapFramesFilled = 0;
+  private bargeIns = 0;
+
+  constructor(deps: SessionDeps, transport: CallTransport) {
+    this.deps = deps;
+    this.transport = transport;
+    this.log = deps.log;
+    this.idleSinceMs = deps.clock.nowMs();
+    this.subscription = deps.clock.subscribe(this.onTick);
+    deps.stats.activeCalls++;
+    deps.stats.callsTotal++;
+  }
+
+  get isEnded(): boolean {
+    return this.state === 'stopped';
+  }
+
+  /** Every parsed message from the edge. Never throws past the agent (its errors are caught and counted). */
+  onMessage(msg: InboundMessage): void {
+    if (this.state === 'stopped') return;
+    this.messagesIn++;
+    switch (msg.event) {
+      case 'media':
+        this.onMedia(msg.payloadBase64, msg.timestampMs, msg.track);
+        return;
+      case 'connected':
+        return;
+      case 'start':
+        this.onStart(msg.streamSid, msg.start.callSid, msg.start.accountSid, msg.start.customParameters);
+        return;
+      case 'mark':
+        this.onMark(msg.name);
+        return;
+      case 'dtmf':
+        if (this.agent !== null) {
+          this.log.debug({ event: LogEvent.WS_DTMF, digit: msg.digit }, 'dtmf');
+          const agent = this.agent;
+          this.guard('onDtmf', () => agent.onDtmf(msg.digit));
+        }
+        return;
+      case 'stop':
+        this.end('stop');
+        return;
+    }
+  }
+
+  /** The socket closed (from the edge's close handler). */
+  onTransportClosed(): void {
+    this.end('closed');
+  }
+
+  /** Ends the call: releases everything and closes the socket if it is still open. Idempotent. */
+  end(reason: CallEndReason): void {
+    if (this.state === 'stopped') return;
+    const wasStarted = this.state === 'started';
+    this.state = 'stopped';
+    this.endReason = reason;
+    const { stats } = this.deps;
+    this.subscription.unsubscribe();
+    if (this.slot >= 0) {
+      this.deps.inbound.freeSlot(this.slot); // processes this call's pending frames first
+      this.slot = -1;
+    }
+    this.turnAbort?.abort(new Error(`call ended (${reason})`));
+    this.turnAbort = null;
+    this.callAbort.abort(new Error(`call ended (${reason})`));
+    const framesOut = this.playout?.framesSent ?? 0;
+    this.playout?.dispose();
+    this.playout = null;
+    this.turns?.dispose();
+    const turns = this.turns?.turns ?? 0;
+    this.turns = null;
+    const agent = this.agent;
+    this.agent = null;
+    if (agent !== null) this.guard('onCallEnd', () => agent.onCallEnd(reason));
+    this.context = null;
+    stats.activeCalls--;
+    if (reason === 'idle') stats.idleTimeouts++;
+    if (wasStarted || reason !== 'closed') {
+      this.log.info({ event: LogEvent.CALL_END, reason, framesIn: this.framesIn, gapFramesFilled: this.gapFramesFilled, framesOut, turns, bargeIns: this.bargeIns }, 'call ended');
+    }
+    if (reason !== 'closed' && !this.transport.isClosed) {
+      this.transport.close(reason === 'shutdown' ? CLOSE_GOING_AWAY : CLOSE_NORMAL, reason);
+    }
+    this.deps.onEnded(this);
+  }
+
+  // ---- inbound ----
+
+  private onStart(streamSid: string, callSid: string, accountSid: string, customParameters: Record<string, string>): void {
+    if (this.state !== 'connected') {
+      this.log.warn({ event: LogEvent.WS_START, errKind: ErrorKind.PROTOCOL, problem: 'duplicate-start' }, 'second start ignored');
+      return;
+    }
+    this.streamSid = streamSid;
+    this.callSid = callSid;
+    this.log = callLogger(callSid, streamSid, this.deps.log);
+    const { config } = this.deps;
+    try {
+      this.slot = this.deps.inbound.allocSlot(this, config.vad);
+    } catch (error) {
+      this.log.error({ event: LogEvent.WS_START, errKind: ErrorKind.DSP, err: error }, 'no DSP slot for this call; closing');
+      this.transport.close(CLOSE_TRY_AGAIN_LATER, 'server full');
+      this.end('closed');
+      return;
+    }
+    this.state = 'started';
+    this.playout = new Playout({ transport: this.transport, streamSid, leadFrames: config.playout.leadFrames, stats: this.deps.stats });
+    this.turns = new TurnDetector(
+      {
+        onsetMs: this.deps.vadTiming.onsetMs,
+        hangoverMs: this.deps.vadTiming.hangoverMs,
+        minTurnMs: config.turns.minTurnMs,
+        maxTurnMs: config.turns.maxTurnMs,
+        bargeIn: config.bargeIn,
+      },
+      this,
+    );
+    const call: CallInfo = { callSid, streamSid, accountSid, customParameters };
+    let agent: Agent;
+    try {
+      agent = this.deps.agentFactory(call);
+    } catch (error) {
+      this.deps.stats.agentErrors++;
+      this.log.error({ event: LogEvent.WS_START, errKind: ErrorKind.INTERNAL, err: error }, 'agent factory threw; closing');
+      this.end('hang-up');
+      return;
+    }
+    this.agent = agent;
+    this.context = new SessionAgentContext(this, call, this.log, this.callAbort.signal);
+    const context = this.context;
+    this.guard('onCallStart', () => agent.onCallStart(context));
+  }
+
+  /** Per-frame path: gap check against the media timestamp, then the frame into the thread's batch. */
+  private onMedia(payloadBase64: string, timestampMs: number, track: string): void {
+    if (this.state !== 'started' || track === 'outbound') return;
+    const { inbound, stats } = this.deps;
+    const slot = this.slot;
+    const missing = Math.floor((timestampMs - this.nextMediaMs + FRAME_MS / 2) / FRAME_MS);
+    if (missing > 0) {
+      const fill = missing < MAX_GAP_FILL_FRAMES ? missing : MAX_GAP_FILL_FRAMES;
+      for (let k = fill; k > 0; k--) inbound.pushSilence(slot, timestampMs - k * FRAME_MS);
+      this.gapFramesFilled += fill;
+      stats.gapFramesFilled += fill;
+    }
+    inbound.pushPayload(slot, payloadBase64, timestampMs);
+    this.nextMediaMs = timestampMs + FRAME_MS;
+    this.hasMedia = true;
+    this.framesIn++;
+    stats.framesIn++;
+  }
+
+  /** Feeds `frames` silence frames where media is overdue (Twilio leaves silent frames out). */
+  private fillMissingMedia(frames: number): void {
+    const n = Math.min(frames, MAX_GAP_FILL_FRAMES);
+    for (let k = 0; k < n; k++) {
+      this.deps.inbound.pushSilence(this.slot, this.nextMediaMs);
+      this.nextMediaMs += FRAME_MS;
+    }
+    this.gapFramesFilled += n;
+    this.deps.stats.gapFramesFilled += n;
+  }
+
+  /** Per-frame path: a processed frame from the batch. */
+  onInboundFrame(event: number, levelDbfs: number, pcm: Int16Array, offset: number, frameStartMs: number): void {
+    if (this.state !== 'started') return; // frames flushed while the call ends
+    this.turns?.onFrame(event, levelDbfs, pcm, offset, frameStartMs);
+  }
+
+  private onMark(name: string): void {
+    const playout = this.playout;
+    if (playout === null) return;
+    const result = playout.onMark(name);
+    if (result.kind === 'heard') {
+      this.log.debug({ event: LogEvent.PLAYOUT_DONE, utteranceId: result.played.utteranceId, frames: result.played.frames }, 'utterance played');
+      const agent = this.agent;
+      if (agent?.onUtterancePlayed !== undefined) this.guard('onUtterancePlayed', () => agent.onUtterancePlayed!(result.played));
+    }
+  }
+
+  // ---- turns (TurnListener) ----
+
+  isAgentPlaying(): boolean {
+    return this.playout !== null && this.playout.isPlayingAt(this.deps.clock.nowMs());
+  }
+
+  onBargeIn(atMs: number): void {
+    const playout = this.playout;
+    if (playout === null) return;
+    const heard = playout.clear(this.deps.clock.nowMs(), atMs);
+    this.bargeIns++;
+    this.deps.stats.bargeIns++;
+    this.turnAbort?.abort(new Error('barge-in'));
+    this.turnAbort = null;
+    this.log.info({ event: LogEvent.BARGE_IN, atMs, framesHeard: heard.framesHeard, utterances: heard.utterances }, 'caller spoke over the agent; playback cleared');
+    const agent = this.agent;
+    if (agent !== null) this.guard('onBargeIn', () => agent.onBargeIn(heard));
+  }
+
+  onTurn(turn: CallerTurn): void {
+    const stats = this.deps.stats;
+    stats.turns++;
+    if (turn.endReason === 'max-length') stats.turnsForcedEnd++;
+    // One turn in flight at a time: a newer turn supersedes the previous one's work.
+    this.turnAbort?.abort(new Error('superseded by a newer turn'));
+    const abort = new AbortController();
+    this.turnAbort = abort;
+    this.log.info({
+      event: LogEvent.CALL_TURN, turnId: turn.turnId, startMs: turn.startMs, endMs: turn.endMs, durationMs: turn.durationMs,
+      endReason: turn.endReason, peakDbfs: round1(turn.peakDbfs), meanDbfs: round1(turn.meanDbfs), wasBargeIn: turn.wasBargeIn,
+    }, 'caller turn');
+    const agent = this.agent;
+    if (agent !== null) this.guard('onTurn', () => agent.onTurn(turn, abort.signal), abort.signal);
+  }
+
+  onTurnDropped(): void {
+    this.deps.stats.turnsTooShort++;
+  }
+
+  // ---- outbound and timers ----
+
+  /**
+   * Per-frame path: this call's clock tick: the playout's due frames, silence while media is missing, and once a
+   * second the idle check.
+   */
+  private readonly onTick = (tickIndex: number, dueMs: number, nowMs: number, ticksCovered: number): void => {
+    this.playout?.onTick(tickIndex, dueMs);
+    if (this.framesIn !== this.framesInAtLastTick) {
+      this.framesInAtLastTick = this.framesIn;
+      this.ticksWithoutMedia = 0;
+    } else if (this.hasMedia && this.state === 'started') {
+      this.ticksWithoutMedia += ticksCovered;
+      if (this.ticksWithoutMedia > MEDIA_WAIT_TICKS) this.fillMissingMedia(ticksCovered);
+    }
+    if (--this.ticksToIdleCheck > 0) return;
+    this.ticksToIdleCheck = IDLE_CHECK_TICKS;
+    if (this.messagesIn !== this.messagesAtIdleCheck) {
+      this.messagesAtIdleCheck = this.messagesIn;
+      this.idleSinceMs = nowMs;
+    } else if (nowMs - this.idleSinceMs >= this.deps.idleTimeoutMs) {
+      this.log.warn({ event: LogEvent.CALL_END, errKind: ErrorKind.TIMEOUT, idleMs: Math.round(nowMs - this.idleSinceMs) }, 'no message for too long; ending the call');
+      this.end('idle');
+    }
+  };
+
+  // ---- for the agent context ----
+
+  /** @internal */ playoutOrNull(): Playout | null {
+    return this.playout;
+  }
+
+  /** @internal */ stopPlayback(): HeardInfo {
+    const playout = this.playout;
+    if (playout === null) return { atMs: this.nextMediaMs, utterances: [], framesHeard: 0 };
+    return playout.clear(this.deps.clock.nowMs(), this.nextMediaMs);
+  }
+
+  /** Runs an agent callback; exceptions and rejections are caught, counted and logged (aborts only at debug). */
+  private guard(what: string, fn: () => void | Promise<void>, signal?: AbortSignal): void {
+    try {
+      const result = fn();
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+        (result as Promise<void>).then(undefined, (error: unknown) => this.onAgentError(what, error, signal));
+      }
+    } catch (error) {
+      this.onAgentError(what, error, signal);
+    }
+  }
+
+  private onAgentError(what: string, error: unknown, signal: AbortSignal | undefined): void {
+    if (signal?.aborted === true || this.callAbort.signal.aborted) {
+      this.log.debug({ event: LogEvent.PROVIDER_ERROR, errKind: ErrorKind.ABORTED, where: what, err: error }, 'agent work aborted');
+      return;
+    }
+    this.deps.stats.agentErrors++;
+    this.log.error({ event: LogEvent.PROVIDER_ERROR, errKind: ErrorKind.INTERNAL, where: what, err: error }, 'agent callback failed');
+  }
+}
+
+/** The agent's handle on its call; every method is a no-op once the call has ended. */
+class SessionAgentContext implements AgentContext {
+  constructor(
+    private readonly session: CallSession,
+    readonly call: CallInfo,
+    readonly log: Logger,
+    readonly signal: AbortSignal,
+  ) {}
+
+  play(mulaw: Uint8Array, utteranceId: string): void {
+    this.session.playoutOrNull()?.play(mulaw, utteranceId);
+  }
+
+  enqueue(mulaw: Uint8Array, utteranceId: string): void {
+    this.session.playoutOrNull()?.enqueue(mulaw, utteranceId);
+  }
+
+  endUtterance(utteranceId: string): void {
+    this.session.playoutOrNull()?.endUtterance(utteranceId);
+  }
+
+  stopPlayback(): HeardInfo {
+    return this.session.stopPlayback();
+  }
+
+  get isPlaying(): boolean {
+    return this.session.isAgentPlaying();
+  }
+
+  hangUp(reason?: string): void {
+    if (reason !== undefined) this.log.info({ event: LogEvent.CALL_END, reason }, 'agent hangs up');
+    this.session.end('hang-up');
+  }
+}
+
+function round1(x: number): number {
+  return Number.isFinite(x) ? Math.round(x * 10) / 10 : x;
+}

@@ -1,0 +1,224 @@
+// VAD events -> caller turns, for one call. A turn starts at the VAD's onset (its start moved back by the onset
+// time, with a little lead-in taken from a pre-roll ring so that the first syllable is kept), ends at the VAD's end
+// of speech (the hangover's silence trimmed, but for a short tail), is dropped when shorter than minTurnMs and is
+// forced to end at maxTurnMs (then nothing new starts until the VAD itself hears the speech end).
+// Barge-in policy lives here too: an onset while the agent is playing becomes a barge-in once the caller has spoken
+// for minSpeechMs (so a click or a cough does not cut the agent off); it can be switched off. Speech time counts the
+// onset plus the turn's frames louder than the line's idle level by speechMarginDb (the VAD's hangover is silence).
+// A turn's audio is collected into one Int16Array per call, doubled when full: nothing is allocated per frame.
+import type { CallerTurn } from '../agent/types.js';
+
+export const SAMPLES_PER_FRAME = 160;
+const FRAME_MS = 20;
+/** VadEvent values of src/audio/dsp.ts (kept as numbers here: the per-frame path compares plain integers). */
+export const VAD_EVENT_SPEECH_START = 1;
+export const VAD_EVENT_SPEECH_END = 2;
+
+export interface TurnDetectorOptions {
+  /** The VAD's effective onset and hangover (the turn's start and end are corrected by them). */
+  onsetMs: number;
+  hangoverMs: number;
+  minTurnMs: number;
+  maxTurnMs: number;
+  bargeIn: { enabled: boolean; minSpeechMs: number };
+  /** Audio kept before the onset's computed start; default 40 ms. */
+  leadInMs?: number;
+  /** Silence kept after the end of speech; default 100 ms. */
+  tailMs?: number;
+  /** First size of the turn buffer; default 2 s. */
+  initialCapacityMs?: number;
+  /** A frame counts as speech (for barge-in) this far above the idle line level; default 6 dB. */
+  speechMarginDb?: number;
+}
+
+export interface TurnListener {
+  /** Asked at an onset (and while a barge-in waits for minSpeechMs): is the agent's audio playing? */
+  isAgentPlaying(): boolean;
+  /** The caller has spoken over the agent for minSpeechMs. `atMs`: stream time of the speech's start. */
+  onBargeIn(atMs: number): void;
+  onTurn(turn: CallerTurn): void;
+  /** A VAD turn too short to keep (counted by the caller). */
+  onTurnDropped?(durationMs: number): void;
+}
+
+const enum State {
+  Idle,
+  InTurn,
+  /** After a forced end, until the VAD reports the end of speech. */
+  Suppressed,
+}
+
+export class TurnDetector {
+  private readonly options: Required<Omit<TurnDetectorOptions, 'bargeIn'>> & { bargeIn: TurnDetectorOptions['bargeIn'] };
+  private readonly listener: TurnListener;
+  private state = State.Idle;
+  // pre-roll ring of the frames before an onset
+  private readonly preRoll: Int16Array;
+  private readonly preRollFrames: number;
+  private preRollNext = 0;
+  private preRollCount = 0;
+  // the turn being captured
+  private buffer: Int16Array;
+  private length = 0;
+  private turnStartMs = 0;
+  private peakDbfs = -Infinity;
+  private energySum = 0;
+  private levelFrames = 0;
+  private isBargeInPending = false;
+  /** Speech heard in this turn so far (onset + loud frames), for the barge-in policy. */
+  private voicedMs = 0;
+  /** Smoothed level of the line between turns (dBFS). */
+  private idleLevelDbfs = -60;
+  private wasBargeIn = false;
+  private turnCount = 0;
+
+  constructor(options: TurnDetectorOptions, listener: TurnListener) {
+    if (!(options.minTurnMs >= 0)) throw new RangeError(`minTurnMs must be >= 0 (got ${options.minTurnMs})`);
+    if (!(options.maxTurnMs > options.minTurnMs)) {
+      throw new RangeError(`maxTurnMs must be greater than minTurnMs (got ${options.maxTurnMs} <= ${options.minTurnMs})`);
+    }
+    this.options = {
+      leadInMs: 40,
+      tailMs: 100,
+      initialCapacityMs: 2000,
+      speechMarginDb: 6,
+      ...options,
+    };
+    this.listener = listener;
+    // Frames before the onset frame that belong to the speech, plus the lead-in.
+    this.preRollFrames = Math.max(1, Math.ceil((options.onsetMs + this.options.leadInMs) / FRAME_MS));
+    this.preRoll = new Int16Array(this.preRollFrames * SAMPLES_PER_FRAME);
+    this.buffer = new Int16Array(0); // allocated at the first turn: idle calls cost nothing
+  }
+
+  get isInTurn(): boolean {
+    return this.state === State.InTurn;
+  }
+
+  get turns(): number {
+    return this.turnCount;
+  }
+
+  /**
+   * Per-frame path: one 20 ms frame after the VAD. `pcm[offset .. offset+160)` is the decoded frame, `event` the
+   * VAD's event for it, `levelDbfs` its level, `frameStartMs` its stream time. No allocation but at turn end.
+   */
+  onFrame(event: number, levelDbfs: number, pcm: Int16Array, offset: number, frameStartMs: number): void {
+    const isOnset = event === VAD_EVENT_SPEECH_START && this.state !== State.InTurn;
+    if (isOnset) this.beginTurn(frameStartMs);
+    if (this.state !== State.InTurn) {
+      this.pushPreRoll(pcm, offset);
+      // the line's idle level: follows drops quickly, rises slowly
+      const rate = levelDbfs < this.idleLevelDbfs ? 0.3 : 0.02;
+      this.idleLevelDbfs += (levelDbfs - this.idleLevelDbfs) * rate;
+      if (event === VAD_EVENT_SPEECH_END) this.state = State.Idle;
+      return;
+    }
+    this.append(pcm, offset);
+    if (levelDbfs > this.peakDbfs) this.peakDbfs = levelDbfs;
+    this.energySum += Math.pow(10, levelDbfs / 10);
+    this.levelFrames++;
+    const frameEndMs = frameStartMs + FRAME_MS;
+    if (this.isBargeInPending && !isOnset) {
+      if (levelDbfs >= this.idleLevelDbfs + this.options.speechMarginDb) this.voicedMs += FRAME_MS;
+      this.checkBargeIn();
+    }
+    if (event === VAD_EVENT_SPEECH_END) {
+      this.endTurn(frameEndMs - this.options.hangoverMs, 'silence');
+    } else if (frameEndMs - this.turnStartMs >= this.options.maxTurnMs) {
+      this.endTurn(frameEndMs, 'max-length');
+    }
+  }
+
+  /** Drops the current turn (end of call) and releases the buffer. */
+  dispose(): void {
+    this.state = State.Idle;
+    this.length = 0;
+    this.buffer = new Int16Array(0);
+  }
+
+  private beginTurn(frameStartMs: number): void {
+    const { onsetMs, leadInMs } = this.options;
+    // The VAD reports the onset on the frame where onsetMs of speech was reached.
+    this.turnStartMs = Math.max(0, frameStartMs + FRAME_MS - onsetMs);
+    this.state = State.InTurn;
+    this.length = 0;
+    this.peakDbfs = -Infinity;
+    this.energySum = 0;
+    this.levelFrames = 0;
+    this.wasBargeIn = false;
+    // Copy the speech before the onset frame (and the lead-in) from the pre-roll, oldest first.
+    const wanted = Math.min(this.preRollCount, Math.ceil((onsetMs + leadInMs) / FRAME_MS) - 1);
+    const ringFrames = this.preRollFrames;
+    for (let i = wanted; i > 0; i--) {
+      const frame = (this.preRollNext - i + ringFrames) % ringFrames;
+      this.append(this.preRoll, frame * SAMPLES_PER_FRAME);
+    }
+    this.preRollCount = 0;
+    this.voicedMs = onsetMs; // the VAD heard this much speech to report the onset
+    this.isBargeInPending = this.options.bargeIn.enabled && this.listener.isAgentPlaying();
+    if (this.isBargeInPending) this.checkBargeIn();
+  }
+
+  private checkBargeIn(): void {
+    if (this.voicedMs < this.options.bargeIn.minSpeechMs) return;
+    this.isBargeInPending = false;
+    if (!this.listener.isAgentPlaying()) return;
+    this.wasBargeIn = true;
+    this.listener.onBargeIn(this.turnStartMs);
+  }
+
+  private endTurn(speechEndMs: number, reason: CallerTurn['endReason']): void {
+    this.state = reason === 'max-length' ? State.Suppressed : State.Idle;
+    this.isBargeInPending = false;
+    const durationMs = speechEndMs - this.turnStartMs;
+    if (reason === 'silence') {
+      // Trim the hangover's silence, keeping a short tail.
+      const trimFrames = Math.max(0, Math.floor((this.options.hangoverMs - this.options.tailMs) / FRAME_MS));
+      this.length = Math.max(0, this.length - trimFrames * SAMPLES_PER_FRAME);
+    }
+    if (durationMs < this.options.minTurnMs) {
+      this.length = 0;
+      this.listener.onTurnDropped?.(durationMs);
+      return;
+    }
+    this.turnCount++;
+    const pcm8k = this.buffer.slice(0, this.length);
+    this.length = 0;
+    const meanEnergy = this.levelFrames > 0 ? this.energySum / this.levelFrames : 0;
+    this.listener.onTurn({
+      turnId: this.turnCount,
+      pcm8k,
+      startMs: this.turnStartMs,
+      endMs: speechEndMs,
+      durationMs: (pcm8k.length / SAMPLES_PER_FRAME) * FRAME_MS,
+      endReason: reason,
+      peakDbfs: this.peakDbfs,
+      meanDbfs: meanEnergy > 0 ? 10 * Math.log10(meanEnergy) : -Infinity,
+      wasBargeIn: this.wasBargeIn,
+    });
+  }
+
+  /** Per-frame path: copies one frame into the pre-roll ring. */
+  private pushPreRoll(pcm: Int16Array, offset: number): void {
+    const ring = this.preRoll;
+    const base = this.preRollNext * SAMPLES_PER_FRAME;
+    for (let i = 0; i < SAMPLES_PER_FRAME; i++) ring[base + i] = pcm[offset + i]!;
+    this.preRollNext = (this.preRollNext + 1) % this.preRollFrames;
+    if (this.preRollCount < this.preRollFrames) this.preRollCount++;
+  }
+
+  /** Per-frame path: copies one frame into the turn buffer (doubling it when full, which is rare). */
+  private append(pcm: Int16Array, offset: number): void {
+    if (this.length + SAMPLES_PER_FRAME > this.buffer.length) {
+      const initial = Math.ceil(this.options.initialCapacityMs / FRAME_MS) * SAMPLES_PER_FRAME;
+      const grown = new Int16Array(Math.max(initial, this.buffer.length * 2));
+      grown.set(this.buffer.subarray(0, this.length));
+      this.buffer = grown;
+    }
+    const buffer = this.buffer;
+    const base = this.length;
+    for (let i = 0; i < SAMPLES_PER_FRAME; i++) buffer[base + i] = pcm[offset + i]!;
+    this.length += SAMPLES_PER_FRAME;
+  }
+}

@@ -1,0 +1,63 @@
+// What the call engine and the edge agree on. The edge owns sockets and hands each one to a session through a
+// SessionFactory; the session writes only through CallTransport (which checks the socket's closed flag), so the
+// engine never touches uWebSockets.js and can be driven in tests by a fake transport that records strings.
+import type { InboundMessage } from '../twilio/media-streams.js';
+
+/** One socket as the call engine sees it. Implemented by the edge over a uWS socket (and by fakes in tests). */
+export interface CallTransport {
+  /** Writes one text frame; false when it was dropped (closed socket or backpressure). Never throws. */
+  sendText(text: string): boolean;
+  /** Runs `fn` with the socket's writes corked (one syscall for all of them). */
+  cork(fn: () => void): void;
+  close(code?: number, reason?: string): void;
+  readonly isClosed: boolean;
+}
+
+/** What the edge holds per socket: every parsed inbound message goes in, and the close handler calls onTransportClosed. */
+export interface CallSessionHandle {
+  onMessage(msg: InboundMessage): void;
+  onTransportClosed(): void;
+}
+
+/** Creates the session for a freshly upgraded socket (one per stream, owned by this thread). */
+export type SessionFactory = (transport: CallTransport) => CallSessionHandle;
+
+/** Counters of one edge thread's call engine; plain numbers so the supervisor can sum them across threads. */
+export interface ThreadCallStats {
+  activeCalls: number;          // sessions alive on this thread (connected or started)
+  callsTotal: number;           // sessions created since start
+  framesIn: number;             // inbound media frames taken in
+  gapFramesFilled: number;      // silence frames inserted where Twilio's timestamps skipped
+  framesOut: number;            // outbound media frames written
+  dropped: number;              // outbound writes the transport dropped (closed or backpressure)
+  marksSent: number;
+  marksHeard: number;           // marks Twilio returned because the audio was played
+  marksFlushed: number;         // marks Twilio returned because of a clear (not heard)
+  turns: number;                // caller turns handed to agents
+  turnsTooShort: number;        // VAD turns dropped under the minimum length
+  turnsForcedEnd: number;       // turns ended by the maximum length
+  bargeIns: number;
+  dspBatches: number;           // batched DSP crossings (one per clock pass with inbound frames)
+  dspFrames: number;            // frames through those crossings
+  agentErrors: number;          // exceptions / rejections from agent callbacks (caught)
+  idleTimeouts: number;         // sessions ended because nothing arrived for too long
+  clockPasses: number;          // clock wake-ups that served calls
+  clockSubTicksMerged: number;  // sub-ticks served late, in a later pass (catch-up)
+  clockHandlerErrors: number;   // exceptions in tick handlers (a bug)
+}
+
+export function createThreadCallStats(): ThreadCallStats {
+  return {
+    activeCalls: 0, callsTotal: 0, framesIn: 0, gapFramesFilled: 0, framesOut: 0, dropped: 0, marksSent: 0,
+    marksHeard: 0, marksFlushed: 0, turns: 0, turnsTooShort: 0, turnsForcedEnd: 0, bargeIns: 0, dspBatches: 0,
+    dspFrames: 0, agentErrors: 0, idleTimeouts: 0, clockPasses: 0, clockSubTicksMerged: 0, clockHandlerErrors: 0,
+  };
+}
+
+/** The parts of Config the call engine reads (src/config.ts's Config satisfies it). */
+export interface CallEngineConfig {
+  playout: { leadFrames: number };
+  vad: { onsetMs?: number; hangoverMs?: number; marginDb?: number; minSpeechDbfs?: number };
+  turns: { minTurnMs: number; maxTurnMs: number };
+  bargeIn: { enabled: boolean; minSpeechMs: number };
+}

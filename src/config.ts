@@ -1,0 +1,430 @@
+// Environment -> typed Config, read and validated once at start-up with zod. A bad start names every bad variable
+// and what it should be, in one ConfigError, rather than failing on the first. A `.env` file in the working
+// directory is read when present (the real environment wins); `.env.example` documents every variable.
+// Without TWILIO_AUTH_TOKEN the server runs in an explicit insecure development mode (no signature checks).
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { LOG_LEVELS, type LogLevel } from './observability/log.js';
+import { DEFAULT_STREAM_TOKEN_TTL_MS, deriveStreamTokenSecret, streamUrlFor } from './twilio/signature.js';
+
+export type AgentKind = 'echo' | 'openai';
+export type TtsProvider = 'google' | 'openai';
+export type GoogleAudioEncoding = 'LINEAR16' | 'MULAW';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Origin Twilio uses to reach us (https://host[:port]), no trailing slash. Signatures are checked against it. */
+  publicBaseUrl: string;
+  /** wss://host/ws/twilio-media (ws:// for an http base): what the TwiML points at and what Twilio signs. */
+  streamUrl: string;
+  twilioAccountSid: string | undefined;
+  twilioAuthToken: string | undefined;
+  /** false only in insecure development mode (no TWILIO_AUTH_TOKEN). */
+  isSignatureCheckOn: boolean;
+  streamTokenSecret: string;
+  /** Where streamTokenSecret came from: STREAM_TOKEN_SECRET, derived from the auth token, or random (dev mode). */
+  streamTokenSecretSource: 'env' | 'auth-token' | 'random';
+  streamTokenTtlMs: number;
+  edgeThreads: number;
+  dspThreads: number;
+  drainTimeoutS: number;
+  logLevel: LogLevel;
+  ws: { maxPayloadLength: number; idleTimeoutS: number; maxBackpressureBytes: number; slowClientOverflowMs: number };
+  playout: { leadFrames: number };
+  /** Only the VAD options that were set; the DSP's defaults apply to the rest. */
+  vad: { onsetMs?: number; hangoverMs?: number; marginDb?: number; minSpeechDbfs?: number };
+  turns: { minTurnMs: number; maxTurnMs: number };
+  bargeIn: { enabled: boolean; minSpeechMs: number };
+  agent: { kind: AgentKind; greeting: string | undefined; systemPrompt: string };
+  /** One language setting, mapped per provider (Whisper "he", Google "he-IL"). */
+  language: { code: string; whisper: string; google: string };
+  openai: {
+    apiKey: string | undefined;
+    baseUrl: string | undefined;
+    asrModel: string;
+    chatModel: string;
+    ttsModel: string;
+    ttsVoice: string;
+  };
+  tts: { provider: TtsProvider };
+  google: {
+    /** The whole service-account JSON (GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON), validated to parse. */
+    credentialsJson: string | undefined;
+    /** GOOGLE_APPLICATION_CREDENTIALS: path to a credentials file. */
+    applicationCredentials: string | undefined;
+    /** GOOGLE_TTS_API_ENDPOINT: http(s) URL of a TTS endpoint (regional or a local fake). */
+    apiEndpoint: string | undefined;
+    voice: string | undefined;
+    audioEncoding: GoogleAudioEncoding;
+  };
+  timeouts: { asrMs: number; llmMs: number; ttsMs: number };
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One schema per variable: string | undefined in, typed value out, with a message that says what it should be.
+
+const SECRET_VARS = new Set(['TWILIO_AUTH_TOKEN', 'OPENAI_API_KEY', 'GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON', 'STREAM_TOKEN_SECRET']);
+
+/** Blank values (`FOO=` in a .env file) count as unset. */
+const text = () =>
+  z
+    .string()
+    .optional()
+    .transform((s) => {
+      const t = s?.trim();
+      return t === undefined || t === '' ? undefined : t;
+    });
+
+function intVar(min: number, max: number, what = 'an integer') {
+  return text().transform((s, ctx): number | undefined => {
+    if (s === undefined) return undefined;
+    const n = /^[+-]?\d+$/.test(s) ? Number(s) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue(`must be ${what} from ${min} to ${max}`);
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+function numVar(min: number, max: number) {
+  return text().transform((s, ctx): number | undefined => {
+    if (s === undefined) return undefined;
+    const n = /^[+-]?(\d+\.?\d*|\.\d+)$/.test(s) ? Number(s) : NaN;
+    if (!Number.isFinite(n) || n < min || n > max) {
+      ctx.addIssue(`must be a number from ${min} to ${max}`);
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+function enumVar<T extends string>(values: readonly T[], aliases: Record<string, T> = {}) {
+  return text().transform((s, ctx): T | undefined => {
+    if (s === undefined) return undefined;
+    const v = s.toLowerCase();
+    const hit = values.find((x) => x.toLowerCase() === v) ?? aliases[v];
+    if (hit === undefined) {
+      ctx.addIssue(`must be one of ${[...values, ...Object.keys(aliases)].join(', ')}`);
+      return z.NEVER;
+    }
+    return hit;
+  });
+}
+
+const TRUE_WORDS = ['on', 'true', '1', 'yes'];
+const FALSE_WORDS = ['off', 'false', '0', 'no'];
+function boolVar() {
+  return text().transform((s, ctx): boolean | undefined => {
+    if (s === undefined) return undefined;
+    const v = s.toLowerCase();
+    if (TRUE_WORDS.includes(v)) return true;
+    if (FALSE_WORDS.includes(v)) return false;
+    ctx.addIssue('must be on or off (also true/false, 1/0, yes/no)');
+    return z.NEVER;
+  });
+}
+
+function urlVar(protocols: readonly string[], mustBeOrigin = false) {
+  return text().transform((s, ctx): string | undefined => {
+    if (s === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(s);
+    } catch {
+      ctx.addIssue(`must be a URL starting with ${protocols.map((p) => p + '//').join(' or ')}`);
+      return z.NEVER;
+    }
+    if (!protocols.includes(url.protocol)) {
+      ctx.addIssue(`must be a URL starting with ${protocols.map((p) => p + '//').join(' or ')}`);
+      return z.NEVER;
+    }
+    if (mustBeOrigin && ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username)) {
+      ctx.addIssue(`must be just scheme and host, like https://example.com (no path, query or credentials)`);
+      return z.NEVER;
+    }
+    return mustBeOrigin ? url.origin : s.replace(/\/+$/, '');
+  });
+}
+
+function patternVar(pattern: RegExp, what: string) {
+  return text().transform((s, ctx): string | undefined => {
+    if (s === undefined) return undefined;
+    if (!pattern.test(s)) {
+      ctx.addIssue(`must be ${what}`);
+      return z.NEVER;
+    }
+    return s;
+  });
+}
+
+const EnvSchema = z.object({
+  PORT: intVar(0, 65535),
+  HOST: patternVar(/^[^\s/]+$/, 'a host name or IP address to listen on (e.g. 0.0.0.0)'),
+  PUBLIC_BASE_URL: urlVar(['https:', 'http:'], true),
+  TWILIO_ACCOUNT_SID: patternVar(/^AC[0-9a-fA-F]{32}$/, 'AC followed by 32 hex digits'),
+  TWILIO_AUTH_TOKEN: patternVar(/^\S+$/, 'the auth token from the Twilio console (no spaces)'),
+  STREAM_TOKEN_SECRET: patternVar(/^\S{16,}$/, 'at least 16 characters without spaces'),
+  STREAM_TOKEN_TTL_S: intVar(5, 600, 'a number of seconds'),
+  EDGE_THREADS: intVar(0, 256), // 0: serve in the main thread (no workers)
+  DSP_THREADS: intVar(1, 256),
+  DRAIN_TIMEOUT_S: intVar(0, 3600, 'a number of seconds'),
+  LOG_LEVEL: enumVar(LOG_LEVELS),
+  WS_MAX_PAYLOAD_BYTES: intVar(1024, 16 * 1024 * 1024, 'a number of bytes'),
+  WS_IDLE_TIMEOUT_S: text().transform((s, ctx): number | undefined => {
+    if (s === undefined) return undefined;
+    const n = /^\d+$/.test(s) ? Number(s) : NaN;
+    if (!(n === 0 || (n >= 8 && n <= 960))) {
+      ctx.addIssue('must be 0 (off) or from 8 to 960 seconds'); // uWebSockets.js's own limits
+      return z.NEVER;
+    }
+    return n;
+  }),
+  WS_MAX_BACKPRESSURE_BYTES: intVar(1024, 64 * 1024 * 1024, 'a number of bytes'),
+  SLOW_CLIENT_OVERFLOW_MS: intVar(20, 600_000, 'a number of milliseconds'),
+  PLAYOUT_LEAD_FRAMES: intVar(0, 50, 'a number of 20 ms frames'),
+  VAD_ONSET_MS: intVar(20, 2000, 'a number of milliseconds'),
+  VAD_HANGOVER_MS: intVar(20, 5000, 'a number of milliseconds'),
+  VAD_MARGIN_DB: numVar(0, 60),
+  VAD_MIN_SPEECH_DBFS: numVar(-120, 0),
+  TURN_MIN_MS: intVar(0, 60_000, 'a number of milliseconds'),
+  TURN_MAX_MS: intVar(1000, 600_000, 'a number of milliseconds'),
+  BARGE_IN: boolVar(),
+  BARGE_IN_MIN_SPEECH_MS: intVar(0, 5000, 'a number of milliseconds'),
+  AGENT: enumVar(['echo', 'openai'] as const, { ai: 'openai' }),
+  GREETING: text(),
+  SYSTEM_PROMPT: text(),
+  SYSTEM_PROMPT_FILE: text(),
+  LANGUAGE: patternVar(/^[a-zA-Z]{2,3}(-[a-zA-Z]{2,4})?$/, 'a language code such as he, he-IL, en or en-US'),
+  OPENAI_API_KEY: patternVar(/^\S+$/, 'an OpenAI API key (no spaces)'),
+  OPENAI_BASE_URL: urlVar(['https:', 'http:']),
+  OPENAI_ASR_MODEL: text(),
+  OPENAI_CHAT_MODEL: text(),
+  OPENAI_TTS_MODEL: text(),
+  OPENAI_TTS_VOICE: text(),
+  TTS_PROVIDER: enumVar(['google', 'openai'] as const),
+  GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: text(),
+  GOOGLE_APPLICATION_CREDENTIALS: text(),
+  GOOGLE_TTS_API_ENDPOINT: urlVar(['https:', 'http:']),
+  GOOGLE_TTS_VOICE: text(),
+  GOOGLE_TTS_ENCODING: enumVar(['LINEAR16', 'MULAW'] as const),
+  ASR_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
+  LLM_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
+  TTS_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
+});
+
+/** Every variable loadConfig reads (for docs and tests). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+
+/** Google wants a region; Whisper wants the bare language. A bare code gets its usual phone region. */
+const DEFAULT_REGION: Record<string, string> = {
+  he: 'IL', en: 'US', ar: 'XA', ru: 'RU', es: 'ES', fr: 'FR', de: 'DE', it: 'IT', pt: 'BR', nl: 'NL',
+  pl: 'PL', tr: 'TR', uk: 'UA', ja: 'JP', ko: 'KR', hi: 'IN', sv: 'SE', da: 'DK', fi: 'FI', el: 'GR',
+};
+const DEFAULT_GREETING: Record<string, string> = {
+  he: 'שלום, במה אפשר לעזור?',
+  en: 'Hello, how can I help you?',
+};
+const DEFAULT_SYSTEM_PROMPT =
+  'You are a friendly, concise phone assistant. Answer in the caller\'s language in one or two short sentences; ' +
+  'this is a voice call, so never use lists, markdown or emoji.';
+
+/**
+ * Reads `.env` from the working directory into process.env when the file exists (variables already set win).
+ * Returns whether a file was read.
+ */
+export function loadDotEnv(path = '.env'): boolean {
+  if (!existsSync(path)) return false;
+  process.loadEnvFile(path);
+  return true;
+}
+
+/**
+ * Reads and validates the configuration. With no argument it reads `.env` (when present) into process.env first.
+ * Throws ConfigError listing every problem.
+ */
+export function loadConfig(env?: NodeJS.ProcessEnv): Config {
+  if (env === undefined) {
+    loadDotEnv();
+    env = process.env;
+  }
+  const problems: string[] = [];
+  // each variable on its own, so that one bad value does not hide the cross-checks of the others
+  const values: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(EnvSchema.shape)) {
+    const raw = env[name];
+    const result = (schema as z.ZodType).safeParse(raw);
+    if (result.success) {
+      values[name] = result.data;
+    } else {
+      const got = SECRET_VARS.has(name) || raw === undefined ? '' : ` (got ${JSON.stringify(raw.length > 60 ? raw.slice(0, 60) + '…' : raw)})`;
+      for (const issue of result.error.issues) problems.push(`${name} ${issue.message}${got}`);
+    }
+  }
+  const v = values as Partial<z.output<typeof EnvSchema>>;
+  const cores = availableParallelism();
+
+  // Twilio and the public URL
+  const twilioAuthToken = v.TWILIO_AUTH_TOKEN;
+  const isSignatureCheckOn = twilioAuthToken !== undefined;
+  const port = v.PORT ?? 8080;
+  if (isSignatureCheckOn && v.PUBLIC_BASE_URL === undefined) {
+    problems.push(
+      'PUBLIC_BASE_URL is required when TWILIO_AUTH_TOKEN is set: the https:// origin Twilio calls (signatures are checked against it)',
+    );
+  }
+  const publicBaseUrl = v.PUBLIC_BASE_URL ?? `http://localhost:${port}`;
+  let streamTokenSecret: string;
+  let streamTokenSecretSource: Config['streamTokenSecretSource'];
+  if (v.STREAM_TOKEN_SECRET !== undefined) {
+    streamTokenSecret = v.STREAM_TOKEN_SECRET;
+    streamTokenSecretSource = 'env';
+  } else if (twilioAuthToken !== undefined) {
+    streamTokenSecret = deriveStreamTokenSecret(twilioAuthToken);
+    streamTokenSecretSource = 'auth-token';
+  } else {
+    // dev mode: tokens are not checked; main passes this to edge threads as STREAM_TOKEN_SECRET so all agree
+    streamTokenSecret = randomBytes(32).toString('base64url');
+    streamTokenSecretSource = 'random';
+  }
+
+  // WebSocket limits
+  const idleTimeoutS = v.WS_IDLE_TIMEOUT_S ?? 60;
+
+  // turns
+  const minTurnMs = v.TURN_MIN_MS ?? 250;
+  const maxTurnMs = v.TURN_MAX_MS ?? 30_000;
+  if (minTurnMs >= maxTurnMs) {
+    problems.push(`TURN_MIN_MS (${minTurnMs}) must be less than TURN_MAX_MS (${maxTurnMs})`);
+  }
+
+  // language
+  const languageCode = v.LANGUAGE ?? 'he';
+  const [primaryRaw = 'he', regionRaw] = languageCode.split('-');
+  const primary = primaryRaw.toLowerCase();
+  const region = regionRaw?.toUpperCase() ?? DEFAULT_REGION[primary];
+  if (region === undefined) {
+    problems.push(`LANGUAGE must carry a region for ${primary} (e.g. ${primary}-XX): Google TTS needs one (got ${JSON.stringify(languageCode)})`);
+  }
+  const googleLanguage = `${primary}-${region ?? 'US'}`;
+
+  // agent and providers
+  const openaiApiKey = v.OPENAI_API_KEY;
+  const agentKind: AgentKind = v.AGENT ?? (openaiApiKey !== undefined ? 'openai' : 'echo');
+  if (agentKind === 'openai' && openaiApiKey === undefined) {
+    problems.push('OPENAI_API_KEY is required when AGENT is ai/openai (or set AGENT=echo)');
+  }
+  const credentialsJson = v.GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON;
+  if (credentialsJson !== undefined) {
+    let isValid = false;
+    try {
+      const creds = JSON.parse(credentialsJson) as Record<string, unknown>;
+      isValid = typeof creds['client_email'] === 'string' && typeof creds['private_key'] === 'string';
+    } catch {
+      isValid = false;
+    }
+    if (!isValid) {
+      problems.push('GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON must be the whole service-account JSON (with client_email and private_key) on one line');
+    }
+  }
+  const applicationCredentials = v.GOOGLE_APPLICATION_CREDENTIALS;
+  if (applicationCredentials !== undefined && !existsSync(applicationCredentials)) {
+    problems.push(`GOOGLE_APPLICATION_CREDENTIALS must be the path of a readable credentials file (no file at ${JSON.stringify(applicationCredentials)})`);
+  }
+  const hasGoogleCredentials = credentialsJson !== undefined || applicationCredentials !== undefined;
+  const ttsProvider: TtsProvider = v.TTS_PROVIDER ?? (hasGoogleCredentials || openaiApiKey === undefined ? 'google' : 'openai');
+  if (agentKind === 'openai' && ttsProvider === 'google' && !hasGoogleCredentials) {
+    problems.push(
+      'GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON (or GOOGLE_APPLICATION_CREDENTIALS) is required when TTS_PROVIDER is google and AGENT is openai (or set TTS_PROVIDER=openai)',
+    );
+  }
+  let systemPrompt = v.SYSTEM_PROMPT ?? DEFAULT_SYSTEM_PROMPT;
+  if (v.SYSTEM_PROMPT_FILE !== undefined) {
+    try {
+      systemPrompt = readFileSync(v.SYSTEM_PROMPT_FILE, 'utf8').trim();
+    } catch {
+      problems.push(`SYSTEM_PROMPT_FILE must be the path of a readable text file (cannot read ${JSON.stringify(v.SYSTEM_PROMPT_FILE)})`);
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const vad: Config['vad'] = {};
+  if (v.VAD_ONSET_MS !== undefined) vad.onsetMs = v.VAD_ONSET_MS;
+  if (v.VAD_HANGOVER_MS !== undefined) vad.hangoverMs = v.VAD_HANGOVER_MS;
+  if (v.VAD_MARGIN_DB !== undefined) vad.marginDb = v.VAD_MARGIN_DB;
+  if (v.VAD_MIN_SPEECH_DBFS !== undefined) vad.minSpeechDbfs = v.VAD_MIN_SPEECH_DBFS;
+
+  return {
+    port,
+    host: v.HOST ?? '0.0.0.0',
+    publicBaseUrl,
+    streamUrl: streamUrlFor(publicBaseUrl),
+    twilioAccountSid: v.TWILIO_ACCOUNT_SID,
+    twilioAuthToken,
+    isSignatureCheckOn,
+    streamTokenSecret,
+    streamTokenSecretSource,
+    streamTokenTtlMs: v.STREAM_TOKEN_TTL_S !== undefined ? v.STREAM_TOKEN_TTL_S * 1000 : DEFAULT_STREAM_TOKEN_TTL_MS,
+    edgeThreads: v.EDGE_THREADS ?? cores,
+    dspThreads: v.DSP_THREADS ?? Math.max(1, cores - 1),
+    drainTimeoutS: v.DRAIN_TIMEOUT_S ?? 30,
+    logLevel: v.LOG_LEVEL ?? 'info',
+    ws: {
+      maxPayloadLength: v.WS_MAX_PAYLOAD_BYTES ?? 64 * 1024,
+      idleTimeoutS,
+      maxBackpressureBytes: v.WS_MAX_BACKPRESSURE_BYTES ?? 64 * 1024,
+      slowClientOverflowMs: v.SLOW_CLIENT_OVERFLOW_MS ?? 2000,
+    },
+    playout: { leadFrames: v.PLAYOUT_LEAD_FRAMES ?? 3 },
+    vad,
+    turns: { minTurnMs, maxTurnMs },
+    bargeIn: { enabled: v.BARGE_IN ?? true, minSpeechMs: v.BARGE_IN_MIN_SPEECH_MS ?? 200 },
+    agent: { kind: agentKind, greeting: v.GREETING ?? DEFAULT_GREETING[primary], systemPrompt },
+    language: { code: languageCode, whisper: primary, google: googleLanguage },
+    openai: {
+      apiKey: openaiApiKey,
+      baseUrl: v.OPENAI_BASE_URL,
+      asrModel: v.OPENAI_ASR_MODEL ?? 'whisper-1',
+      chatModel: v.OPENAI_CHAT_MODEL ?? 'gpt-4o-mini',
+      ttsModel: v.OPENAI_TTS_MODEL ?? 'gpt-4o-mini-tts',
+      ttsVoice: v.OPENAI_TTS_VOICE ?? 'alloy',
+    },
+    tts: { provider: ttsProvider },
+    google: {
+      credentialsJson,
+      applicationCredentials,
+      apiEndpoint: v.GOOGLE_TTS_API_ENDPOINT,
+      voice: v.GOOGLE_TTS_VOICE ?? (googleLanguage === 'he-IL' ? 'he-IL-Wavenet-A' : undefined),
+      audioEncoding: v.GOOGLE_TTS_ENCODING ?? 'LINEAR16',
+    },
+    timeouts: {
+      asrMs: v.ASR_TIMEOUT_MS ?? 8000,
+      llmMs: v.LLM_TIMEOUT_MS ?? 8000,
+      ttsMs: v.TTS_TIMEOUT_MS ?? 8000,
+    },
+  };
+}
+
+/**
+ * The environment an edge thread should load its config from so that it agrees with the main thread: the same
+ * variables plus the stream-token secret (which is random per process in development mode).
+ */
+export function envForThreads(config: Config, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, STREAM_TOKEN_SECRET: config.streamTokenSecret };
+}

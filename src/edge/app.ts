@@ -1,0 +1,336 @@
+// One uWebSockets.js App: the HTTP routes (webhooks, /version) and the media WebSocket behaviour. The same App runs in
+// every edge thread (they share the port through SO_REUSEPORT); createEdgeApp takes the session factory and a
+// coordinator as parameters so that tests and threads can wire anything in. Routing is one small table behind
+// `any('/*')`, which is what lets us answer 405 with an Allow header and 404 for everything else, upgrades included.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SessionFactory } from '../call/types.js';
+import type { Config } from '../config.js';
+import { ErrorKind, LogEvent, log } from '../observability/log.js';
+import {
+  CLOSE_GOING_AWAY,
+  MediaSocket,
+  createEdgeThreadStats,
+  type EdgeThreadStats,
+  type MediaSocketOptions,
+  type MediaSocketUserData,
+} from './media-socket.js';
+import { MEDIA_STREAM_PATHS, handleMediaUpgrade, isMediaStreamPath, type UpgradeInfo, type UpgradeRefusal } from './upgrade.js';
+import { closeListenSocket, listenSocketPort, requestTarget, uws, uwsEngine, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { handleIncomingCall, handleStatusCallback, handleVersion, respond } from './webhooks.js';
+
+export type { EdgeThreadStats } from './media-socket.js';
+export { createEdgeThreadStats } from './media-socket.js';
+
+/** The parts of Config the edge reads. */
+export type EdgeConfig = Pick<
+  Config,
+  'publicBaseUrl' | 'streamUrl' | 'twilioAuthToken' | 'isSignatureCheckOn' | 'streamTokenSecret' | 'streamTokenTtlMs' | 'ws'
+>;
+
+/** The call engine's counters of one thread (plain numbers, summed across threads like EdgeThreadStats). */
+export type CallStats = Record<string, number>;
+
+/** What /version reports beyond this thread: sums over every edge thread, from the supervisor. */
+export interface EdgeTotals {
+  stats: EdgeThreadStats;
+  /** The call engine's counters summed (empty when the session module reports none). */
+  callStats: CallStats;
+  edgeThreads: number;          // threads configured (0 = the edge runs in the main thread)
+  edgeThreadsReady: number;     // threads listening right now
+  edgeThreadRestarts: number;   // threads restarted after dying
+}
+
+/** How an App learns about the other threads. The default (single thread) answers from its own stats. */
+export interface EdgeCoordinator {
+  collectTotals(localStats: EdgeThreadStats, localCallStats: CallStats): Promise<EdgeTotals>;
+}
+
+export interface EdgeAppOptions {
+  config: EdgeConfig;
+  sessionFactory: SessionFactory;
+  /** This thread's counters (created when not given). */
+  stats?: EdgeThreadStats;
+  coordinator?: EdgeCoordinator;
+  /** The call engine's counters for this thread, when it has any (e.g. the registry's stats()). */
+  callStats?: () => object;
+  /** Called (synchronously) whenever this thread's active call count changes. */
+  onActiveCallsChanged?: () => void;
+  /** Adds `POST /__test/crash-thread` (throws an uncaught error on this thread). Only for tests (EDGE_TEST_HOOKS=1). */
+  areTestHooksOn?: boolean;
+  /** Index of this thread (for logs and /version); 0 in single-thread mode. */
+  threadIndex?: number;
+}
+
+export interface EdgeApp {
+  readonly app: TemplatedApp;
+  readonly stats: EdgeThreadStats;
+  /** This thread's call-engine counters (empty when the session module has none). */
+  readCallStats(): CallStats;
+  /** Open media sockets of this thread. */
+  readonly openSockets: ReadonlySet<MediaSocket>;
+  readonly isDraining: boolean;
+  /** Listens on host:port (port 0 = any); resolves with the bound port, rejects when the port cannot be bound. */
+  listen(host: string, port: number): Promise<number>;
+  /** Stop accepting new calls: upgrades get 503, /version says draining. Live calls go on. */
+  startDraining(): void;
+  /** Closes the listen socket (idempotent). Must happen before the thread or process exits. */
+  closeListenSocket(): void;
+  /** Closes the listen socket and every open media socket (1001 going away). */
+  shutdown(): void;
+}
+
+/** Route table: path -> methods. A trailing slash is tolerated on every route. */
+const ROUTES: ReadonlyMap<string, readonly string[]> = new Map([
+  ['/webhook/incoming_call', ['POST']],
+  ['/webhook/status', ['POST']],
+  ['/webhook/stream-status', ['POST']],
+  ['/version', ['GET']],
+]);
+const TEST_ROUTES: ReadonlyMap<string, readonly string[]> = new Map([['/__test/crash-thread', ['POST']]]);
+
+const TEXT = [['Content-Type', 'text/plain; charset=utf-8']] as const;
+
+function normalizePath(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+function checkIdleTimeout(idleTimeoutS: number): number {
+  if (!Number.isInteger(idleTimeoutS) || (idleTimeoutS !== 0 && (idleTimeoutS < 8 || idleTimeoutS > 960))) {
+    throw new RangeError(`ws.idleTimeoutS must be 0 or an integer in 8..960 (got ${idleTimeoutS})`);
+  }
+  return idleTimeoutS;
+}
+
+export function createLocalCoordinator(): EdgeCoordinator {
+  return {
+    collectTotals: (localStats, localCallStats) =>
+      Promise.resolve({
+        stats: { ...localStats }, callStats: { ...localCallStats }, edgeThreads: 0, edgeThreadsReady: 1, edgeThreadRestarts: 0,
+      }),
+  };
+}
+
+/** Keeps the finite numeric fields of a counters object (what can be summed across threads). */
+export function numericOnly(counters: object): CallStats {
+  const out: CallStats = {};
+  for (const [key, value] of Object.entries(counters)) if (typeof value === 'number' && Number.isFinite(value)) out[key] = value;
+  return out;
+}
+
+/** name and version from the package.json above this file (works from src/ under vitest and from dist/src/). */
+export function readPackageInfo(): { name: string; version: string } {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 6; depth++) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) {
+      try {
+        const parsed = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: unknown; version?: unknown };
+        if (typeof parsed.name === 'string' && typeof parsed.version === 'string') {
+          return { name: parsed.name, version: parsed.version };
+        }
+      } catch {
+        // keep looking upwards
+      }
+    }
+    dir = dirname(dir);
+  }
+  return { name: 'ai-crmd', version: '0.0.0' };
+}
+
+export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
+  const { config, sessionFactory } = options;
+  const stats = options.stats ?? createEdgeThreadStats();
+  const coordinator = options.coordinator ?? createLocalCoordinator();
+  const threadIndex = options.threadIndex ?? 0;
+  const openSockets = new Set<MediaSocket>();
+  const holder: { listenSocket: us_listen_socket | null } = { listenSocket: null };
+  let isDraining = false;
+  const idleTimeout = checkIdleTimeout(config.ws.idleTimeoutS);
+  const packageInfo = readPackageInfo();
+  const readCallStats = (): CallStats => {
+    try {
+      return options.callStats ? numericOnly(options.callStats()) : {};
+    } catch {
+      return {};
+    }
+  };
+
+  const socketOptions: MediaSocketOptions = {
+    sessionFactory,
+    stats,
+    isSignatureCheckOn: config.isSignatureCheckOn,
+    streamTokenSecret: config.streamTokenSecret,
+    maxBackpressureBytes: config.ws.maxBackpressureBytes,
+    slowClientOverflowMs: config.ws.slowClientOverflowMs,
+    openSockets,
+    ...(options.onActiveCallsChanged ? { onActiveCallsChanged: options.onActiveCallsChanged } : {}),
+  };
+
+  const upgradeDecider = {
+    config,
+    isDraining: () => isDraining,
+    onRefused(reason: UpgradeRefusal): void {
+      if (reason === 'draining') stats.upgradesRefusedDraining++;
+      if (reason === 'bad-signature') stats.upgradesRefusedSignature++;
+      log.warn({ event: LogEvent.WS_REJECT, errKind: reason === 'bad-signature' ? ErrorKind.SIGNATURE : ErrorKind.PROTOCOL, reason, threadIndex }, 'media upgrade refused');
+    },
+    createUserData: (info: UpgradeInfo): MediaSocketUserData => ({
+      conn: new MediaSocket(info, socketOptions),
+    }),
+  };
+
+  const buildVersion = async (): Promise<object> => {
+    const totals = await coordinator.collectTotals(stats, readCallStats());
+    return {
+      name: packageInfo.name,
+      version: packageInfo.version,
+      node: process.version,
+      engine: uwsEngine,
+      isMediaSocketOn: uwsEngine === 'native',
+      uptimeS: Math.round(process.uptime()), // process-wide, also in a restarted thread
+      edgeThreads: totals.edgeThreads,
+      edgeThreadsReady: totals.edgeThreadsReady,
+      edgeThreadRestarts: totals.edgeThreadRestarts,
+      activeCalls: totals.stats.activeCalls,
+      isSignatureCheckOn: config.isSignatureCheckOn,
+      isInsecureDevMode: !config.isSignatureCheckOn,
+      draining: isDraining,
+      threadIndex,
+      counters: totals.stats,
+      call: totals.callStats,
+    };
+  };
+
+  const webhookContext = { config, stats };
+
+  const dispatch = (res: HttpResponse, req: HttpRequest): void => {
+    try {
+      route(res, req);
+    } catch (error) {
+      // A bug in a route must not take the thread down; the response may already be gone, so try and ignore.
+      log.error({ event: LogEvent.WEBHOOK_REJECT, errKind: ErrorKind.INTERNAL, threadIndex, err: error }, 'route handler threw');
+      try {
+        respond(res, '500 Internal Server Error', 'Internal error\n', TEXT, true);
+      } catch {
+        // already answered or aborted
+      }
+    }
+  };
+
+  const route = (res: HttpResponse, req: HttpRequest): void => {
+    const rawPath = requestTarget(req).path;
+    const method = req.getMethod().toUpperCase();
+    const path = normalizePath(rawPath);
+    const allowed = ROUTES.get(path) ?? (options.areTestHooksOn ? TEST_ROUTES.get(path) : undefined);
+    if (isMediaStreamPath(rawPath)) {
+      // Upgrades on the media paths never reach here; this is a plain request (no upgrade headers).
+      respond(res, '426 Upgrade Required', 'WebSocket upgrade required\n', [...TEXT, ['Upgrade', 'websocket']]);
+      return;
+    }
+    const isUpgrade = req.getHeader('upgrade').length > 0;
+    if (allowed === undefined || isUpgrade) {
+      // Unknown path, or a WebSocket upgrade anywhere but the media paths: 404, never an upgrade.
+      respond(res, '404 Not Found', 'Not found\n', TEXT, isUpgrade);
+      return;
+    }
+    if (!allowed.includes(method)) {
+      respond(res, '405 Method Not Allowed', 'Method not allowed\n', [...TEXT, ['Allow', allowed.join(', ')]]);
+      return;
+    }
+    switch (path) {
+      case '/webhook/incoming_call':
+        handleIncomingCall(webhookContext, res, req);
+        return;
+      case '/webhook/status':
+        handleStatusCallback(webhookContext, res, req, 'call');
+        return;
+      case '/webhook/stream-status':
+        handleStatusCallback(webhookContext, res, req, 'stream');
+        return;
+      case '/version':
+        handleVersion(res, buildVersion);
+        return;
+      case '/__test/crash-thread':
+        respond(res, '202 Accepted', `thread ${threadIndex} will crash\n`, TEXT);
+        setTimeout(() => {
+          throw new Error(`test hook: crash edge thread ${threadIndex}`);
+        }, 20);
+        return;
+      default:
+        respond(res, '404 Not Found', 'Not found\n', TEXT);
+    }
+  };
+
+  const behavior = {
+    compression: uws.DISABLED ?? 0,
+    maxPayloadLength: config.ws.maxPayloadLength,
+    idleTimeout,
+    maxBackpressure: config.ws.maxBackpressureBytes,
+    closeOnBackpressureLimit: 0,
+    sendPingsAutomatically: true,
+    upgrade: (res: HttpResponse, req: HttpRequest, context: Parameters<typeof handleMediaUpgrade>[2]) => {
+      try {
+        handleMediaUpgrade(res, req, context, upgradeDecider);
+      } catch (error) {
+        log.error({ event: LogEvent.WS_REJECT, errKind: ErrorKind.INTERNAL, threadIndex, err: error }, 'upgrade handler threw');
+        try {
+          respond(res, '500 Internal Server Error', 'Internal error\n', TEXT, true);
+        } catch {
+          // already upgraded or aborted
+        }
+      }
+    },
+    open: (ws: Parameters<MediaSocket['onOpen']>[0]) => ws.getUserData().conn.onOpen(ws),
+    message: (ws: Parameters<MediaSocket['onOpen']>[0], message: ArrayBuffer, isBinary: boolean) =>
+      ws.getUserData().conn.onMessage(message, isBinary),
+    drain: (ws: Parameters<MediaSocket['onOpen']>[0]) => ws.getUserData().conn.onDrain(),
+    close: (ws: Parameters<MediaSocket['onOpen']>[0], code: number, message: ArrayBuffer) =>
+      ws.getUserData().conn.onClose(code, message),
+  };
+
+  const app = uws.App();
+  if (uwsEngine === 'native') {
+    for (const path of MEDIA_STREAM_PATHS) app.ws<MediaSocketUserData>(path, behavior);
+  } else {
+    // The JS fallback has no custom upgrade handler (it throws "not implemented"), so it could not check signatures,
+    // refuse during drain or choose the subprotocol: it refuses every upgrade instead (400 from the fallback).
+    log.error({ event: LogEvent.ENGINE_FALLBACK, errKind: ErrorKind.INTERNAL, threadIndex },
+      'uWebSockets.js fallback engine: the media WebSocket is disabled (webhooks and /version still work)');
+  }
+  app.any('/*', dispatch);
+
+  const edgeApp: EdgeApp = {
+    app,
+    stats,
+    readCallStats,
+    openSockets,
+    get isDraining() {
+      return isDraining;
+    },
+    listen(host: string, port: number): Promise<number> {
+      return new Promise((resolve, reject) => {
+        app.listen(host, port, (listenSocket) => {
+          if (listenSocket === false) {
+            reject(new Error(`could not listen on ${host}:${port}`));
+            return;
+          }
+          holder.listenSocket = listenSocket;
+          resolve(listenSocketPort(listenSocket));
+        });
+      });
+    },
+    startDraining(): void {
+      isDraining = true;
+    },
+    closeListenSocket(): void {
+      closeListenSocket(holder);
+    },
+    shutdown(): void {
+      closeListenSocket(holder);
+      for (const conn of [...openSockets]) conn.close(CLOSE_GOING_AWAY, 'server shutting down');
+    },
+  };
+  return edgeApp;
+}

@@ -1,0 +1,118 @@
+// Process entry: read the config (one error naming every bad variable), say loudly what mode we run in (uWS engine,
+// insecure dev mode), start the edge (EDGE_THREADS worker threads sharing the port, or EDGE_THREADS=0 for the main
+// thread), and on SIGTERM/SIGINT drain: refuse new calls (upgrades 503, /version says draining), let live calls run
+// for up to DRAIN_TIMEOUT_S, then close every listen socket and socket and exit 0. A second signal skips the wait.
+//
+// Environment read here besides src/config.ts (both are test/dev hooks, off by default):
+//   EDGE_SESSION_MODULE  path or file: URL of a module exporting createSessionFactory({ config, threadIndex })
+//                        (default: the call engine, src/call/registry.ts; see SESSION_MODULE_URL)
+//   EDGE_TEST_HOOKS=1    adds POST /__test/crash-thread (crashes the edge thread that serves it) for supervision tests
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
+import { createEdgeRunner, type EdgeRunner } from './edge/threads.js';
+import { uwsEngine, uwsLoadMessage } from './edge/uws.js';
+import { ErrorKind, LogEvent, log, setLogLevel } from './observability/log.js';
+
+/**
+ * The session module every edge thread loads: the call engine (its createSessionFactory builds the thread's registry,
+ * clock and batched DSP). src/edge/logging-session.js is a logging-only stand-in with the same contract.
+ */
+const SESSION_MODULE_URL = new URL('./call/registry.js', import.meta.url).href;
+
+function sessionModuleUrl(env: NodeJS.ProcessEnv): string {
+  const override = env['EDGE_SESSION_MODULE']?.trim();
+  if (!override) return SESSION_MODULE_URL;
+  return override.startsWith('file:') ? override : pathToFileURL(resolve(override)).href;
+}
+
+function readConfig(): Config {
+  loadDotEnv();
+  // EDGE_THREADS=0 (run the edge in the main thread) is ours to interpret: validate the rest with 1 in its place.
+  const isMainThreadMode = process.env['EDGE_THREADS']?.trim() === '0';
+  const config = loadConfig(isMainThreadMode ? { ...process.env, EDGE_THREADS: '1' } : process.env);
+  return isMainThreadMode ? { ...config, edgeThreads: 0 } : config;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = readConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      log.fatal({ event: LogEvent.CONFIG_ERROR, errKind: ErrorKind.CONFIG, problems: error.problems }, error.message);
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  setLogLevel(config.logLevel);
+
+  log.info({
+    event: LogEvent.SERVER_START, engine: uwsEngine, node: process.version, edgeThreads: config.edgeThreads,
+    port: config.port, host: config.host, publicBaseUrl: config.publicBaseUrl, isSignatureCheckOn: config.isSignatureCheckOn,
+    drainTimeoutS: config.drainTimeoutS,
+  }, 'starting');
+  if (uwsEngine === 'fallback') {
+    log.warn({ event: LogEvent.ENGINE_FALLBACK, errKind: ErrorKind.INTERNAL, reason: uwsLoadMessage || undefined },
+      '!!! uWebSockets.js native binary did not load: running on its slow JS fallback. Check the Node version/platform (see /version engine) !!!');
+  }
+  if (!config.isSignatureCheckOn) {
+    log.warn({ event: LogEvent.INSECURE_DEV_MODE, errKind: ErrorKind.SIGNATURE },
+      '!!! INSECURE DEVELOPMENT MODE: TWILIO_AUTH_TOKEN is not set, so no Twilio signature or stream token is checked. Never expose this server !!!');
+  }
+
+  const runner: EdgeRunner = createEdgeRunner({
+    config,
+    sessionModuleUrl: sessionModuleUrl(process.env),
+    areTestHooksOn: process.env['EDGE_TEST_HOOKS'] === '1',
+  });
+
+  let isStopping = false;
+  let skipDrainWait = false;
+  const onFatal = (error: unknown, origin: string): void => {
+    log.fatal({ event: LogEvent.SERVER_STOP, errKind: ErrorKind.INTERNAL, origin, err: error }, 'fatal error in the main thread');
+    // Close every listen socket before exiting (Node aborts otherwise), but do not wait forever.
+    setTimeout(() => process.exit(1), 4_000).unref();
+    runner.shutdown().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', (error) => onFatal(error, 'uncaughtException'));
+  process.on('unhandledRejection', (reason) => onFatal(reason, 'unhandledRejection'));
+
+  const drainAndExit = async (signal: string): Promise<void> => {
+    isStopping = true;
+    const deadlineMs = Date.now() + config.drainTimeoutS * 1000;
+    log.info({ event: LogEvent.DRAIN_START, signal, activeCalls: runner.activeCalls(), drainTimeoutS: config.drainTimeoutS }, 'draining: no new calls, live calls go on');
+    runner.startDraining();
+    while (!skipDrainWait && runner.activeCalls() > 0 && Date.now() < deadlineMs) await sleep(100);
+    const remaining = runner.activeCalls();
+    log.info({ event: LogEvent.DRAIN_DONE, remainingCalls: remaining, isTimedOut: remaining > 0 }, 'drain over; closing');
+    await runner.shutdown();
+    log.info({ event: LogEvent.SERVER_STOP, signal }, 'stopped');
+    log.flush?.();
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (isStopping) {
+        skipDrainWait = true;
+        log.warn({ event: LogEvent.DRAIN_START, signal }, 'second signal: ending the drain now');
+        return;
+      }
+      void drainAndExit(signal);
+    });
+  }
+
+  try {
+    const port = await runner.start();
+    log.info({ event: LogEvent.SERVER_LISTEN, port, host: config.host, engine: uwsEngine, edgeThreads: config.edgeThreads }, `listening on ${config.host}:${port}`);
+  } catch (error) {
+    log.fatal({ event: LogEvent.SERVER_STOP, errKind: ErrorKind.THREAD, err: error }, 'could not start the edge');
+    await runner.shutdown();
+    process.exit(1);
+  }
+}
+
+void main();

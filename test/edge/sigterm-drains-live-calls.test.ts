@@ -1,0 +1,108 @@
+// SIGTERM with a live call: the server stops taking new calls (upgrades 503, /version says draining) while the live
+// call is still served; when the call ends the process closes its listen sockets and exits 0. If the call outlives
+// DRAIN_TIMEOUT_S, it is closed with 1001 (going away) and the process still exits 0.
+import { describe, expect, it } from 'vitest';
+import { MULAW_MEDIA_FORMAT, serializeConnected, serializeInboundMark, serializeStart } from '../../src/twilio/media-streams.js';
+import {
+  TEST_SESSION_MODULE,
+  connectWs,
+  getJson,
+  rawRequest,
+  startServer,
+  upgradeRequest,
+  type RunningServer,
+  type WsClient,
+} from '../helpers/server.js';
+
+async function liveCall(server: RunningServer, name: string): Promise<WsClient> {
+  const client = await connectWs(`${server.wsBaseUrl}/ws/twilio-media`, { protocols: 'audio.twilio.com' });
+  client.send(serializeConnected());
+  client.send(serializeStart(1, {
+    streamSid: `MZ${name}`, accountSid: 'AC' + '0'.repeat(32), callSid: `CA${name}`, tracks: ['inbound'],
+    mediaFormat: { ...MULAW_MEDIA_FORMAT }, customParameters: {},
+  }));
+  await isServed(client, name, 'hello');
+  return client;
+}
+
+async function isServed(client: WsClient, name: string, mark: string): Promise<void> {
+  client.send(serializeInboundMark(2, `MZ${name}`, `${name}-${mark}`));
+  await client.waitForMessage((text) => text.includes(`"${name}-${mark}"`));
+}
+
+async function waitForActiveCalls(server: RunningServer, count: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    if ((await getJson(`${server.baseUrl}/version`)).body['activeCalls'] === count) return;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  throw new Error(`activeCalls never reached ${count}`);
+}
+
+describe('SIGTERM drain', () => {
+  it('refuses new calls, serves the live one to its end, then exits 0', async () => {
+    const server = await startServer({ env: { EDGE_THREADS: '2', DRAIN_TIMEOUT_S: '20', EDGE_SESSION_MODULE: TEST_SESSION_MODULE } });
+    try {
+      const call = await liveCall(server, 'live');
+      await waitForActiveCalls(server, 1);
+      server.signal('SIGTERM');
+      await server.waitForLog((line) => line['event'] === 'DRAIN_START');
+
+      // Every thread drains: ask several times over fresh connections (they spread across threads).
+      for (let i = 0; i < 6; i++) {
+        const deadline = Date.now() + 3_000;
+        let version = (await getJson(`${server.baseUrl}/version`)).body;
+        while (version['draining'] !== true && Date.now() < deadline) {
+          await new Promise((done) => setTimeout(done, 50));
+          version = (await getJson(`${server.baseUrl}/version`)).body;
+        }
+        expect(version).toMatchObject({ draining: true, activeCalls: 1 });
+        const refused = await rawRequest(server.port, upgradeRequest('/ws/twilio-media', { 'Sec-WebSocket-Protocol': 'audio.twilio.com' }));
+        expect(refused.status).toBe(503);
+        expect(refused.headers['upgrade']).toBeUndefined();
+      }
+
+      await isServed(call, 'live', 'during-drain');
+      expect(server.child.exitCode).toBeNull();
+      call.ws.close(1000);
+      const exit = await server.exited;
+      expect(exit).toEqual({ code: 0, signal: null });
+      const done = await server.waitForLog((line) => line['event'] === 'DRAIN_DONE');
+      expect(done['isTimedOut']).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('closes calls that outlive DRAIN_TIMEOUT_S with 1001 and still exits 0', async () => {
+    const server = await startServer({ env: { EDGE_THREADS: '2', DRAIN_TIMEOUT_S: '1', EDGE_SESSION_MODULE: TEST_SESSION_MODULE } });
+    try {
+      const call = await liveCall(server, 'long');
+      await waitForActiveCalls(server, 1);
+      server.signal('SIGTERM');
+      const closed = await call.closed;
+      expect(closed.code).toBe(1001);
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+      const done = await server.waitForLog((line) => line['event'] === 'DRAIN_DONE');
+      expect(done).toMatchObject({ isTimedOut: true, remainingCalls: 1 });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('also drains in the main-thread mode (EDGE_THREADS=0) on SIGINT', async () => {
+    const server = await startServer({ env: { EDGE_THREADS: '0', DRAIN_TIMEOUT_S: '20', EDGE_SESSION_MODULE: TEST_SESSION_MODULE } });
+    try {
+      const call = await liveCall(server, 'solo');
+      server.signal('SIGINT');
+      await server.waitForLog((line) => line['event'] === 'DRAIN_START');
+      expect((await getJson(`${server.baseUrl}/version`)).body).toMatchObject({ draining: true, activeCalls: 1 });
+      expect((await rawRequest(server.port, upgradeRequest('/ws/twilio-media'))).status).toBe(503);
+      await isServed(call, 'solo', 'during-drain');
+      call.ws.close(1000);
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      await server.stop();
+    }
+  });
+});
