@@ -59,6 +59,8 @@ export interface CallerOptions {
   headers?: Record<string, string>;
   /** Called for each event as it happens (the CLI prints them). */
   onEvent?: (event: CallerEvent) => void;
+  /** Called as each media frame is written (frame index from 0; ms since the socket opened, unrounded): for latencies. */
+  onMediaSent?: (frameIndex: number, sentAtMs: number) => void;
 }
 
 export type CallerEventType =
@@ -368,6 +370,7 @@ export class Caller {
         frame = padded;
       }
       this.send(serializeInboundMedia(++this.seq, this.streamSid, this.nextFrame + 1, this.nextFrame * FRAME_MS, frame));
+      this.options.onMediaSent?.(this.nextFrame, now);
       this.nextFrame++;
       this.result.framesSent++;
       if (this.nextFrame === this.frames) {

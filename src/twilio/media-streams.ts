@@ -299,15 +299,38 @@ export function decodePayloadInto(payloadBase64: string, target: Buffer, offset:
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Outbound (server -> Twilio). Per-frame path for serializeMedia: one base64 string and one template string.
+// Outbound (server -> Twilio). Per-frame path for serializeMedia: one base64 string and one template string, nothing
+// else. The payload is copied into one preallocated Buffer and encoded from there (no Buffer view per frame), and a
+// stream's JSON-quoted SID is computed once and kept (a call sends 50 frames a second with the same SID).
+
+/** Scratch for base64: a frame (160 bytes) and any payload up to this size is encoded without allocating a view. */
+const BASE64_SCRATCH_BYTES = 4096;
+const base64Scratch = Buffer.allocUnsafeSlow(BASE64_SCRATCH_BYTES);
 
 function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  const length = bytes.byteLength;
+  if (length > BASE64_SCRATCH_BYTES) return Buffer.from(bytes.buffer, bytes.byteOffset, length).toString('base64');
+  base64Scratch.set(bytes);
+  return base64Scratch.toString('base64', 0, length);
+}
+
+/** Most streams one thread holds quoted SIDs for; past it the cache starts over (it only saves work). */
+const QUOTED_SID_CACHE_SIZE = 8192;
+const quotedSids = new Map<string, string>();
+
+function quotedSid(streamSid: string): string {
+  let quoted = quotedSids.get(streamSid);
+  if (quoted === undefined) {
+    if (quotedSids.size >= QUOTED_SID_CACHE_SIZE) quotedSids.clear();
+    quoted = JSON.stringify(streamSid);
+    quotedSids.set(streamSid, quoted);
+  }
+  return quoted;
 }
 
 /** Per-frame path: `{"event":"media","streamSid":S,"media":{"payload":B64}}`. */
 export function serializeMedia(streamSid: string, mulaw: Uint8Array): string {
-  return `{"event":"media","streamSid":${JSON.stringify(streamSid)},"media":{"payload":"${toBase64(mulaw)}"}}`;
+  return `{"event":"media","streamSid":${quotedSid(streamSid)},"media":{"payload":"${toBase64(mulaw)}"}}`;
 }
 
 export function serializeMark(streamSid: string, name: string): string {
