@@ -1,6 +1,6 @@
-// One uWebSockets.js App: the HTTP routes (webhooks, /version) and the media WebSocket behaviour. The same App runs in
-// every edge thread (they share the port through SO_REUSEPORT); createEdgeApp takes the session factory and a
-// coordinator as parameters so that tests and threads can wire anything in. Routing is one small table behind
+// One uWebSockets.js App: the HTTP routes (webhooks, /version, /metrics) and the media WebSocket behaviour. The same
+// App runs in every edge thread (they share the port through SO_REUSEPORT); createEdgeApp takes the session factory and
+// a coordinator as parameters so that tests and threads can wire anything in. Routing is one small table behind
 // `any('/*')`, which is what lets us answer 405 with an Allow header and 404 for everything else, upgrades included.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { SessionFactory } from '../call/types.js';
 import type { Config } from '../config.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
+import { renderMetrics, threadMetricsSnapshot, type MetricsSnapshot } from '../observability/metrics.js';
 import {
   CLOSE_GOING_AWAY,
   MediaSocket,
@@ -18,7 +19,7 @@ import {
 } from './media-socket.js';
 import { MEDIA_STREAM_PATHS, handleMediaUpgrade, isMediaStreamPath, type UpgradeInfo, type UpgradeRefusal } from './upgrade.js';
 import { closeListenSocket, listenSocketPort, requestTarget, uws, uwsEngine, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
-import { handleIncomingCall, handleStatusCallback, handleVersion, respond } from './webhooks.js';
+import { handleIncomingCall, handleMetrics, handleStatusCallback, handleVersion, respond } from './webhooks.js';
 
 export type { EdgeThreadStats } from './media-socket.js';
 export { createEdgeThreadStats } from './media-socket.js';
@@ -40,11 +41,14 @@ export interface EdgeTotals {
   edgeThreads: number;          // threads configured (0 = the edge runs in the main thread)
   edgeThreadsReady: number;     // threads listening right now
   edgeThreadRestarts: number;   // threads restarted after dying
+  /** Every thread's metrics snapshot (src/observability/metrics.ts), when the collect asked for them (/metrics). */
+  metricSnapshots?: MetricsSnapshot[];
 }
 
 /** How an App learns about the other threads. The default (single thread) answers from its own stats. */
 export interface EdgeCoordinator {
-  collectTotals(localStats: EdgeThreadStats, localCallStats: CallStats): Promise<EdgeTotals>;
+  /** With `localMetrics` (this thread's fresh snapshot), the totals also carry every thread's metricSnapshots. */
+  collectTotals(localStats: EdgeThreadStats, localCallStats: CallStats, localMetrics?: MetricsSnapshot): Promise<EdgeTotals>;
 }
 
 export interface EdgeAppOptions {
@@ -87,6 +91,7 @@ const ROUTES: ReadonlyMap<string, readonly string[]> = new Map([
   ['/webhook/status', ['POST']],
   ['/webhook/stream-status', ['POST']],
   ['/version', ['GET']],
+  ['/metrics', ['GET']],
 ]);
 const TEST_ROUTES: ReadonlyMap<string, readonly string[]> = new Map([['/__test/crash-thread', ['POST']]]);
 
@@ -105,9 +110,10 @@ function checkIdleTimeout(idleTimeoutS: number): number {
 
 export function createLocalCoordinator(): EdgeCoordinator {
   return {
-    collectTotals: (localStats, localCallStats) =>
+    collectTotals: (localStats, localCallStats, localMetrics) =>
       Promise.resolve({
         stats: { ...localStats }, callStats: { ...localCallStats }, edgeThreads: 0, edgeThreadsReady: 1, edgeThreadRestarts: 0,
+        ...(localMetrics ? { metricSnapshots: [localMetrics] } : {}),
       }),
   };
 }
@@ -203,6 +209,22 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
     };
   };
 
+  /** Prometheus text: the supervisor's sums and every thread's histograms (see src/observability/metrics.ts). */
+  const buildMetrics = async (): Promise<string> => {
+    const localMetrics = await threadMetricsSnapshot();
+    const totals = await coordinator.collectTotals(stats, readCallStats(), localMetrics);
+    return renderMetrics({
+      edge: { ...totals.stats },
+      call: totals.callStats,
+      edgeThreads: totals.edgeThreads,
+      edgeThreadsReady: totals.edgeThreadsReady,
+      edgeThreadRestarts: totals.edgeThreadRestarts,
+      isDraining,
+      info: { version: packageInfo.version, node: process.version, engine: uwsEngine },
+      snapshots: totals.metricSnapshots ?? [localMetrics],
+    });
+  };
+
   const webhookContext = { config, stats };
 
   const dispatch = (res: HttpResponse, req: HttpRequest): void => {
@@ -251,6 +273,9 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
         return;
       case '/version':
         handleVersion(res, buildVersion);
+        return;
+      case '/metrics':
+        handleMetrics(res, buildMetrics);
         return;
       case '/__test/crash-thread':
         respond(res, '202 Accepted', `thread ${threadIndex} will crash\n`, TEXT);

@@ -3,13 +3,16 @@
 // thread supervises: it restarts a thread that dies (counting restarts), keeps each thread's latest counters (threads
 // push them on every call start/end and once a second) and answers a thread's /version with the sums, and runs the
 // drain: `drain` makes every thread refuse new upgrades (503) while live calls go on; `shutdown` makes each thread close
-// its listen socket (Node aborts if a thread exits with one open) and its sockets, then exit.
+// its listen socket (Node aborts if a thread exits with one open) and its sockets, then exit. For /metrics, each thread
+// also ships its prom-client snapshot (histograms, labelled counters) once a second and with a metrics collect; the
+// supervisor hands every thread's snapshot back (a dead thread's are kept, merged) and the asking thread renders them.
 // EDGE_THREADS=0 runs the same App in the main thread instead (one event loop; handy for tests and tiny hosts).
 // This file is also the worker's entry: loaded in a worker with our workerData, it runs one edge thread.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { SessionFactory } from '../call/types.js';
 import type { Config } from '../config.js';
 import { ErrorKind, LogEvent, log, setLogLevel } from '../observability/log.js';
+import { attachEngineMetrics, mergeSnapshots, threadMetricsSnapshot, type MetricsSnapshot } from '../observability/metrics.js';
 import {
   createEdgeApp,
   createEdgeThreadStats,
@@ -55,8 +58,8 @@ interface EdgeWorkerData {
 export type ThreadToMainMessage =
   | { type: 'ready'; threadIndex: number; port: number }
   | { type: 'listen-failed'; threadIndex: number; reason: string }
-  | { type: 'stats'; threadIndex: number; stats: EdgeThreadStats; callStats: CallStats }
-  | { type: 'collect'; threadIndex: number; requestId: number; stats: EdgeThreadStats; callStats: CallStats }
+  | { type: 'stats'; threadIndex: number; stats: EdgeThreadStats; callStats: CallStats; metrics?: MetricsSnapshot }
+  | { type: 'collect'; threadIndex: number; requestId: number; stats: EdgeThreadStats; callStats: CallStats; metrics?: MetricsSnapshot }
   | { type: 'closed'; threadIndex: number };
 
 /** Messages from the supervisor to an edge thread. */
@@ -120,6 +123,7 @@ interface ThreadSlot {
   isReady: boolean;
   stats: EdgeThreadStats | null;
   callStats: CallStats | null;
+  metrics: MetricsSnapshot | null;
   startedAtMs: number;
   backoffMs: number;
 }
@@ -129,6 +133,7 @@ export class EdgeThreadSupervisor implements EdgeRunner {
   private readonly slots: ThreadSlot[] = [];
   private readonly retired = createEdgeThreadStats();
   private readonly retiredCallStats: CallStats = {};
+  private retiredMetrics: MetricsSnapshot | null = null;
   private restarts = 0;
   private isDraining = false;
   private isShuttingDown = false;
@@ -136,7 +141,7 @@ export class EdgeThreadSupervisor implements EdgeRunner {
 
   constructor(private readonly options: EdgeRunnerOptions) {
     for (let index = 0; index < options.config.edgeThreads; index++) {
-      this.slots.push({ index, worker: null, isReady: false, stats: null, callStats: null, startedAtMs: 0, backoffMs: RESTART_BACKOFF_MIN_MS });
+      this.slots.push({ index, worker: null, isReady: false, stats: null, callStats: null, metrics: null, startedAtMs: 0, backoffMs: RESTART_BACKOFF_MIN_MS });
     }
   }
 
@@ -165,20 +170,27 @@ export class EdgeThreadSupervisor implements EdgeRunner {
     return sum;
   }
 
-  totals(): EdgeTotals {
+  /** Sums over every thread; with `withMetrics`, also every thread's metrics snapshot (dead threads' merged). */
+  totals(withMetrics = false): EdgeTotals {
     const stats = createEdgeThreadStats();
     sumStats(stats, this.retired);
     for (const slot of this.slots) if (slot.stats) sumStats(stats, slot.stats);
     const callStats: CallStats = {};
     sumCallStats(callStats, this.retiredCallStats);
     for (const slot of this.slots) if (slot.callStats) sumCallStats(callStats, slot.callStats);
-    return {
+    const totals: EdgeTotals = {
       stats,
       callStats,
       edgeThreads: this.slots.length,
       edgeThreadsReady: this.slots.filter((slot) => slot.isReady).length,
       edgeThreadRestarts: this.restarts,
     };
+    if (withMetrics) {
+      const snapshots: MetricsSnapshot[] = this.retiredMetrics ? [this.retiredMetrics] : [];
+      for (const slot of this.slots) if (slot.metrics) snapshots.push(slot.metrics);
+      totals.metricSnapshots = snapshots;
+    }
+    return totals;
   }
 
   startDraining(): void {
@@ -228,6 +240,7 @@ export class EdgeThreadSupervisor implements EdgeRunner {
     slot.isReady = false;
     slot.stats = null;
     slot.callStats = null;
+    slot.metrics = null;
     slot.startedAtMs = Date.now();
     let isFirstReadyPending = onFirstReady !== undefined;
 
@@ -251,11 +264,13 @@ export class EdgeThreadSupervisor implements EdgeRunner {
         case 'stats':
           slot.stats = message.stats;
           slot.callStats = message.callStats;
+          if (message.metrics) slot.metrics = message.metrics;
           return;
         case 'collect': {
           slot.stats = message.stats;
           slot.callStats = message.callStats;
-          const reply: MainToThreadMessage = { type: 'totals', requestId: message.requestId, totals: this.totals() };
+          if (message.metrics) slot.metrics = message.metrics;
+          const reply: MainToThreadMessage = { type: 'totals', requestId: message.requestId, totals: this.totals(message.metrics !== undefined) };
           worker.postMessage(reply);
           return;
         }
@@ -280,6 +295,11 @@ export class EdgeThreadSupervisor implements EdgeRunner {
       if (slot.callStats) {
         sumCallStats(this.retiredCallStats, { ...slot.callStats, activeCalls: 0 });
         slot.callStats = null;
+      }
+      if (slot.metrics) {
+        // histograms and counters only (no gauges in thread snapshots), so they add up
+        this.retiredMetrics = mergeSnapshots([this.retiredMetrics, slot.metrics]);
+        slot.metrics = null;
       }
       if (isFirstReadyPending) {
         isFirstReadyPending = false;
@@ -313,6 +333,7 @@ export class MainThreadEdgeRunner implements EdgeRunner {
     const { config } = this.options;
     const sessionFactory = await loadSessionFactory(this.options.sessionModuleUrl, { config, threadIndex: 0 });
     const callStats = callStatsReader(sessionFactory);
+    attachEngineMetrics(sessionFactory);
     this.edge = createEdgeApp({
       config, sessionFactory, threadIndex: 0, areTestHooksOn: this.options.areTestHooksOn ?? false,
       ...(callStats ? { callStats } : {}),
@@ -368,18 +389,21 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
   const pendingCollects = new Map<number, { resolve: (totals: EdgeTotals) => void; timer: NodeJS.Timeout }>();
   let nextRequestId = 1;
   const coordinator: EdgeCoordinator = {
-    collectTotals(localStats, localCallStats) {
+    collectTotals(localStats, localCallStats, localMetrics) {
       return new Promise((resolve) => {
         const requestId = nextRequestId++;
         const timer = setTimeout(() => {
           pendingCollects.delete(requestId);
           resolve({
             stats: { ...localStats }, callStats: { ...localCallStats }, edgeThreads: config.edgeThreads, edgeThreadsReady: 1,
-            edgeThreadRestarts: 0,
+            edgeThreadRestarts: 0, ...(localMetrics ? { metricSnapshots: [localMetrics] } : {}),
           });
         }, COLLECT_TIMEOUT_MS);
         pendingCollects.set(requestId, { resolve, timer });
-        post({ type: 'collect', threadIndex, requestId, stats: { ...localStats }, callStats: { ...localCallStats } });
+        post({
+          type: 'collect', threadIndex, requestId, stats: { ...localStats }, callStats: { ...localCallStats },
+          ...(localMetrics ? { metrics: localMetrics } : {}),
+        });
       });
     },
   };
@@ -394,9 +418,20 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
     isPushScheduled = true;
     setImmediate(pushStats);
   };
+  // Once a second: the counters and this thread's metrics snapshot (histograms), for /metrics asked on other threads.
+  let isShuttingDown = false;
+  const pushStatsAndMetrics = (): void => {
+    threadMetricsSnapshot().then(
+      (metrics) => {
+        if (edge && !isShuttingDown) post({ type: 'stats', threadIndex, stats: { ...edge.stats }, callStats: edge.readCallStats(), metrics });
+      },
+      () => pushStats(),
+    );
+  };
 
   const sessionFactory = await loadSessionFactory(data.sessionModuleUrl, { config, threadIndex });
   const callStats = callStatsReader(sessionFactory);
+  attachEngineMetrics(sessionFactory);
   edge = createEdgeApp({
     config, sessionFactory, coordinator, threadIndex, onActiveCallsChanged: schedulePush, areTestHooksOn: data.areTestHooksOn,
     ...(callStats ? { callStats } : {}),
@@ -409,7 +444,7 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
     post({ type: 'listen-failed', threadIndex, reason: (error as Error).message });
     process.exit(1);
   }
-  const statsTimer = setInterval(pushStats, STATS_PUSH_INTERVAL_MS);
+  const statsTimer = setInterval(pushStatsAndMetrics, STATS_PUSH_INTERVAL_MS);
   post({ type: 'ready', threadIndex, port: boundPort });
   pushStats();
 
@@ -428,6 +463,7 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
         pushStats();
         return;
       case 'shutdown':
+        isShuttingDown = true;
         clearInterval(statsTimer);
         edge?.shutdown();
         pushStats();

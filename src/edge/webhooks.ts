@@ -1,9 +1,10 @@
-// Twilio's HTTP side and /version. Bodies are read with onData (copied, at most 64 KiB, the rest is not read) and every
+// Twilio's HTTP side, /version and /metrics. Bodies are read with onData (copied, at most 64 KiB, the rest is not read) and every
 // handler that answers later registers onAborted and corks its writes. Signatures are checked against the URL Twilio
 // saw: PUBLIC_BASE_URL + path + query, never the internal address or the Host header. The incoming-call webhook answers
 // TwiML that connects the call to our media WebSocket with a short-lived token bound to the CallSid; status callbacks
 // get 204 at once and are handled (logged) only after the response has gone.
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../observability/metrics.js';
 import { STREAM_TOKEN_PARAM, createStreamToken, publicUrlFor, validateWebhookSignature } from '../twilio/signature.js';
 import { connectStreamTwiml } from '../twilio/twiml.js';
 import type { EdgeThreadStats } from './media-socket.js';
@@ -246,6 +247,25 @@ export function handleVersion(res: HttpResponse, buildBody: () => Promise<object
       log.error({ event: LogEvent.WEBHOOK_REJECT, errKind: ErrorKind.INTERNAL, path: '/version', err: error }, 'could not build /version');
       if (state.isAborted) return;
       respond(res, '500 Internal Server Error', 'Could not build /version\n', TEXT);
+    },
+  );
+}
+
+/** GET /metrics: Prometheus text, built asynchronously (the sums come from the supervisor), so it registers onAborted. */
+export function handleMetrics(res: HttpResponse, buildBody: () => Promise<string>): void {
+  const state = { isAborted: false };
+  res.onAborted(() => {
+    state.isAborted = true;
+  });
+  buildBody().then(
+    (body) => {
+      if (state.isAborted) return;
+      respond(res, '200 OK', body, [['Content-Type', PROMETHEUS_CONTENT_TYPE], ['Cache-Control', 'no-store']]);
+    },
+    (error: unknown) => {
+      log.error({ event: LogEvent.WEBHOOK_REJECT, errKind: ErrorKind.INTERNAL, path: '/metrics', err: error }, 'could not build /metrics');
+      if (state.isAborted) return;
+      respond(res, '500 Internal Server Error', 'Could not build /metrics\n', TEXT);
     },
   );
 }

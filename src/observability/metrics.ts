@@ -1,0 +1,337 @@
+// Prometheus metrics for GET /metrics, summed across edge threads. A call lives on one edge thread and prom-client
+// registries live per thread (AggregatorRegistry's own transport is for `cluster`, not worker_threads), so there are
+// two kinds of figures:
+//  - counters the edge and the call engine already keep as plain numbers (EdgeThreadStats, the registry's stats()):
+//    the supervisor sums them for /version, and /metrics renders the same sums (no second bookkeeping on the hot path);
+//  - distributions (clock lateness, inbound DSP batch time, per-stage turn latency) and labelled counters (provider
+//    errors by kind), observed into this thread's prom-client Registry; each thread ships
+//    `registry.getMetricsAsJSON()` to the supervisor with its stats, and the thread answering /metrics merges every
+//    thread's snapshot with `AggregatorRegistry.aggregate` (histogram buckets, sums and counts add up).
+// The AI pipeline reports through observeTurnLatency(stage, ms) and countProviderError(provider, kind).
+import { AggregatorRegistry, Counter, Histogram, Registry } from 'prom-client';
+
+/** One thread's metrics as plain objects (what `registry.getMetricsAsJSON()` returns); structured-clone safe. */
+export interface MetricSample {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+}
+export interface MetricFamily {
+  name: string;
+  help: string;
+  type: string;
+  values: MetricSample[];
+  aggregator: string;
+}
+export type MetricsSnapshot = MetricFamily[];
+
+export const METRIC_PREFIX = 'aicrmd_';
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/**
+ * Turn latency milestones, each in ms since the end of the caller's speech (issue 5 §5): transcript ready, first
+ * reply token, first synthesized audio, first frame sent to Twilio. Other names are accepted (sanitized, capped).
+ */
+export const TURN_LATENCY_STAGES = ['transcript', 'first_token', 'first_audio', 'first_frame'] as const;
+export type TurnLatencyStage = (typeof TURN_LATENCY_STAGES)[number];
+
+/** Distinct values one label may take in this thread; more are folded into "other" (a typo must not explode series). */
+const MAX_LABEL_VALUES = 32;
+
+// ---------------------------------------------------------------------------------------------------------------
+// This thread's registry (module state: each worker thread imports its own copy)
+
+const threadRegistry = new Registry();
+
+const pacingLateness = new Histogram({
+  name: `${METRIC_PREFIX}clock_lateness_seconds`,
+  help: 'Pacing error: how late each pass of the 20 ms playout clock ran behind its absolute deadline (every frame sent in the pass is at least this late)',
+  buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
+  registers: [threadRegistry],
+});
+
+const dspBatchTime = new Histogram({
+  name: `${METRIC_PREFIX}dsp_batch_seconds`,
+  help: 'Time of each batched inbound DSP pass: one addon crossing (mu-law decode + VAD) for every frame that arrived, and their dispatch to the calls',
+  buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01],
+  registers: [threadRegistry],
+});
+
+const turnLatency = new Histogram({
+  name: `${METRIC_PREFIX}turn_latency_seconds`,
+  help: 'Per turn, time from the end of the caller\'s speech to each stage: transcript, first_token, first_audio, first_frame',
+  labelNames: ['stage'],
+  buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 13],
+  registers: [threadRegistry],
+});
+
+const providerErrors = new Counter({
+  name: `${METRIC_PREFIX}provider_errors_total`,
+  help: 'Failed provider calls (ASR, LLM, TTS) by provider and kind (timeout, provider-http, provider-network, aborted, ...)',
+  labelNames: ['provider', 'kind'],
+  registers: [threadRegistry],
+});
+
+const seenLabelValues = new Map<string, Set<string>>();
+
+/** A label value Prometheus and our series count can live with: [a-z0-9_.-], at most 40 characters, capped per label. */
+function labelValue(label: string, raw: string): string {
+  let value = String(raw).toLowerCase().replace(/[^a-z0-9_.-]+/g, '_').slice(0, 40);
+  if (value.length === 0) value = 'unknown';
+  let seen = seenLabelValues.get(label);
+  if (seen === undefined) {
+    seen = new Set();
+    seenLabelValues.set(label, seen);
+  }
+  if (seen.has(value)) return value;
+  if (seen.size >= MAX_LABEL_VALUES) return 'other';
+  seen.add(value);
+  return value;
+}
+
+/** The AI pipeline's per-stage turn latency (ms since the end of the caller's speech). Per turn, never per frame. */
+export function observeTurnLatency(stage: TurnLatencyStage | (string & {}), ms: number): void {
+  if (!Number.isFinite(ms) || ms < 0) return;
+  turnLatency.observe({ stage: labelValue('stage', stage) }, ms / 1000);
+}
+
+/** One failed provider call: provider (e.g. "openai-asr", "google-tts") and kind (an ErrorKind value). */
+export function countProviderError(provider: string, kind: string): void {
+  providerErrors.inc({ provider: labelValue('provider', provider), kind: labelValue('kind', kind) });
+}
+
+/** Pacing error of one clock pass, in ms (also observed automatically by attachEngineMetrics). */
+export function observePacingLateMs(ms: number): void {
+  pacingLateness.observe(ms > 0 ? ms / 1000 : 0);
+}
+
+/** Duration of one batched inbound DSP pass, in ms (also observed automatically by attachEngineMetrics). */
+export function observeDspBatchMs(ms: number): void {
+  dspBatchTime.observe(ms > 0 ? ms / 1000 : 0);
+}
+
+/** This thread's distributions and labelled counters, as plain objects to post to the supervisor. */
+export async function threadMetricsSnapshot(): Promise<MetricsSnapshot> {
+  return (await threadRegistry.getMetricsAsJSON()) as unknown as MetricsSnapshot;
+}
+
+/** Clears this thread's registry (tests). */
+export function resetThreadMetrics(): void {
+  threadRegistry.resetMetrics();
+  seenLabelValues.clear();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading the call engine without touching it: a pass hook on the thread's clock
+
+/** The parts of src/audio/clock.ts's FrameClock read here. */
+interface ClockLike {
+  readonly stats: { lateMsSum: number };
+  nowMs(): number;
+  addPassHook(hook: (nowMs: number) => void): () => void;
+}
+interface RegistryLike {
+  readonly clock: ClockLike;
+  stats(): { dspBatches?: number };
+}
+
+function engineRegistryOf(factory: unknown): RegistryLike | undefined {
+  const registry = (factory as { registry?: Partial<RegistryLike> } | null)?.registry;
+  const clock = registry?.clock as Partial<ClockLike> | undefined;
+  if (
+    registry === undefined || typeof registry.stats !== 'function' || clock === undefined ||
+    typeof clock.addPassHook !== 'function' || typeof clock.nowMs !== 'function' || typeof clock.stats?.lateMsSum !== 'number'
+  ) {
+    return undefined;
+  }
+  return registry as RegistryLike;
+}
+
+/**
+ * Observes the call engine of this thread (a session factory carrying `.registry`, as src/call/registry.ts's
+ * createSessionFactory returns): adds one pass hook to its clock that records each pass's lateness (from the clock's
+ * own lateMsSum) and, when the inbound batch ran in that pass, how long it took (the engine's hook runs first, from
+ * the pass start to this hook). Returns the remover, or undefined when the factory is not the call engine.
+ */
+export function attachEngineMetrics(factory: unknown): (() => void) | undefined {
+  const registry = engineRegistryOf(factory);
+  if (registry === undefined) return undefined;
+  const { clock } = registry;
+  let lastLateMsSum = clock.stats.lateMsSum;
+  let lastDspBatches = registry.stats().dspBatches ?? 0;
+  // Per pass (a few hundred a second per thread): two histogram observations, no log, never throws.
+  return clock.addPassHook((passStartMs) => {
+    const lateMsSum = clock.stats.lateMsSum;
+    observePacingLateMs(lateMsSum - lastLateMsSum);
+    lastLateMsSum = lateMsSum;
+    const dspBatches = registry.stats().dspBatches ?? 0;
+    if (dspBatches !== lastDspBatches) {
+      lastDspBatches = dspBatches;
+      observeDspBatchMs(clock.nowMs() - passStartMs);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Merging and rendering
+
+function sampleKey(family: string, sample: MetricSample): string {
+  const labels = Object.keys(sample.labels).sort().map((k) => `${k}=${String(sample.labels[k])}`).join(',');
+  return `${family}\u0000${sample.metricName ?? ''}\u0000${labels}`;
+}
+
+/**
+ * Sums snapshots into one (the supervisor keeps the counts of threads that died this way, so that counters never go
+ * backwards after a restart). Families are matched by name, samples by metric name and labels.
+ */
+export function mergeSnapshots(snapshots: ReadonlyArray<MetricsSnapshot | null | undefined>): MetricsSnapshot {
+  const families = new Map<string, { family: MetricFamily; samples: Map<string, MetricSample> }>();
+  for (const snapshot of snapshots) {
+    if (!snapshot) continue;
+    for (const family of snapshot) {
+      let entry = families.get(family.name);
+      if (entry === undefined) {
+        entry = { family: { name: family.name, help: family.help, type: family.type, values: [], aggregator: family.aggregator }, samples: new Map() };
+        families.set(family.name, entry);
+      }
+      for (const sample of family.values) {
+        const key = sampleKey(family.name, sample);
+        const existing = entry.samples.get(key);
+        if (existing) existing.value += sample.value;
+        else {
+          const copy: MetricSample = { value: sample.value, labels: { ...sample.labels } };
+          if (sample.metricName !== undefined) copy.metricName = sample.metricName;
+          entry.samples.set(key, copy);
+        }
+      }
+    }
+  }
+  return [...families.values()].map(({ family, samples }) => ({ ...family, values: [...samples.values()] }));
+}
+
+interface CounterSpec {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  labels?: Record<string, string>;
+}
+
+/** EdgeThreadStats fields (src/edge/media-socket.ts) -> metric. Several fields may share a family (with labels). */
+const EDGE_METRICS: Readonly<Record<string, CounterSpec>> = {
+  activeCalls: { name: 'active_calls', type: 'gauge', help: 'Open media WebSockets (live calls), all edge threads' },
+  callsTotal: { name: 'calls_total', type: 'counter', help: 'Media WebSockets opened since start' },
+  framesIn: { name: 'frames_in_total', type: 'counter', help: 'Inbound media frames (20 ms each) taken from Twilio and given to call sessions' },
+  framesOut: { name: 'frames_out_total', type: 'counter', help: 'Text frames written to media sockets (media, mark, clear)' },
+  framesDropped: {
+    name: 'backpressure_drops_total', type: 'counter',
+    help: 'Outbound frames dropped instead of written: the socket was over WS_MAX_BACKPRESSURE_BYTES (a slow reader) or already closed',
+  },
+  slowClientsClosed: { name: 'slow_clients_closed_total', type: 'counter', help: 'Media sockets closed after staying over the backpressure limit for SLOW_CLIENT_OVERFLOW_MS' },
+  droppedMalformedJson: { name: 'inbound_frames_dropped_total', type: 'counter', labels: { reason: 'malformed-json' }, help: 'Inbound frames dropped, by reason' },
+  droppedUnknownEvent: { name: 'inbound_frames_dropped_total', type: 'counter', labels: { reason: 'unknown-event' }, help: '' },
+  droppedInvalidField: { name: 'inbound_frames_dropped_total', type: 'counter', labels: { reason: 'invalid-field' }, help: '' },
+  droppedBadPayload: { name: 'inbound_frames_dropped_total', type: 'counter', labels: { reason: 'bad-payload' }, help: '' },
+  droppedOversized: { name: 'inbound_frames_dropped_total', type: 'counter', labels: { reason: 'oversized' }, help: '' },
+  droppedBinaryFrame: { name: 'inbound_frames_dropped_total', type: 'counter', labels: { reason: 'binary-frame' }, help: '' },
+  droppedMediaBeforeStart: { name: 'inbound_frames_dropped_total', type: 'counter', labels: { reason: 'media-before-start' }, help: '' },
+  sequenceGaps: { name: 'inbound_sequence_gaps_total', type: 'counter', help: 'Inbound sequence numbers skipped (messages Twilio sent that never arrived)' },
+  streamTokenFailures: { name: 'signature_failures_total', type: 'counter', labels: { where: 'stream-token' }, help: 'Requests refused for a missing or bad Twilio signature or stream token, by where' },
+  upgradesRefusedSignature: { name: 'signature_failures_total', type: 'counter', labels: { where: 'upgrade' }, help: '' },
+  webhookSignatureFailures: { name: 'signature_failures_total', type: 'counter', labels: { where: 'webhook' }, help: '' },
+  sessionErrors: { name: 'session_errors_total', type: 'counter', help: 'Exceptions thrown by a call session into the edge (caught; a bug)' },
+  upgradesRefusedDraining: { name: 'upgrades_refused_draining_total', type: 'counter', help: 'Media upgrades answered 503 while draining' },
+  webhooksAnswered: { name: 'webhooks_answered_total', type: 'counter', help: 'Twilio webhooks answered (incoming call, status callbacks)' },
+};
+
+/** ThreadCallStats fields (src/call/types.ts) -> help; each becomes aicrmd_call_<snake>_total (activeCalls a gauge). */
+const CALL_HELP: Readonly<Record<string, string>> = {
+  activeCalls: 'Call sessions alive in the call engine',
+  callsTotal: 'Call sessions created',
+  framesIn: 'Inbound media frames taken in by the call engine',
+  gapFramesFilled: 'Silence frames inserted where Twilio\'s media timestamps skipped',
+  framesOut: 'Outbound media frames (160 bytes of mu-law, 20 ms) written by the playout',
+  dropped: 'Outbound writes of the playout that the transport dropped (closed socket or backpressure)',
+  marksSent: 'Marks sent after agent utterances',
+  marksHeard: 'Marks Twilio returned because the audio was played',
+  marksFlushed: 'Marks Twilio returned because of a clear (not heard)',
+  turns: 'Caller turns handed to the agent',
+  turnsTooShort: 'VAD turns dropped as shorter than TURN_MIN_MS',
+  turnsForcedEnd: 'Caller turns cut at TURN_MAX_MS',
+  bargeIns: 'Barge-ins: the caller talked over the agent and playback was cleared',
+  dspBatches: 'Batched inbound DSP crossings (one per clock pass with inbound frames)',
+  dspFrames: 'Frames through the batched inbound DSP',
+  agentErrors: 'Exceptions or rejections from agent callbacks (caught)',
+  idleTimeouts: 'Sessions ended because nothing arrived for too long',
+  clockPasses: 'Playout clock wake-ups that served calls',
+  clockSubTicksMerged: 'Playout clock sub-ticks served late, in a later pass (catch-up)',
+  clockHandlerErrors: 'Exceptions in playout clock tick handlers (a bug)',
+};
+
+function snakeCase(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^A-Za-z0-9_]/g, '_').toLowerCase();
+}
+
+/** Everything /metrics shows beyond the per-thread snapshots: sums from the supervisor and facts of this process. */
+export interface MetricsInput {
+  /** EdgeThreadStats summed over every edge thread. */
+  edge: Readonly<Record<string, number>>;
+  /** The call engine's counters summed over every edge thread (empty when the session module keeps none). */
+  call: Readonly<Record<string, number>>;
+  edgeThreads: number;
+  edgeThreadsReady: number;
+  edgeThreadRestarts: number;
+  isDraining: boolean;
+  info: { version: string; node: string; engine: string };
+  /** Every thread's snapshot (and the retired threads' merged one). */
+  snapshots: ReadonlyArray<MetricsSnapshot>;
+}
+
+function family(name: string, help: string, type: 'counter' | 'gauge', values: MetricSample[]): MetricFamily {
+  return { name: `${METRIC_PREFIX}${name}`, help, type, values, aggregator: 'sum' };
+}
+
+/** The families built from plain numbers: sums of the edge and call-engine counters, threads, process. */
+export function countersToSnapshot(input: MetricsInput): MetricsSnapshot {
+  const families = new Map<string, MetricFamily>();
+  const add = (spec: CounterSpec, value: number): void => {
+    let f = families.get(spec.name);
+    if (f === undefined) {
+      f = family(spec.name, spec.help, spec.type, []);
+      families.set(spec.name, f);
+    } else if (f.help.length === 0) {
+      f.help = spec.help;
+    }
+    f.values.push({ value, labels: { ...(spec.labels ?? {}) } });
+  };
+  for (const [key, spec] of Object.entries(EDGE_METRICS)) {
+    const value = input.edge[key];
+    if (typeof value === 'number' && Number.isFinite(value)) add(spec, value);
+  }
+  for (const [key, value] of Object.entries(input.call)) {
+    if (!Number.isFinite(value)) continue;
+    const isGauge = key === 'activeCalls';
+    const base = `call_${snakeCase(key)}`;
+    add({ name: isGauge || base.endsWith('_total') ? base : `${base}_total`, type: isGauge ? 'gauge' : 'counter', help: CALL_HELP[key] ?? `Call engine counter ${key}` }, value);
+  }
+  add({ name: 'edge_threads', type: 'gauge', help: 'Edge threads configured (0 = the edge runs in the main thread)' }, input.edgeThreads);
+  add({ name: 'edge_threads_ready', type: 'gauge', help: 'Edge threads listening right now' }, input.edgeThreadsReady);
+  add({ name: 'edge_thread_restarts_total', type: 'counter', help: 'Edge threads restarted by the supervisor after dying' }, input.edgeThreadRestarts);
+  add({ name: 'draining', type: 'gauge', help: '1 while draining after SIGTERM/SIGINT (new calls refused), else 0' }, input.isDraining ? 1 : 0);
+  add(
+    { name: 'build_info', type: 'gauge', help: 'Always 1; the labels say what runs', labels: { version: input.info.version, node: input.info.node, engine: input.info.engine } },
+    1,
+  );
+  const cpu = process.cpuUsage();
+  const processFamilies: MetricFamily[] = [
+    { name: 'process_cpu_seconds_total', help: 'Total user and system CPU time of the process, in seconds', type: 'counter', aggregator: 'sum', values: [{ value: (cpu.user + cpu.system) / 1e6, labels: {} }] },
+    { name: 'process_resident_memory_bytes', help: 'Resident memory of the process, in bytes', type: 'gauge', aggregator: 'sum', values: [{ value: process.memoryUsage.rss(), labels: {} }] },
+    { name: 'process_start_time_seconds', help: 'Start time of the process since the Unix epoch, in seconds', type: 'gauge', aggregator: 'sum', values: [{ value: Math.round(Date.now() / 1000 - process.uptime()), labels: {} }] },
+  ];
+  return [...families.values(), ...processFamilies];
+}
+
+/** The /metrics body: the counter sums plus every thread's snapshot, aggregated and rendered by prom-client. */
+export async function renderMetrics(input: MetricsInput): Promise<string> {
+  const registry = AggregatorRegistry.aggregate([countersToSnapshot(input), ...input.snapshots]);
+  return registry.metrics();
+}
