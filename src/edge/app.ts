@@ -87,6 +87,8 @@ export interface EdgeApp {
 
 /** Route table: path -> methods. A trailing slash is tolerated on every route. */
 const ROUTES: ReadonlyMap<string, readonly string[]> = new Map([
+  // Hosting front ends (Replit's deploy check among them) probe the root: answer it cheaply.
+  ['/', ['GET']],
   ['/webhook/incoming_call', ['POST']],
   ['/webhook/status', ['POST']],
   ['/webhook/stream-status', ['POST']],
@@ -262,6 +264,9 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
       return;
     }
     switch (path) {
+      case '/':
+        respond(res, '200 OK', 'ai-crmd voice server; health: GET /version\n', TEXT);
+        return;
       case '/webhook/incoming_call':
         handleIncomingCall(webhookContext, res, req);
         return;

@@ -89,7 +89,9 @@ it('drops and counts junk, keeps both calls up, and closes only the socket that 
   expect(seen['parseFailures']).toBe(6);
   expect(seen['activeCalls']).toBe(2);
 
-  // One warning per socket, not one per frame.
+  // One warning per socket, not one per frame. A worker thread's log lines reach stdout asynchronously: wait for them.
+  await server.waitForLog((l) => l['event'] === 'WS_PARSE_FAIL');
+  await server.waitForLog((l) => l['event'] === 'WS_DROP' && l['reason'] === 'media-before-start');
   const junkWarnings = server.logs().filter((l) => l['event'] === 'WS_PARSE_FAIL');
   expect(junkWarnings).toHaveLength(1);
   expect(server.logs().filter((l) => l['event'] === 'WS_DROP' && l['reason'] === 'media-before-start')).toHaveLength(1);

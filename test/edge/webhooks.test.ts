@@ -145,6 +145,12 @@ describe('with signature checks on', () => {
     expect(unsigned.status).toBe(403);
   });
 
+  it('answers the root with 200, for front ends that probe it', async () => {
+    const root = await fetch(`${server.baseUrl}/`);
+    expect(root.status).toBe(200);
+    expect(await root.text()).toContain('/version');
+  });
+
   it('answers 404 for an unknown path and 405 with Allow for a wrong method', async () => {
     expect((await fetch(`${server.baseUrl}/nope`)).status).toBe(404);
     expect((await post(server, '/webhook/nope', '')).status).toBe(404);
