@@ -232,6 +232,9 @@ const EnvSchema = z.object({
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
 /** Google wants a region; Whisper wants the bare language. A bare code gets its usual phone region. */
+/** Each provider call's deadline: a hung provider must give way to the fallback line within about 2 s. */
+export const DEFAULT_PROVIDER_TIMEOUT_MS = 1800;
+
 const DEFAULT_REGION: Record<string, string> = {
   he: 'IL', en: 'US', ar: 'XA', ru: 'RU', es: 'ES', fr: 'FR', de: 'DE', it: 'IT', pt: 'BR', nl: 'NL',
   pl: 'PL', tr: 'TR', uk: 'UA', ja: 'JP', ko: 'KR', hi: 'IN', sv: 'SE', da: 'DK', fi: 'FI', el: 'GR',
@@ -414,9 +417,9 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       audioEncoding: v.GOOGLE_TTS_ENCODING ?? 'LINEAR16',
     },
     timeouts: {
-      asrMs: v.ASR_TIMEOUT_MS ?? 8000,
-      llmMs: v.LLM_TIMEOUT_MS ?? 8000,
-      ttsMs: v.TTS_TIMEOUT_MS ?? 8000,
+      asrMs: v.ASR_TIMEOUT_MS ?? DEFAULT_PROVIDER_TIMEOUT_MS,
+      llmMs: v.LLM_TIMEOUT_MS ?? DEFAULT_PROVIDER_TIMEOUT_MS,
+      ttsMs: v.TTS_TIMEOUT_MS ?? DEFAULT_PROVIDER_TIMEOUT_MS,
     },
   };
 }

@@ -39,7 +39,10 @@ export function processRssBytes(pid: number): number {
   }
 }
 
-/** CPU ms per thread name (comm), summed over threads sharing a name: where a process spends its time. */
+/**
+ * CPU ms per thread: where a process spends its time. Keyed "main" for the process's first thread, otherwise
+ * "<comm>:<tid>" (Node leaves worker threads named "node"; libuv's pool threads and V8's are named).
+ */
 export function threadCpuByName(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
   let tids: string[] = [];
@@ -47,7 +50,8 @@ export function threadCpuByName(pid: number): Record<string, number> {
   for (const tid of tids) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const name = Number(tid) === pid ? 'main' : `${comm}:${tid}`;
       out[name] = (out[name] ?? 0) + cpuMsFromStat(stat);
     } catch { /* thread ended */ }
   }

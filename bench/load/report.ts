@@ -39,7 +39,8 @@ function threadsSummary(r: StepResult): string {
   return Object.entries(r.serverThreadsCpuMs)
     .filter(([, v]) => v > 0)
     .sort((a, b) => b[1] - a[1])
-    .map(([k, v]) => `${k} ${fmt((v / total) * 100, 0)}%`)
+    .slice(0, 6)
+    .map(([k, v]) => `${k.replace(/^node:\d+$/, 'a JS thread').replace(/:\d+$/, '')} ${fmt((v / total) * 100, 0)}%`)
     .join(', ');
 }
 
@@ -101,7 +102,7 @@ export function loadMarkdown(run: LoadRun, ctx: LoadReportContext): string {
         (probe.isGeneratorBound ? '; the generator was saturated at this N (ELU > 0.9 or send lag p99 > 5 ms), so this N measures the machine, not the server.' : '.'));
     }
     const breaking = ours.steps.find((x) => !x.held) ?? ours.steps.at(-1);
-    if (breaking) lines.push(`- Where ours spends its CPU at N=${breaking.n}: ${threadsSummary(breaking)} (CPU time per thread name, from /proc/<pid>/task).`);
+    if (breaking) lines.push(`- Where ours spends its CPU at N=${breaking.n}: ${threadsSummary(breaking)} (share of the process's CPU per thread, from /proc/<pid>/task; "a JS thread" is a worker thread: edge or DSP pool).`);
   }
   if (peer) {
     const breaking = peer.steps.find((x) => !x.held) ?? peer.steps.at(-1);
@@ -115,14 +116,33 @@ export function loadMarkdown(run: LoadRun, ctx: LoadReportContext): string {
   const anyGeneratorBound = results.some((s) => s.steps.some((x) => x.isGeneratorBound));
   lines.push(`- Generator: ${anyGeneratorBound ? 'saturated in at least one step (flagged above by ELU > 0.9); read those steps as machine-bound' : 'never saturated (every generator thread ELU ≤ 0.9, send lag p99 ≤ 5 ms)'}; ` +
     'it shares the 2 cores with the server, so at large N both compete for CPU.');
+  for (const c of run.calibration) {
+    lines.push(`- Measurement floor at N=${c.n}: the same generator against bench/load/calibration-server.ts (a server that only paces, ` +
+      `pre-built frames on one 1 ms sub-tick clock) measures p50 / p99 / max ${fmt(c.pacingP50Ms)} / ${fmt(c.pacingP99Ms)} / ${fmt(c.pacingMaxMs, 1)} ms ` +
+      `with ${c.audibleGaps} gaps (server ${fmt(c.serverCpuPct, 0)}% CPU, generator ${fmt(c.generatorCpuPct, 0)}%): pacing error up to about this much belongs to the machine and the generator.`);
+  }
+  const peerSweep = results.find((r) => r.server === 'peer');
+  const oursSweep = results.find((r) => r.server === 'ours');
+  for (const c of run.calibration) {
+    const o = oursSweep?.steps.find((x) => x.n === c.n);
+    const p = peerSweep?.steps.find((x) => x.n === c.n);
+    if (!o && !p) continue;
+    const floor = c.serverCpuMsPerCallSecond;
+    lines.push(`- CPU floor at N=${c.n}: the pacer alone (kernel reads and writes, no parsing, no DSP) costs ${fmt(floor, 3)} ms per call-second` +
+      (o ? `; ours ${fmt(o.serverCpuMsPerCallSecond, 3)} (${fmt(o.serverCpuMsPerCallSecond / floor, 2)}x the floor)` : '') +
+      (p ? `; the peer ${fmt(p.serverCpuMsPerCallSecond, 3)} (${fmt(p.serverCpuMsPerCallSecond / floor, 2)}x)` : '') +
+      (p && floor / p.serverCpuMsPerCallSecond > GOAL_CPU_RATIO
+        ? `. The floor alone is ${fmt(floor / p.serverCpuMsPerCallSecond, 2)}x the peer's cost, so a quarter of the peer's CPU is below what the socket syscalls cost on this machine.`
+        : '.'));
+  }
   for (const p of run.profiles) lines.push('', p.markdown);
   lines.push('', '![pacing error against N](load-pacing.svg)');
   return lines.join('\n');
 }
 
 /** Hand-built SVG: p99 (solid) and p50 (dashed) pacing error against N (log scale), one colour per server. */
-export function pacingSvg(results: SweepResult[], boundMs: number): string {
-  const W = 640, H = 380, L = 60, R = 20, T = 40, B = 50;
+export function pacingSvg(results: SweepResult[], boundMs: number, calibration: StepResult[] = []): string {
+  const W = 640, H = 440, L = 60, R = 20, T = 40, B = 110;   // the legend sits under the x axis
   const pts = results.flatMap((s) => s.steps.filter((x) => x.pacingSamples > 0));
   const ns = pts.map((x) => x.n);
   const minN = Math.min(100, ...ns), maxN = Math.max(1000, ...ns);
@@ -136,7 +156,7 @@ export function pacingSvg(results: SweepResult[], boundMs: number): string {
   out.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">Outbound pacing error vs simultaneous calls</text>`);
   // axes and grid
   out.push(`<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#333"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#333"/>`);
-  const ticksN = [100, 250, 500, 1000, 2000, 4000, 8000, 16000].filter((n) => n >= minN && n <= maxN);
+  const ticksN = [100, 250, 500, 750, 1000, 1500, 2000, 3000, 4000, 8000, 16000].filter((n) => n >= minN && n <= maxN);
   for (const n of ticksN) {
     out.push(`<line x1="${x(n).toFixed(1)}" y1="${T}" x2="${x(n).toFixed(1)}" y2="${H - B}" stroke="#eee"/>`);
     out.push(`<text x="${x(n).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">${n}</text>`);
@@ -146,12 +166,12 @@ export function pacingSvg(results: SweepResult[], boundMs: number): string {
     out.push(`<line x1="${L}" y1="${y(v).toFixed(1)}" x2="${W - R}" y2="${y(v).toFixed(1)}" stroke="#eee"/>`);
     out.push(`<text x="${L - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${v}</text>`);
   }
-  out.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">simultaneous calls N (log scale)</text>`);
+  out.push(`<text x="${(L + W - R) / 2}" y="${H - B + 34}" text-anchor="middle">simultaneous calls N (log scale)</text>`);
   out.push(`<text x="16" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(T + H - B) / 2})">|inter-arrival − 20 ms| (ms)</text>`);
   // the bound
   out.push(`<line x1="${L}" y1="${y(boundMs).toFixed(1)}" x2="${W - R}" y2="${y(boundMs).toFixed(1)}" stroke="#999" stroke-dasharray="2,3"/>`);
   out.push(`<text x="${W - R - 4}" y="${(y(boundMs) - 4).toFixed(1)}" text-anchor="end" fill="#666">p99 bound ${boundMs} ms</text>`);
-  let legendY = T + 8;
+  let legendY = H - B + 56;
   for (const s of results) {
     const c = colours[s.server] ?? '#444';
     const steps = s.steps.filter((p) => p.pacingSamples > 0);
@@ -167,11 +187,19 @@ export function pacingSvg(results: SweepResult[], boundMs: number): string {
     out.push(`<text x="${L + 42}" y="${legendY + 4}">${s.server} p99 (dashed: p50; hollow: did not hold), largest N held ${s.largestHeldN}</text>`);
     legendY += 16;
   }
+  const floor = calibration.filter((c) => c.pacingSamples > 0);
+  if (floor.length > 0) {
+    for (const c of floor) {
+      out.push(`<path d="M${(x(c.n) - 4).toFixed(1)},${(y(c.pacingP99Ms) - 4).toFixed(1)} l8,8 m0,-8 l-8,8" stroke="#666" stroke-width="1.5"><title>measurement floor N=${c.n}: p99 ${fmt(c.pacingP99Ms)} ms</title></path>`);
+    }
+    out.push(`<path d="M${L + 20},${legendY - 4} l8,8 m0,-8 l-8,8" stroke="#666" stroke-width="1.5"/>`);
+    out.push(`<text x="${L + 42}" y="${legendY + 4}">measurement floor p99 (a server that only paces, same generator)</text>`);
+  }
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
 
 export function writeLoadReport(run: LoadRun, ctx: LoadReportContext): void {
   replaceSection('load', loadMarkdown(run, ctx));
-  writeFileSync(join(findRepoRoot(), 'bench', 'load-pacing.svg'), pacingSvg(run.sweeps, ctx.boundMs));
+  writeFileSync(join(findRepoRoot(), 'bench', 'load-pacing.svg'), pacingSvg(run.sweeps, ctx.boundMs, run.calibration));
 }

@@ -2,14 +2,17 @@
  * `npm run bench:load`: the simultaneous-calls benchmark. Sweeps N against ours and the `ws` peer in the same run
  * with the same generator, then writes the load section of bench/RESULTS.md and bench/load-pacing.svg.
  *
- *   node dist/bench/load/run.js [--ns 100,250,500,1000,2000,4000] [--window-s 15] [--workers 2]
- *        [--servers ours,peer] [--edge-threads 1] [--bound-ms 5] [--budget-s 300] [--no-write] [--json out.json]
+ *   node dist/bench/load/run.js [--ns 100,250,500,750,1000,1500,2000,3000,4000] [--window-s 15] [--workers 2]
+ *        [--servers ours,peer] [--edge-threads 1] [--bound-ms 5] [--budget-s 300] [--profile] [--calibrate]
+ *        [--no-write] [--json out.json]
+ * --profile: one more step per server at the N where it broke, under V8 --cpu-prof; a summary of where the time went.
+ * --calibrate: one more step at that N against calibration-server.ts (a pure pacer): the machine's measurement floor.
  */
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { LoadGenerator, sweepServer, judge, type SweepResult, type StepResult } from './sweep.js';
+import { LoadGenerator, sweepServer, runStep, judge, waitForQuiet, type SweepResult, type StepResult } from './sweep.js';
 import { profileStep, profileMarkdown } from './profile.js';
-import { isServerBuilt } from './servers.js';
+import { isServerBuilt, startServer } from './servers.js';
 import { writeLoadReport } from './report.js';
 
 export interface LoadArgs {
@@ -25,9 +28,15 @@ export interface LoadArgs {
   portBase: number;
   /** Profile ours (and the peer) with V8 --cpu-prof in one extra step at the N where each broke. */
   profile: boolean;
+  /** Also run the calibration server (a pure pacer) at the N where ours broke: the machine's measurement floor. */
+  calibrate: boolean;
 }
 
-export interface LoadRun { sweeps: SweepResult[]; profiles: Array<{ server: string; n: number; markdown: string }> }
+export interface LoadRun {
+  sweeps: SweepResult[];
+  profiles: Array<{ server: string; n: number; markdown: string }>;
+  calibration: StepResult[];
+}
 
 export function parseLoadArgs(argv: string[]): LoadArgs {
   const get = (name: string): string | undefined => {
@@ -35,7 +44,7 @@ export function parseLoadArgs(argv: string[]): LoadArgs {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const args: LoadArgs = {
-    ns: (get('ns') ?? '100,250,500,1000,2000,4000').split(',').map(Number),
+    ns: (get('ns') ?? '100,250,500,750,1000,1500,2000,3000,4000').split(',').map(Number),
     windowS: Number(get('window-s') ?? 15),
     workers: Number(get('workers') ?? 2),
     servers: (get('servers') ?? 'ours,peer').split(','),
@@ -45,6 +54,7 @@ export function parseLoadArgs(argv: string[]): LoadArgs {
     write: !argv.includes('--no-write'),
     portBase: Number(get('port') ?? 18_080),
     profile: argv.includes('--profile'),
+    calibrate: argv.includes('--calibrate'),
   };
   const json = get('json');
   if (json) args.json = json;
@@ -52,7 +62,7 @@ export function parseLoadArgs(argv: string[]): LoadArgs {
   if (args.ns.some((n) => !Number.isInteger(n) || n < 1)) problems.push('--ns must be a comma-separated list of positive integers');
   if (!(args.windowS >= 1 && args.windowS <= 120)) problems.push('--window-s must be between 1 and 120');
   if (!(args.workers >= 1 && args.workers <= 8)) problems.push('--workers must be between 1 and 8');
-  if (args.servers.some((s) => s !== 'ours' && s !== 'peer')) problems.push('--servers takes ours and/or peer');
+  if (args.servers.some((s) => s !== 'ours' && s !== 'peer' && s !== 'calibration')) problems.push('--servers takes ours, peer and/or calibration');
   if (problems.length > 0) throw new RangeError(problems.join('\n'));
   return args;
 }
@@ -72,10 +82,11 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
   const gen = await LoadGenerator.create(args.workers);
   const results: SweepResult[] = [];
   const profiles: LoadRun['profiles'] = [];
+  const calibration: StepResult[] = [];
   try {
     let port = args.portBase;
     for (const s of args.servers) {
-      const kind = s === 'ours' ? 'ours' : 'ws-peer';
+      const kind = s === 'ours' ? 'ours' : s === 'peer' ? 'ws-peer' : 'calibration';
       if (!isServerBuilt(kind)) {
         process.stderr.write(`bench:load: ${s} is not built; skipped\n`);
         continue;
@@ -94,6 +105,7 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
         const n = (r.steps.find((x) => !x.held) ?? r.steps.at(-1))?.n;
         if (n !== undefined) {
           process.stdout.write(`${s}: profiling one step at N=${n}\n`);
+          await waitForQuiet();
           const { step, profile } = await profileStep(gen, kind, s, port++, env, n, { windowMs: Math.min(10_000, args.windowS * 1000) });
           process.stdout.write(formatStep(judge(step, { pacingP99Ms: args.boundMs })) + ' (profiled)\n');
           const markdown = profileMarkdown(s, n, profile);
@@ -102,10 +114,27 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
         }
       }
     }
+    if (args.calibrate && isServerBuilt('calibration')) {
+      // The floor: the same generator at the N where ours broke (or its largest), against a server that only paces.
+      const ours = results.find((r) => r.server === 'ours');
+      const ns = [...new Set([ours?.steps.find((x) => !x.held)?.n, ours?.steps.at(-1)?.n].filter((n): n is number => n !== undefined))];
+      for (const n of ns) {
+        const server = await startServer('calibration', { port: port++ });
+        try {
+          await waitForQuiet();
+          const step = judge(await runStep(gen, { name: 'calibration', pid: server.pid, port: server.port }, n,
+            { windowMs: Math.min(10_000, args.windowS * 1000) }), { pacingP99Ms: args.boundMs });
+          process.stdout.write(formatStep(step) + ' (measurement floor)\n');
+          calibration.push(step);
+        } finally {
+          await server.stop();
+        }
+      }
+    }
   } finally {
     await gen.close();
   }
-  return { sweeps: results, profiles };
+  return { sweeps: results, profiles, calibration };
 }
 
 async function main(): Promise<void> {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { findRepoRoot } from './conversation.js';
 
-export type ServerKind = 'ours' | 'ws-peer' | 'webhooks-peer';
+export type ServerKind = 'ours' | 'ws-peer' | 'webhooks-peer' | 'calibration';
 
 export interface StartOptions {
   port: number;
@@ -35,6 +35,7 @@ export function serverEntry(kind: ServerKind): string {
     case 'ours': return join(root, 'dist', 'src', 'main.js');
     case 'ws-peer': return join(root, 'dist', 'bench', 'peers', 'ws-echo-peer.js');
     case 'webhooks-peer': return join(root, 'dist', 'bench', 'peers', 'fastify-webhooks-peer.js');
+    case 'calibration': return join(root, 'dist', 'bench', 'load', 'calibration-server.js');
   }
 }
 

@@ -318,6 +318,23 @@ export interface SweepResult {
   stoppedBecause: string;
 }
 
+/**
+ * Waits (bounded) until the machine is nearly idle before a step: on a shared machine, another process's burst
+ * would otherwise be measured as the server's jitter. Returns the busy % of the last second sampled.
+ */
+export async function waitForQuiet(maxWaitMs = 20_000, busyPct = 15): Promise<number> {
+  const deadline = Date.now() + maxWaitMs;
+  let pct = 100;
+  while (Date.now() < deadline) {
+    const a = machineCpuMs();
+    await sleep(1000);
+    const b = machineCpuMs();
+    pct = ((b.busyMs - a.busyMs) / Math.max(1, b.totalMs - a.totalMs)) * 100;
+    if (pct < busyPct) break;
+  }
+  return pct;
+}
+
 /** Runs the steps in order against one running server, stopping at the first that does not hold. */
 export async function sweep(gen: LoadGenerator, server: { name: string; pid: number; port: number },
                             opts: SweepOptions): Promise<SweepResult> {
@@ -327,10 +344,12 @@ export async function sweep(gen: LoadGenerator, server: { name: string; pid: num
   let largestHeldN = 0;
   let stoppedBecause = 'all steps held';
   for (const n of opts.ns) {
+    await waitForQuiet();
     let r = judge(await runStep(gen, server, n, opts), bound);
     for (let attempt = 2; !r.held && attempt <= 1 + (opts.retries ?? 1); attempt++) {
       opts.onStep?.(r);
       await sleep(1000);
+      await waitForQuiet();
       const again = judge(await runStep(gen, server, n, opts), bound);
       again.attempts = attempt;
       r = again;

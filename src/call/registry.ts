@@ -7,9 +7,11 @@
 // exporting createSessionFactory(context) with context = { config, threadIndex }): every other option has a default.
 import type { Logger } from 'pino';
 import { createEchoAgent } from '../agent/echo.js';
+import { createAgentFactory } from '../agent/factory.js';
 import type { AgentFactory } from '../agent/types.js';
 import { FrameClock } from '../audio/clock.js';
 import { InboundBatcher, Vad } from '../audio/dsp.js';
+import type { Config } from '../config.js';
 import { ErrorKind, LogEvent, log as rootLog } from '../observability/log.js';
 import { InboundBatch, type InboundBatcherLike } from './inbound.js';
 import { CallSession } from './session.js';
@@ -130,14 +132,8 @@ export type EngineSessionFactory = SessionFactory & { readonly registry: CallReg
  * session module: `createSessionFactory({ config, threadIndex })`.
  */
 export function createSessionFactory(options: SessionFactoryOptions): EngineSessionFactory {
-  let agentFactory = options.agentFactory;
-  if (agentFactory === undefined && options.config.agent !== undefined && options.config.agent.kind !== 'echo') {
-    (options.log ?? rootLog).warn(
-      { event: LogEvent.CONFIG_LOADED, agent: options.config.agent.kind },
-      'this agent is not available in the call engine yet; using the echo agent',
-    );
-  }
-  agentFactory ??= createEchoAgent;
+  // The edge hands in the whole Config; the agent factory picks echo or the AI pipeline from config.agent.
+  const agentFactory = options.agentFactory ?? createAgentFactory(options.config as Config);
   const registry = new CallRegistry({ ...options, agentFactory });
   const factory = registry.sessionFactory;
   return Object.assign((transport: CallTransport) => factory(transport), { registry });

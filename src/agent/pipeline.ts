@@ -1,0 +1,529 @@
+// The AI agent: per caller turn, turn audio -> 16 kHz WAV (DSP pool) -> transcription -> a streamed reply -> cut
+// into sentences as the deltas arrive -> each sentence synthesized while the one before it plays -> 8 kHz mu-law
+// frames (DSP pool) -> ctx.enqueue, and ctx.endUtterance when the reply is done. A greeting opens the call.
+//
+// Interruption: every reply (greeting or turn) has its own AbortController joined with the turn's signal and the
+// call's, passed down to each provider request, so a barge-in closes the sockets of whatever is in flight.
+// The conversation keeps only what the caller heard of a cut reply. HeardInfo gives frames heard per utterance; each
+// utterance is a list of sentences with their frame counts, so the heard text is: every sentence whose frames were
+// all heard, plus the heard share of the sentence that was cut, by characters (backed off to the last word boundary
+// so that no half word is kept), then "…" to tell the model that it was interrupted. A reply of which nothing was
+// heard leaves the history.
+//
+// Failure: every provider call has a time limit; transcription may retry once. When a provider fails the caller
+// hears a short fallback line (synthesized at call start and cached; a tone when synthesis is down) and the call
+// goes on. Every error is logged with its kind and latency; nothing here ever rejects to the call engine except what
+// it catches and logs itself.
+//
+// Whisper invents text on silence and noise ("thank you", "thanks for watching"): turns too short or too quiet are
+// not sent, and known hallucination phrases on a low-energy turn are dropped.
+import type { Logger } from 'pino';
+import { ErrorKind, LogEvent, logError, type ErrorKindName } from '../observability/log.js';
+import { fallbackAudioNow, prepareFallback, type FallbackSource } from './fallback-audio.js';
+import { TurnLatency } from './latency.js';
+import { SentenceCutter, type SentenceCutterOptions } from './sentences.js';
+import {
+  ProviderError,
+  type Agent,
+  type AgentContext,
+  type CallEndReason,
+  type CallerTurn,
+  type ChatMessage,
+  type HeardInfo,
+  type PlayedInfo,
+  type Responder,
+  type SampleRateHz,
+  type SynthesisResult,
+  type Synthesizer,
+  type Transcriber,
+} from './types.js';
+
+const FRAME_BYTES = 160;
+
+/** The DSP pool's bulk jobs the pipeline uses (src/audio/pool.ts DspPool). */
+export interface PipelineAudio {
+  utteranceToWav16k(pcm8k: Int16Array): Promise<Uint8Array>;
+  pcmToMulawFrames(pcm: Int16Array, rateHz: SampleRateHz): Promise<Uint8Array>;
+}
+
+export interface PipelineOptions {
+  transcriber: Transcriber;
+  responder: Responder;
+  synthesizer: Synthesizer;
+  audio: PipelineAudio;
+  systemPrompt: string;
+  /** Spoken at call start; none when undefined or empty. */
+  greeting?: string | undefined;
+  /** The transcriber's language code (Whisper "he"). */
+  asrLanguage: string;
+  /** The fallback line's text (see fallback-audio.ts for defaults per language). */
+  fallbackLine: string;
+  /** Cache key part for the fallback line (voice, encoding). */
+  fallbackVariant?: string;
+  /** Time limit for synthesizing the fallback line at call start. */
+  fallbackTimeoutMs: number;
+  /** The VAD hangover: the agent hears of a turn this long after the speech ended (latency origin). */
+  hangoverMs?: number;
+  /** Turns shorter than this are not transcribed (default 300 ms). */
+  minAsrTurnMs?: number;
+  /** Turns whose loudest frame is quieter than this are not transcribed (default -45 dBFS). */
+  minPeakDbfs?: number;
+  /** A turn with a mean level below this (or a peak below lowEnergyPeakDbfs) is low-energy (default -42 dBFS). */
+  lowEnergyMeanDbfs?: number;
+  lowEnergyPeakDbfs?: number;
+  /** Messages kept besides the system prompt (default 24). */
+  maxHistoryMessages?: number;
+  cutter?: SentenceCutterOptions;
+  /** Told of each failed provider call (metrics). */
+  onProviderError?: (provider: string, kind: ErrorKindName) => void;
+}
+
+/** One sentence as played: its text and its length in 20 ms frames. */
+export interface SpokenSentence {
+  text: string;
+  frames: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pure parts (unit-tested)
+
+/** Phrases Whisper is known to produce on silence, noise or music (compared after normalizeTranscript). */
+export const HALLUCINATION_PHRASES: readonly string[] = [
+  'thank you', 'thank you very much', 'thanks', 'thanks for watching', 'thank you for watching',
+  'thanks for watching and see you next time', 'please subscribe', 'subscribe to my channel', 'like and subscribe',
+  'see you next time', 'bye', 'bye bye', 'you', 'so', 'okay', 'oh', 'music', 'applause', 'silence',
+  'תודה', 'תודה רבה', 'תודה שצפיתם', 'תודה על הצפייה', 'תודה רבה על הצפייה', 'תודה לכם', 'ביי', 'להתראות',
+  'הירשמו לערוץ', 'תרגום', 'כתוביות', 'שלום',
+];
+/** Fragments that mark a hallucination anywhere in the text (subtitle credits and the like). */
+const HALLUCINATION_FRAGMENTS = [/amara\.org/i, /subtitles? by/i, /transcri(bed|ption) by/i, /כתוביות/, /תורגם (ע"י|על ידי)/, /♪/];
+
+/** Lower case, punctuation and brackets removed, whitespace collapsed. */
+export function normalizeTranscript(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[\p{P}\p{S}]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+export function isKnownHallucination(text: string): boolean {
+  if (HALLUCINATION_FRAGMENTS.some((pattern) => pattern.test(text))) return true;
+  const normalized = normalizeTranscript(text);
+  return normalized.length === 0 || HALLUCINATION_PHRASES.includes(normalized);
+}
+
+export interface EnergyThresholds {
+  lowEnergyMeanDbfs: number;
+  lowEnergyPeakDbfs: number;
+}
+
+export const DEFAULT_ENERGY: EnergyThresholds = { lowEnergyMeanDbfs: -42, lowEnergyPeakDbfs: -30 };
+
+export function isLowEnergyTurn(turn: Pick<CallerTurn, 'meanDbfs' | 'peakDbfs'>, thresholds: EnergyThresholds = DEFAULT_ENERGY): boolean {
+  return turn.meanDbfs < thresholds.lowEnergyMeanDbfs || turn.peakDbfs < thresholds.lowEnergyPeakDbfs;
+}
+
+/** A transcript to drop: empty, or a known hallucination phrase on a low-energy turn. */
+export function shouldDropTranscript(text: string, turn: Pick<CallerTurn, 'meanDbfs' | 'peakDbfs'>, thresholds?: EnergyThresholds): boolean {
+  if (normalizeTranscript(text).length === 0) return true;
+  return isLowEnergyTurn(turn, thresholds) && isKnownHallucination(text);
+}
+
+/** The mark that ends a reply the caller did not hear to its end. */
+export const CUT_MARK = '…';
+
+/**
+ * What the caller heard of an utterance made of `sentences`, given how many of its frames were heard: the sentences
+ * heard whole, then the heard share (by characters, backed off to a word boundary) of the one that was cut, then "…".
+ * Returns the whole text when every frame was heard and '' when none was.
+ */
+export function heardText(sentences: readonly SpokenSentence[], framesHeard: number): string {
+  const total = sentences.reduce((n, s) => n + s.frames, 0);
+  const whole = sentences.map((s) => s.text).join(' ');
+  if (framesHeard >= total) return whole;
+  if (framesHeard <= 0) return '';
+  const kept: string[] = [];
+  let start = 0;
+  for (const sentence of sentences) {
+    const end = start + sentence.frames;
+    if (end <= framesHeard) {
+      kept.push(sentence.text);
+    } else {
+      const share = (framesHeard - start) / Math.max(1, sentence.frames);
+      let chars = Math.floor(share * sentence.text.length);
+      const text = sentence.text;
+      // back off to a word boundary (no half words), unless that leaves nothing of a long-heard sentence
+      if (chars < text.length && chars > 0 && !/\s/.test(text[chars] ?? ' ')) {
+        const space = text.lastIndexOf(' ', chars);
+        chars = space > 0 ? space : 0;
+      }
+      const part = text.slice(0, chars).trim();
+      if (part.length > 0) kept.push(part);
+      break;
+    }
+    start = end;
+  }
+  const text = kept.join(' ').trim();
+  return text.length > 0 ? `${text}${CUT_MARK}` : '';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The agent
+
+/** An utterance the agent produced: its sentences as enqueued, and its message in the history (if any). */
+interface SpokenUtterance {
+  id: string;
+  sentences: SpokenSentence[];
+  message: ChatMessage | undefined;
+}
+
+/** A small single-consumer queue of sentences between the LLM stream and the synthesis loop. */
+class SentenceQueue {
+  private readonly items: string[] = [];
+  private waiter: (() => void) | undefined;
+  private isClosed = false;
+  error: unknown = undefined;
+
+  push(item: string): void {
+    this.items.push(item);
+    this.wake();
+  }
+
+  close(error?: unknown): void {
+    this.isClosed = true;
+    if (error !== undefined) this.error = error;
+    this.wake();
+  }
+
+  /** The next sentence, or undefined once closed and empty. */
+  async next(): Promise<string | undefined> {
+    for (;;) {
+      const item = this.items.shift();
+      if (item !== undefined) return item;
+      if (this.isClosed) return undefined;
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+      });
+    }
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+}
+
+export class PipelineAgent implements Agent {
+  private readonly options: PipelineOptions;
+  private readonly thresholds: EnergyThresholds;
+  private ctx: AgentContext | null = null;
+  private log: Logger | undefined;
+  /** The conversation without the system prompt. */
+  readonly history: ChatMessage[] = [];
+  private readonly spoken = new Map<string, SpokenUtterance>();
+  private reply: AbortController | null = null;
+  private fallbacks = 0;
+  private readonly fallbackSource: FallbackSource;
+
+  constructor(options: PipelineOptions) {
+    this.options = options;
+    this.thresholds = {
+      lowEnergyMeanDbfs: options.lowEnergyMeanDbfs ?? DEFAULT_ENERGY.lowEnergyMeanDbfs,
+      lowEnergyPeakDbfs: options.lowEnergyPeakDbfs ?? DEFAULT_ENERGY.lowEnergyPeakDbfs,
+    };
+    this.fallbackSource = {
+      synthesizer: options.synthesizer,
+      toMulaw: (result) => this.toMulaw(result),
+      text: options.fallbackLine,
+      ...(options.fallbackVariant !== undefined ? { variant: options.fallbackVariant } : {}),
+    };
+  }
+
+  /** Which providers this agent uses (logs, tests). */
+  get providers(): { transcriber: string; responder: string; synthesizer: string } {
+    return { transcriber: this.options.transcriber.name, responder: this.options.responder.name, synthesizer: this.options.synthesizer.name };
+  }
+
+  /** The messages the next reply would be asked with (system prompt first). */
+  messages(): ChatMessage[] {
+    return [{ role: 'system', content: this.options.systemPrompt }, ...this.history];
+  }
+
+  async onCallStart(ctx: AgentContext): Promise<void> {
+    this.ctx = ctx;
+    this.log = ctx.log;
+    // the fallback line is ready (cached) before anything can fail; never rejects
+    void prepareFallback(this.fallbackSource, this.options.fallbackTimeoutMs);
+    const greeting = this.options.greeting?.trim();
+    if (greeting === undefined || greeting.length === 0) return;
+    const reply = this.newReply(ctx.signal);
+    const utteranceId = 'greeting';
+    try {
+      const spoken = await this.speak(() => singleSentence(greeting), utteranceId, reply.signal, undefined, 'greeting');
+      if (spoken > 0) ctx.log.info({ event: LogEvent.AGENT_GREETING, text: greeting }, 'greeting');
+    } catch (error) {
+      this.onFailure(error, 'greeting', reply.signal, undefined);
+    } finally {
+      if (this.reply === reply) this.reply = null;
+    }
+  }
+
+  async onTurn(turn: CallerTurn, turnSignal: AbortSignal): Promise<void> {
+    const ctx = this.ctx;
+    if (ctx === null || turnSignal.aborted) return;
+    const log = ctx.log;
+    const latency = new TurnLatency(this.options.hangoverMs ?? 0);
+    const reply = this.newReply(turnSignal, ctx.signal);
+    const signal = reply.signal;
+    let stage = 'asr';
+    try {
+      // 1. too short or too quiet: Whisper would invent something
+      const minMs = this.options.minAsrTurnMs ?? 300;
+      const minPeak = this.options.minPeakDbfs ?? -45;
+      if (turn.durationMs < minMs || turn.peakDbfs < minPeak) {
+        log.info({ event: LogEvent.ASR_SKIP, turnId: turn.turnId, durationMs: turn.durationMs, peakDbfs: round1(turn.peakDbfs),
+          reason: turn.durationMs < minMs ? 'too-short' : 'too-quiet' }, 'turn not transcribed');
+        return;
+      }
+      // 2. the turn as a 16 kHz WAV, built in the pool (the turn's buffer is ours: it is transferred)
+      const wav16k = await this.options.audio.utteranceToWav16k(turn.pcm8k);
+      if (signal.aborted) return;
+      // 3. transcription
+      const asrStartMs = performance.now();
+      const text = await this.options.transcriber.transcribe({ wav16k, language: this.options.asrLanguage, signal });
+      if (signal.aborted) return;
+      latency.mark('transcript');
+      const asrMs = Math.round(performance.now() - asrStartMs);
+      const attempts = (this.options.transcriber as { lastAttempts?: number }).lastAttempts;
+      if (shouldDropTranscript(text, turn, this.thresholds)) {
+        log.info({ event: LogEvent.ASR_SKIP, turnId: turn.turnId, text, meanDbfs: round1(turn.meanDbfs), peakDbfs: round1(turn.peakDbfs),
+          reason: text.trim().length === 0 ? 'empty' : 'hallucination', asrMs }, 'transcript dropped');
+        return;
+      }
+      log.info({ event: LogEvent.ASR_TEXT, turnId: turn.turnId, text, language: this.options.asrLanguage, provider: this.options.transcriber.name,
+        asrMs, ...(attempts !== undefined ? { attempts } : {}), ...latency.fields() }, 'caller said');
+      this.remember({ role: 'user', content: text });
+      // 4-6. the reply, streamed, cut, synthesized and played sentence by sentence
+      stage = 'reply';
+      const utteranceId = `reply-${turn.turnId}`;
+      const messages = this.messages();
+      const spoken = await this.speak((s) => this.options.responder.respond(messages, s), utteranceId, signal, latency, `turn ${turn.turnId}`);
+      if (spoken === 0 && !signal.aborted) {
+        log.warn({ event: LogEvent.LLM_TEXT, turnId: turn.turnId, errKind: ErrorKind.PROVIDER_HTTP }, 'the reply was empty');
+        this.playFallback(`turn ${turn.turnId}: empty reply`, turn.turnId, ErrorKind.PROVIDER_HTTP);
+      }
+    } catch (error) {
+      this.onFailure(error, stage, signal, turn.turnId, latency);
+    } finally {
+      if (this.reply === reply) this.reply = null;
+    }
+  }
+
+  onDtmf(digit: string): void {
+    this.log?.info({ event: LogEvent.WS_DTMF, digit, agent: 'ai' }, 'dtmf digit');
+  }
+
+  onBargeIn(heard: HeardInfo): void {
+    this.reply?.abort(new Error('barge-in'));
+    this.reply = null;
+    for (const progress of heard.utterances) {
+      const utterance = this.spoken.get(progress.utteranceId);
+      if (utterance === undefined) continue;
+      this.truncate(utterance, progress.framesHeard);
+    }
+  }
+
+  onUtterancePlayed(played: PlayedInfo): void {
+    // heard to its end: its history entry is final
+    this.spoken.delete(played.utteranceId);
+  }
+
+  onCallEnd(_reason?: CallEndReason): void {
+    this.reply?.abort(new Error('call ended'));
+    this.reply = null;
+    this.ctx = null;
+    this.spoken.clear();
+  }
+
+  // ---- internals ----
+
+  private newReply(...signals: AbortSignal[]): { signal: AbortSignal; abort: (reason?: unknown) => void } {
+    this.reply?.abort(new Error('superseded'));
+    const controller = new AbortController();
+    this.reply = controller;
+    return { signal: AbortSignal.any([controller.signal, ...signals]), abort: (reason) => controller.abort(reason) };
+  }
+
+  /**
+   * Cuts `source` into sentences, synthesizes each while the previous plays, and enqueues them as one utterance.
+   * Returns the number of sentences enqueued. Throws a ProviderError when nothing could be said; a failure after
+   * something was said ends the utterance with what was said (logged).
+   */
+  private async speak(source: (signal: AbortSignal) => AsyncIterable<string>, utteranceId: string, signal: AbortSignal, latency: TurnLatency | undefined, what: string): Promise<number> {
+    const ctx = this.ctx;
+    if (ctx === null) return 0;
+    const queue = new SentenceQueue();
+    const cutter = new SentenceCutter(this.options.cutter);
+    // the producer stops when synthesis gives up (its own controller) or the reply is aborted
+    const producerAbort = new AbortController();
+    const producerSignal = AbortSignal.any([signal, producerAbort.signal]);
+    let replyText = '';
+    const producer = (async () => {
+      try {
+        for await (const delta of source(producerSignal)) {
+          if (producerSignal.aborted) break;
+          latency?.mark('first_token');
+          replyText += delta;
+          for (const sentence of cutter.push(delta)) queue.push(sentence);
+        }
+        for (const sentence of cutter.flush()) queue.push(sentence);
+        queue.close();
+      } catch (error) {
+        queue.close(error);
+      }
+    })();
+    const utterance: SpokenUtterance = { id: utteranceId, sentences: [], message: undefined };
+    let failure: unknown;
+    try {
+      for (let sentence = await queue.next(); sentence !== undefined; sentence = await queue.next()) {
+        if (signal.aborted) break;
+        const ttsStartMs = performance.now();
+        const result = await this.options.synthesizer.synthesize(sentence, signal);
+        if (signal.aborted) break;
+        const mulaw = await this.toMulaw(result);
+        if (signal.aborted || this.ctx !== ctx) break;
+        latency?.mark('first_audio');
+        ctx.enqueue(mulaw, utteranceId);
+        latency?.mark('first_frame');
+        const frames = Math.ceil(mulaw.length / FRAME_BYTES);
+        this.recordSentence(utterance, { text: sentence, frames });
+        ctx.log.info({
+          event: LogEvent.TTS_SUCCESS, utteranceId, sentence: utterance.sentences.length, chars: sentence.length, frames,
+          provider: this.options.synthesizer.name, ttsMs: Math.round(performance.now() - ttsStartMs),
+          ...(utterance.sentences.length === 1 ? latency?.fields() : {}),
+        }, `said (${what})`);
+      }
+    } catch (error) {
+      failure = error;
+    } finally {
+      producerAbort.abort(new Error('synthesis ended'));
+      await producer;
+    }
+    const llmError = queue.error;
+    if (utterance.sentences.length > 0) {
+      // what was said is said: end the utterance (its mark follows) even when something failed after it
+      if (this.ctx === ctx) ctx.endUtterance(utteranceId);
+      if (latency !== undefined) {
+        ctx.log.info({ event: LogEvent.LLM_TEXT, utteranceId, text: replyText, sentences: utterance.sentences.length, wasAborted: signal.aborted, ...latency.fields() }, 'agent replied');
+      }
+      const late = failure ?? llmError;
+      if (late !== undefined && !signal.aborted) this.logProviderFailure(late, `${what}: after ${utterance.sentences.length} sentence(s)`);
+      return utterance.sentences.length;
+    }
+    if (failure !== undefined) throw failure;
+    if (llmError !== undefined) throw llmError;
+    return 0;
+  }
+
+  private recordSentence(utterance: SpokenUtterance, sentence: SpokenSentence): void {
+    utterance.sentences.push(sentence);
+    if (utterance.message === undefined) {
+      utterance.message = { role: 'assistant', content: sentence.text };
+      this.remember(utterance.message);
+      this.spoken.set(utterance.id, utterance);
+    } else {
+      utterance.message.content = utterance.sentences.map((s) => s.text).join(' ');
+    }
+  }
+
+  /** Keeps what the caller heard of `utterance` in the history (nothing heard: the message goes). */
+  private truncate(utterance: SpokenUtterance, framesHeard: number): void {
+    this.spoken.delete(utterance.id);
+    const message = utterance.message;
+    if (message === undefined) return;
+    const text = heardText(utterance.sentences, framesHeard);
+    if (text.length === 0) {
+      const index = this.history.indexOf(message);
+      if (index >= 0) this.history.splice(index, 1);
+    } else {
+      message.content = text;
+    }
+    this.log?.info({ event: LogEvent.BARGE_IN, utteranceId: utterance.id, framesHeard, heardText: text }, 'history keeps what the caller heard');
+  }
+
+  private remember(message: ChatMessage): void {
+    this.history.push(message);
+    const max = this.options.maxHistoryMessages ?? 24;
+    while (this.history.length > max) this.history.shift();
+  }
+
+  private async toMulaw(result: SynthesisResult): Promise<Uint8Array> {
+    if (result.encoding === 'mulaw') return result.audio as Uint8Array;
+    return this.options.audio.pcmToMulawFrames(result.audio as Int16Array, result.sampleRateHz);
+  }
+
+  /** A failed turn or greeting: log it; for a turn not aborted, the caller hears the fallback. */
+  private onFailure(error: unknown, stage: string, signal: AbortSignal, turnId: number | undefined, latency?: TurnLatency): void {
+    if (signal.aborted) {
+      this.log?.debug({ event: LogEvent.PROVIDER_ERROR, errKind: ErrorKind.ABORTED, stage, turnId }, 'turn aborted');
+      return;
+    }
+    const errKind = this.logProviderFailure(error, turnId !== undefined ? `turn ${turnId} (${stage})` : stage, latency);
+    if (turnId !== undefined) this.playFallback(`turn ${turnId}: ${stage} failed`, turnId, errKind);
+  }
+
+  private logProviderFailure(error: unknown, where: string, latency?: TurnLatency): ErrorKindName {
+    const log = this.log;
+    const isProvider = error instanceof ProviderError;
+    const kind = isProvider ? errorKindOf(error) : ErrorKind.INTERNAL;
+    const provider = isProvider ? error.provider : 'pipeline';
+    const latencyMs = latency !== undefined ? Math.round(performance.now() - latency.originMs) : undefined;
+    if (log !== undefined) {
+      logError(log, LogEvent.PROVIDER_ERROR, kind, error, {
+        provider, where, ...(isProvider && error.status !== undefined ? { status: error.status } : {}),
+        ...(latencyMs !== undefined ? { latencyMs } : {}), ...(latency?.fields() ?? {}),
+      });
+    }
+    try {
+      this.options.onProviderError?.(provider, kind);
+    } catch {
+      // metrics must not break a call
+    }
+    return kind;
+  }
+
+  private playFallback(reason: string, turnId: number, errKind: ErrorKindName): void {
+    const ctx = this.ctx;
+    if (ctx === null) return;
+    const { mulaw, kind } = fallbackAudioNow(this.fallbackSource);
+    const utteranceId = `fallback-${turnId}-${++this.fallbacks}`;
+    ctx.play(mulaw, utteranceId);
+    ctx.log.warn({ event: LogEvent.AGENT_FALLBACK, errKind, utteranceId, kind, reason }, 'fallback played');
+    // try again for next time when the line was not ready
+    if (kind === 'tone') void prepareFallback(this.fallbackSource, this.options.fallbackTimeoutMs);
+  }
+}
+
+async function* singleSentence(text: string): AsyncIterable<string> {
+  yield text;
+}
+
+function errorKindOf(error: ProviderError): ErrorKindName {
+  switch (error.kind) {
+    case 'timeout':
+      return ErrorKind.TIMEOUT;
+    case 'http':
+    case 'bad-response':
+      return ErrorKind.PROVIDER_HTTP;
+    case 'network':
+      return ErrorKind.PROVIDER_NETWORK;
+    case 'aborted':
+      return ErrorKind.ABORTED;
+  }
+}
+
+function round1(x: number): number {
+  return Number.isFinite(x) ? Math.round(x * 10) / 10 : x;
+}

@@ -1,0 +1,134 @@
+// What every provider call shares: a deadline of its own joined with the turn's AbortSignal (so that both a
+// barge-in and a provider timeout end the HTTP request itself), and the translation of whatever an SDK throws into
+// one ProviderError that says what kind of failure it was and whether a retry can help. The SDKs' own timeouts and
+// retries are switched off: their defaults (2 retries, 10 minutes) would break a 2-second fallback.
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { ProviderError } from './types.js';
+
+/** The reason a deadline aborts with (recognised by toProviderError). */
+export class DeadlineExceeded extends Error {
+  override readonly name = 'DeadlineExceeded';
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+  }
+}
+
+export interface Deadline {
+  /** Aborted by the caller's signal or when the time is up. */
+  readonly signal: AbortSignal;
+  /** Whether the time ran out (as opposed to the caller aborting). */
+  readonly isExpired: boolean;
+  /** Starts the clock again (a streamed reply: time allowed between two chunks). */
+  restart(): void;
+  /** Stops the timer; call when the request is over. */
+  dispose(): void;
+}
+
+/** A timer-backed AbortSignal joined with `parent`. */
+export function startDeadline(parent: AbortSignal, timeoutMs: number): Deadline {
+  const controller = new AbortController();
+  let isExpired = false;
+  const expire = (): void => {
+    isExpired = true;
+    controller.abort(new DeadlineExceeded(timeoutMs));
+  };
+  let timer: NodeJS.Timeout | undefined = setTimeout(expire, timeoutMs);
+  const onParentAbort = (): void => controller.abort(parent.reason);
+  if (parent.aborted) onParentAbort();
+  else parent.addEventListener('abort', onParentAbort, { once: true });
+  return {
+    signal: controller.signal,
+    get isExpired() {
+      return isExpired;
+    },
+    restart() {
+      if (timer === undefined || controller.signal.aborted) return;
+      clearTimeout(timer);
+      timer = setTimeout(expire, timeoutMs);
+    },
+    dispose() {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      parent.removeEventListener('abort', onParentAbort);
+    },
+  };
+}
+
+/**
+ * Any error from a provider call -> ProviderError. `deadline` tells a timeout from the caller's abort (both abort the
+ * same signal); an error that already is a ProviderError is returned as it is.
+ */
+export function toProviderError(provider: string, error: unknown, deadline?: Deadline): ProviderError {
+  if (error instanceof ProviderError) return error;
+  const cause = { cause: error };
+  if (deadline?.isExpired === true || error instanceof DeadlineExceeded) {
+    return new ProviderError(`${provider}: ${(deadline?.signal.reason as Error | undefined)?.message ?? 'timed out'}`, provider, 'timeout', true, undefined, cause);
+  }
+  if (deadline?.signal.aborted === true || error instanceof APIUserAbortError || isAbortError(error)) {
+    return new ProviderError(`${provider}: aborted`, provider, 'aborted', false, undefined, cause);
+  }
+  if (error instanceof APIConnectionTimeoutError) {
+    return new ProviderError(`${provider}: timed out`, provider, 'timeout', true, undefined, cause);
+  }
+  if (error instanceof APIConnectionError) {
+    return new ProviderError(`${provider}: ${error.message}`, provider, 'network', true, undefined, cause);
+  }
+  if (error instanceof APIError && typeof error.status === 'number') {
+    return httpError(provider, error.status, error.message, cause);
+  }
+  // google-gax (REST fallback): GoogleError with a numeric HTTP status in `code` or gRPC status names
+  const status = httpStatusOf(error);
+  if (status !== undefined) return httpError(provider, status, messageOf(error), cause);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^(ECONN|ENOTFOUND|EAI_AGAIN|EPIPE|ETIMEDOUT|UND_ERR)/.test(code)) {
+    return new ProviderError(`${provider}: ${messageOf(error)}`, provider, 'network', true, undefined, cause);
+  }
+  if (error instanceof TypeError && /fetch failed|network|socket/i.test(error.message)) {
+    return new ProviderError(`${provider}: ${error.message}`, provider, 'network', true, undefined, cause);
+  }
+  return new ProviderError(`${provider}: ${messageOf(error)}`, provider, 'bad-response', false, undefined, cause);
+}
+
+function httpError(provider: string, status: number, message: string, cause: { cause: unknown }): ProviderError {
+  const isRetryable = status >= 500 || status === 429 || status === 408;
+  return new ProviderError(`${provider}: HTTP ${status}: ${message}`, provider, 'http', isRetryable, status, cause);
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const e = error as { status?: unknown; code?: unknown; response?: { status?: unknown } };
+  for (const candidate of [e.response?.status, e.status, e.code]) {
+    if (typeof candidate === 'number' && candidate >= 400 && candidate < 600) return candidate;
+  }
+  return undefined;
+}
+
+function isAbortError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || /\bcancel+ed\b/i.test(error.message));
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Rejects with the signal's reason as soon as it aborts (for awaiting things that cannot take a signal). */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason as Error);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}

@@ -1,0 +1,126 @@
+// A local server on 127.0.0.1 that speaks OpenAI's wire format for the three calls the agent makes, so that the real
+// `openai` SDK can be pointed at it (baseURL http://127.0.0.1:PORT/v1):
+//   POST /v1/audio/transcriptions  multipart (file, model, language, ...) -> {"text": ...}; the upload is parsed as a
+//                                  WAV and kept for the test to check
+//   POST /v1/chat/completions      stream: true -> server-sent chat.completion.chunk events, then [DONE]
+//   POST /v1/audio/speech          response_format pcm -> raw 24 kHz s16le (a tone, its length from the text)
+// Each route can answer, fail with 500 or hang (HttpFake), and every request is recorded, including whether the
+// client closed its socket early.
+import type { ServerResponse } from 'node:http';
+import { parseWav, pcmBytes, tonePcm, type ParsedWav } from './audio.js';
+import { HttpFake, parseMultipart, sleep, type RecordedRequest } from './http-fake.js';
+
+export const ROUTE_ASR = 'POST /v1/audio/transcriptions';
+export const ROUTE_CHAT = 'POST /v1/chat/completions';
+export const ROUTE_SPEECH = 'POST /v1/audio/speech';
+
+export interface TranscriptionUpload {
+  fields: Record<string, string>;
+  filename: string | undefined;
+  fileContentType: string | undefined;
+  wav: ParsedWav | undefined;
+  wavError: string | undefined;
+}
+
+export interface ChatRequestBody {
+  model: string;
+  stream?: boolean;
+  messages: Array<{ role: string; content: string }>;
+}
+
+export interface FakeOpenAIOptions {
+  /** The n-th transcription's text (0-based); default "hello". */
+  transcript?: (index: number, upload: TranscriptionUpload) => string;
+  /** The n-th chat reply's text; default "Sure. I can help with that." */
+  reply?: (index: number, body: ChatRequestBody) => string;
+  /** Characters per SSE chunk (default 6) and the pause between chunks (default 5 ms; or per reply index). */
+  chunkChars?: number;
+  chunkDelayMs?: number | ((index: number) => number);
+  /** Speech audio length per character of input (default 40 ms), between 200 ms and 6 s. */
+  speechMsPerChar?: number;
+}
+
+export class FakeOpenAI extends HttpFake {
+  readonly options: FakeOpenAIOptions;
+
+  constructor(options: FakeOpenAIOptions = {}) {
+    super();
+    this.options = options;
+    this.route(ROUTE_ASR, (req, res, record) => this.transcribe(req.headers['content-type'], res, record));
+    this.route(ROUTE_CHAT, (_req, res, record) => this.chat(res, record));
+    this.route(ROUTE_SPEECH, (_req, res, record) => this.speech(res, record));
+  }
+
+  /** http://127.0.0.1:PORT/v1 */
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}/v1`;
+  }
+
+  uploads(): TranscriptionUpload[] {
+    return this.of(ROUTE_ASR).map((r) => r.parsed as TranscriptionUpload);
+  }
+
+  chatBodies(): ChatRequestBody[] {
+    return this.of(ROUTE_CHAT).map((r) => r.parsed as ChatRequestBody).filter((b) => b !== undefined);
+  }
+
+  private transcribe(contentType: string | undefined, res: ServerResponse, record: RecordedRequest): void {
+    const parts = parseMultipart(record.body, contentType);
+    const fields: Record<string, string> = {};
+    for (const [name, part] of parts) if (part.filename === undefined) fields[name] = part.data.toString('utf8');
+    const file = parts.get('file');
+    let wav: ParsedWav | undefined;
+    let wavError: string | undefined;
+    try {
+      if (file === undefined) throw new Error('no file part');
+      wav = parseWav(Buffer.from(file.data));
+    } catch (error) {
+      wavError = (error as Error).message;
+    }
+    const upload: TranscriptionUpload = { fields, filename: file?.filename, fileContentType: file?.contentType, wav, wavError };
+    record.parsed = upload;
+    const index = this.of(ROUTE_ASR).indexOf(record);
+    const text = this.options.transcript?.(index, upload) ?? 'hello';
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text }));
+  }
+
+  private async chat(res: ServerResponse, record: RecordedRequest): Promise<void> {
+    const body = JSON.parse(record.body.toString('utf8')) as ChatRequestBody;
+    record.parsed = body;
+    const index = this.of(ROUTE_CHAT).indexOf(record);
+    const text = this.options.reply?.(index, body) ?? 'Sure. I can help with that.';
+    const id = `chatcmpl-fake-${index}`;
+    const created = Math.floor(Date.now() / 1000);
+    const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.write(chunk({ role: 'assistant', content: '' }, null));
+    const size = this.options.chunkChars ?? 6;
+    const delay = this.options.chunkDelayMs;
+    const delayMs = typeof delay === 'function' ? delay(index) : delay ?? 5;
+    const pieces = Array.from(text); // whole code points (Hebrew is safe either way)
+    for (let i = 0; i < pieces.length; i += size) {
+      if (res.destroyed) return;
+      await sleep(delayMs);
+      if (res.destroyed) return;
+      res.write(chunk({ content: pieces.slice(i, i + size).join('') }, null));
+    }
+    res.write(chunk({}, 'stop'));
+    res.end('data: [DONE]\n\n');
+  }
+
+  private speech(res: ServerResponse, record: RecordedRequest): void {
+    const body = JSON.parse(record.body.toString('utf8')) as { input: string; response_format?: string; model: string; voice: string };
+    record.parsed = body;
+    if (body.response_format !== 'pcm') {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'this fake only speaks pcm' } }));
+      return;
+    }
+    const ms = Math.min(6000, Math.max(200, Array.from(body.input).length * (this.options.speechMsPerChar ?? 40)));
+    res.writeHead(200, { 'content-type': 'audio/pcm' }).end(pcmBytes(tonePcm(24_000, ms, 300, 2000)));
+  }
+}
+
+export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
+  return new FakeOpenAI(options).listen();
+}
