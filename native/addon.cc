@@ -121,6 +121,19 @@ void NeedRoom(Napi::Env env, const char* name, size_t have, size_t need, const c
   }
 }
 
+// The mu-law calls' own reading of their typed arrays: one napi_get_typedarray_info per argument (the checked helpers
+// above make four: is-typed-array, the base and the typed wrapper each read the info), because when a caller converts
+// one frame per call the crossing, not the codec, is most of the cost. False means "not exactly this kind of typed
+// array": the caller then goes through the checked helpers, which throw the exact message.
+template <typename T>
+bool ReadTypedArray(napi_env env, napi_value v, napi_typedarray_type type, T** data, size_t* length) {
+  napi_typedarray_type actual;
+  void* p = nullptr;
+  if (napi_get_typedarray_info(env, v, &actual, length, &p, nullptr, nullptr) != napi_ok || actual != type) return false;
+  *data = static_cast<T*>(p);
+  return true;
+}
+
 // VAD parameters arrive as a Float64Array in VadParams field order; dsp.ts checks them with friendly
 // messages first, this is the addon's own guard.
 struct ParamRange {
@@ -179,7 +192,16 @@ class DspAddon : public Napi::Addon<DspAddon> {
   }
 
  private:
+  // Per-frame path (when not batched): no allocation; the checks are the fast reads, then the exact errors.
   Napi::Value MulawEncodeInto(const Napi::CallbackInfo& info) {
+    const int16_t* samples = nullptr;
+    uint8_t* codes = nullptr;
+    size_t count = 0, room = 0;
+    if (info.Length() >= 2 && ReadTypedArray(info.Env(), info[0], napi_int16_array, &samples, &count) &&
+        ReadTypedArray(info.Env(), info[1], napi_uint8_array, &codes, &room) && room >= count) {
+      dsp::MulawEncode(samples, count, codes);
+      return Napi::Value();  // undefined
+    }
     Napi::Int16Array pcm = Int16Arg(info, 0, "pcm");
     Napi::Uint8Array out = Uint8Arg(info, 1, "out");
     NeedRoom(info.Env(), "out", out.ElementLength(), pcm.ElementLength(), "bytes");
@@ -187,7 +209,16 @@ class DspAddon : public Napi::Addon<DspAddon> {
     return info.Env().Undefined();
   }
 
+  // Per-frame path (when not batched): as MulawEncodeInto.
   Napi::Value MulawDecodeInto(const Napi::CallbackInfo& info) {
+    const uint8_t* input = nullptr;
+    int16_t* samples = nullptr;
+    size_t count = 0, room = 0;
+    if (info.Length() >= 2 && ReadTypedArray(info.Env(), info[0], napi_uint8_array, &input, &count) &&
+        ReadTypedArray(info.Env(), info[1], napi_int16_array, &samples, &room) && room >= count) {
+      dsp::MulawDecode(input, count, samples);
+      return Napi::Value();  // undefined
+    }
     Napi::Uint8Array codes = Uint8Arg(info, 0, "codes");
     Napi::Int16Array out = Int16Arg(info, 1, "out");
     NeedRoom(info.Env(), "out", out.ElementLength(), codes.ElementLength(), "samples");
@@ -454,6 +485,7 @@ DspAddon::DspAddon(Napi::Env env, Napi::Object exports) {
                            InstanceValue("InboundBatcher", InboundBatcherWrap::Define(env)),
                            InstanceValue("vadParamCount", Napi::Number::New(env, dsp::kVadParamCount)),
                            InstanceValue("minLevelDbfs", Napi::Number::New(env, dsp::kMinLevelDbfs)),
+                           InstanceValue("mulawKernel", Napi::String::New(env, dsp::MulawKernelName())),
                        });
 }
 

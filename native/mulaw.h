@@ -1,6 +1,7 @@
 // G.711 mu-law, byte-exact with the ITU-T G.191 reference software (ulaw_compress / ulaw_expand).
-// Both directions are lookups in tables computed at compile time from the G.191 algorithm, so they are
-// immutable, shared by every addon instance and thread without being "global mutable state".
+// Two kinds of kernel compute the same bytes: portable lookups in tables built at compile time from the G.191
+// algorithm (immutable, shared by every addon instance and thread), and on x86-64 an AVX2 kernel that does the
+// arithmetic 16 samples at a time. MulawEncode/MulawDecode use the best one this CPU has, chosen once at load.
 #pragma once
 
 #include <array>
@@ -40,13 +41,22 @@ constexpr int16_t MulawExpandG191(uint8_t code) {
 extern const std::array<uint8_t, 65536> kMulawEncodeTable;
 extern const std::array<int16_t, 256> kMulawDecodeTable;
 
-// Per-frame path: plain table lookups, no allocation.
-inline void MulawEncode(const int16_t* pcm, size_t count, uint8_t* out) {
+// The portable kernels: plain table lookups, no allocation. Also the tails of the SIMD kernels.
+inline void MulawEncodeScalar(const int16_t* pcm, size_t count, uint8_t* out) {
   for (size_t i = 0; i < count; i++) out[i] = kMulawEncodeTable[static_cast<uint16_t>(pcm[i])];
 }
 
-inline void MulawDecode(const uint8_t* codes, size_t count, int16_t* out) {
+inline void MulawDecodeScalar(const uint8_t* codes, size_t count, int16_t* out) {
   for (size_t i = 0; i < count; i++) out[i] = kMulawDecodeTable[codes[i]];
 }
+
+// Per-frame path (and bulk): the fastest kernel this CPU has; no allocation.
+void MulawEncode(const int16_t* pcm, size_t count, uint8_t* out);
+void MulawDecode(const uint8_t* codes, size_t count, int16_t* out);
+
+// Which kernel MulawEncode/MulawDecode run: "avx2" or "scalar". Chosen once when the addon loads: AVX2 when the
+// build has it (x86-64, GCC or Clang) and the CPU supports it, unless the environment variable
+// AI_CRMD_MULAW_KERNEL=scalar forces the portable kernel (so that tests and benchmarks can run both).
+const char* MulawKernelName();
 
 }  // namespace dsp

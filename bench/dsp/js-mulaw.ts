@@ -1,7 +1,8 @@
 /**
- * The fairest plain-JS mu-law peer: ITU-T G.191 `ulaw_compress`/`ulaw_expand`, precomputed into a 65,536-entry encode
- * table and a 256-entry decode table, with caller-supplied output arrays (no allocation). This is what a careful JS
- * author would write; `alawmulaw` (the package people use) is the other peer.
+ * A plain-JS mu-law baseline (not a package): ITU-T G.191 `ulaw_compress`/`ulaw_expand`, precomputed into a
+ * 65,536-entry encode table and a 256-entry decode table, with caller-supplied output arrays (no allocation). This is
+ * what a careful JS author would write by hand, so it is a stricter comparison than `alawmulaw` (the package people
+ * use, and the peer of the issue's target); bench/dsp reports native's ratio to both.
  */
 
 /** G.191 ulaw_compress for one 16-bit sample (the reference algorithm, used only to fill the table). */

@@ -2,7 +2,8 @@
  * `npm run bench:dsp`: the native DSP against the JS/WASM packages people use today, side by side in one run on one
  * machine (issue 2 section 5). Every case is warmed up, then timed in several repetitions; the median is reported per
  * 20 ms frame. Prints the tables and rewrites the DSP section of bench/RESULTS.md. Options: --quick (shorter runs,
- * for a smoke test), --no-write (print only).
+ * for a smoke test), --no-write (print only), --only=<section> (one of mu-law, resampling, vad, batcher, pool; print
+ * only).
  */
 
 import os from 'node:os';
@@ -18,6 +19,7 @@ import { benchVad } from './vad.js';
 
 const args = new Set(process.argv.slice(2));
 const isQuick = args.has('--quick');
+const onlySection = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const timing: TimingOptions = isQuick ? { warmupMs: 20, repMs: 30, reps: 3 } : DEFAULT_TIMING;
 
 function printSection(s: SectionResult): void {
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
 
   const sections: SectionResult[] = [];
   const run = async (name: string, fn: () => SectionResult | Promise<SectionResult>): Promise<void> => {
+    if (onlySection !== undefined && name !== onlySection) return;
     const t0 = Date.now();
     const s = await fn();
     sections.push(s);
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
   for (const t of targets) console.log(`${t.isMet ? 'MET    ' : 'NOT MET'}  ${t.target}: ${t.measured}`);
   console.log(`\nbench:dsp took ${elapsedS.toFixed(0)} s (sink ${sink})`);
 
-  if (args.has('--no-write')) return;
+  if (args.has('--no-write') || onlySection !== undefined) return;
   const md: string[] = [
     '## DSP: native addon vs JS/WASM peers (`npm run bench:dsp`)',
     '',

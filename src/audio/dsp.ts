@@ -46,6 +46,7 @@ interface NativeAddon {
   Resampler: new (fromHz: number, toHz: number) => NativeResampler;
   Vad: new (params: Float64Array) => NativeVad;
   InboundBatcher: new (maxSlots: number, maxFramesPerTick: number) => NativeInboundBatcher;
+  readonly mulawKernel: MulawKernel;
 }
 
 const ADDON_RELATIVE_PATH = join('build', 'Release', 'ai_crmd_dsp.node');
@@ -91,6 +92,12 @@ export function isSampleRateHz(value: unknown): value is SampleRateHz {
 }
 
 // ---------- G.711 mu-law ----------
+
+export type MulawKernel = 'avx2' | 'scalar';
+
+/** The mu-law kernel the addon chose when it loaded: 'avx2' (x86-64 CPUs with AVX2) or 'scalar' (portable table
+ * lookups). Both are byte-exact with G.191; AI_CRMD_MULAW_KERNEL=scalar in the environment forces 'scalar'. */
+export const MULAW_KERNEL: MulawKernel = addon.mulawKernel;
 
 /** G.711 mu-law encode, byte-exact with ITU-T G.191 ulaw_compress. */
 export function mulawEncode(pcm: Int16Array): Uint8Array {

@@ -1,8 +1,13 @@
-// G.711 mu-law against the ITU-T G.191 reference tables: every int16 input and every code, byte for byte.
+// G.711 mu-law against the ITU-T G.191 reference tables: every int16 input and every code, byte for byte, with both
+// kernels the addon has (AVX2 where the CPU has it, and the portable tables, forced in a child process).
 // The sox table is here too, to show that it is not the reference (it differs on decision boundaries).
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MULAW_SILENCE, mulawDecode, mulawDecodeInto, mulawEncode, mulawEncodeInto } from '../../src/audio/dsp.js';
+import {
+  MULAW_KERNEL, MULAW_SILENCE, mulawDecode, mulawDecodeInto, mulawEncode, mulawEncodeInto,
+} from '../../src/audio/dsp.js';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 
@@ -58,6 +63,68 @@ describe('G.711 mu-law is byte-exact with G.191', () => {
     const back = new Int16Array(400);
     mulawDecodeInto(out.subarray(0, 320), back);
     expect(Array.from(back.subarray(0, 320))).toEqual(Array.from(mulawDecode(out.subarray(0, 320))));
+  });
+
+  it('encodes and decodes slices of every length 0..100 at offsets 0..3 like the reference (SIMD body + scalar tail)', () => {
+    const refEncode = new Uint8Array(fixture('mulaw-encode-all-int16.g191.ul'));
+    const refDecode = fixture('mulaw-decode-all-codes.s16le');
+    const pcm = new Int16Array(200);
+    for (let i = 0; i < pcm.length; i++) pcm[i] = ((i * 7919) % 65536) - 32768; // spread over the whole range
+    pcm[0] = -32768; pcm[1] = 32767; pcm[2] = -1; pcm[3] = 0;
+    const codes = new Uint8Array(200).map((_, i) => (i * 37 + 11) & 0xff);
+    let encodeDiffs = 0, decodeDiffs = 0;
+    for (let offset = 0; offset < 4; offset++) {
+      for (let length = 0; length <= 100; length++) {
+        const out = new Uint8Array(length + 1).fill(7);
+        mulawEncodeInto(pcm.subarray(offset, offset + length), out);
+        for (let i = 0; i < length; i++) if (out[i] !== refEncode[pcm[offset + i]! + 32768]) encodeDiffs++;
+        if (out[length] !== 7) encodeDiffs++;
+        const back = new Int16Array(length + 1).fill(7);
+        mulawDecodeInto(codes.subarray(offset, offset + length), back);
+        for (let i = 0; i < length; i++) if (back[i] !== refDecode.readInt16LE(2 * codes[offset + i]!)) decodeDiffs++;
+        if (back[length] !== 7) decodeDiffs++;
+      }
+    }
+    expect({ encodeDiffs, decodeDiffs }).toEqual({ encodeDiffs: 0, decodeDiffs: 0 });
+  });
+
+  it('uses the AVX2 kernel on x86-64 Linux CPUs that have AVX2, the portable one otherwise', () => {
+    if (process.env['AI_CRMD_MULAW_KERNEL'] === 'scalar') {
+      expect(MULAW_KERNEL).toBe('scalar');
+    } else if (process.platform === 'linux' && process.arch === 'x64') {
+      const hasAvx2 = /^flags\s*:.*\bavx2\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+      expect(MULAW_KERNEL).toBe(hasAvx2 ? 'avx2' : 'scalar');
+    } else {
+      expect(['avx2', 'scalar']).toContain(MULAW_KERNEL);
+    }
+  });
+
+  it('the portable kernel (forced with AI_CRMD_MULAW_KERNEL=scalar) is byte-exact with G.191 too', () => {
+    // The kernel is chosen once per process when the addon loads, so the forced run is a child process.
+    const addonPath = fileURLToPath(new URL('../../build/Release/ai_crmd_dsp.node', import.meta.url));
+    const script = `
+      const addon = require(${JSON.stringify(addonPath)});
+      const pcm = new Int16Array(65536);
+      for (let i = 0; i < 65536; i++) pcm[i] = i - 32768;
+      const encoded = new Uint8Array(65536);
+      addon.mulawEncodeInto(pcm, encoded);
+      const decoded = new Int16Array(256);
+      addon.mulawDecodeInto(new Uint8Array(256).map((_, i) => i), decoded);
+      process.stdout.write(JSON.stringify({
+        kernel: addon.mulawKernel,
+        encoded: Buffer.from(encoded).toString('base64'),
+        decoded: Buffer.from(decoded.buffer).toString('base64'),
+      }));`;
+    const child = spawnSync(process.execPath, ['-e', script], {
+      env: { ...process.env, AI_CRMD_MULAW_KERNEL: 'scalar' },
+      encoding: 'utf8',
+    });
+    expect(child.stderr).toBe('');
+    const result = JSON.parse(child.stdout) as { kernel: string; encoded: string; decoded: string };
+    expect(result.kernel).toBe('scalar');
+    const expectedEncode = new Uint8Array(fixture('mulaw-encode-all-int16.g191.ul'));
+    expect(countDiffs(new Uint8Array(Buffer.from(result.encoded, 'base64')), expectedEncode)).toBe(0);
+    expect(Buffer.from(result.decoded, 'base64').equals(fixture('mulaw-decode-all-codes.s16le'))).toBe(true);
   });
 
   it('handles empty input and views at an offset', () => {
