@@ -1,9 +1,13 @@
 /**
  * `npm run bench:webhooks`: autocannon against POST /webhook/incoming_call (validly signed, answered with TwiML) and
  * POST /webhook/status (signed, 204), ours and the Fastify peer in the same run, both with signature checks on
- * (TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL set). Requests per second, p99 latency, and the server's CPU while loaded.
+ * (TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL set) and LOG_LEVEL=warn. Requests per second, p99 latency, and the server's
+ * CPU while loaded. Both servers stay up for the whole run and are measured in alternation for --rounds rounds (the
+ * order flips every round). Each sample also records the machine's CPU used by anything but the server and
+ * autocannon ("other CPU", from /proc/stat); each figure is the median over the rounds with other CPU under a quarter
+ * of a core (over all rounds when none is), so that other work on a shared machine moves no figure unseen.
  *
- *   node dist/bench/webhooks/run.js [--duration-s 8] [--connections 50] [--edge-threads 1] [--profile] [--no-write] [--json out.json]
+ *   node dist/bench/webhooks/run.js [--duration-s 8] [--rounds 3] [--connections 50] [--edge-threads 1] [--profile] [--no-write] [--json out.json]
  */
 import { createRequire } from 'node:module';
 import { writeFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -13,8 +17,8 @@ import { summarizeProfiles, profileMarkdown } from '../load/profile.js';
 import { pathToFileURL } from 'node:url';
 import { connect } from 'node:net';
 import twilio from 'twilio';
-import { startServer, isServerBuilt, type ServerKind } from '../load/servers.js';
-import { processCpuMs } from '../load/procstat.js';
+import { startServer, isServerBuilt, type RunningServer, type ServerKind } from '../load/servers.js';
+import { machineCpuMs, processCpuMs } from '../load/procstat.js';
 import { writeWebhooksReport } from './report.js';
 
 interface AutocannonResult {
@@ -34,6 +38,8 @@ export const BENCH_PUBLIC_BASE_URL = 'https://bench.example.com';
 
 export interface WebhookArgs {
   durationS: number; connections: number; edgeThreads: number; write: boolean; json?: string; portBase: number;
+  /** Measurements per server and endpoint, alternating ours and the peer; figures are medians over them. */
+  rounds: number;
   /** Also profile ours (V8 --cpu-prof) under POST /webhook/incoming_call load. */
   profile: boolean;
 }
@@ -58,7 +64,16 @@ export interface EndpointResult {
   problems: string[];
   /** autocannon's own CPU (this process) while loading */
   generatorCpuPct: number;
+  /** req/s of each round (the figures above are medians over the clean ones). */
+  requestsPerSRounds: number[];
+  /** CPU used on the machine by anything but the server and autocannon during each round, % of one core. */
+  otherCpuPctRounds: number[];
+  /** How many rounds the medians are over (those with other CPU under OTHER_CPU_CLEAN_PCT; all when none is). */
+  cleanRounds: number;
 }
+
+/** A round is clean when everything else on the machine used less than this (% of one core) while it ran. */
+export const OTHER_CPU_CLEAN_PCT = 25;
 
 /** One signed request on a raw socket: the exact status line and headers, and anything a client could choke on. */
 export function probe(port: number, path: string): Promise<{ summary: string; problems: string[] }> {
@@ -123,6 +138,65 @@ async function hit(port: number, path: string, durationS: number, connections: n
   });
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** One measured load on one endpoint of one server (the warm-up is not counted). */
+async function measure(name: string, server: RunningServer, path: string, args: WebhookArgs): Promise<EndpointResult> {
+  const cpu0 = processCpuMs(server.pid);
+  const gen0 = process.cpuUsage();
+  const machine0 = machineCpuMs();
+  const t0 = Date.now();
+  const r = await hit(server.port, path, args.durationS, args.connections);
+  const wallMs = Date.now() - t0;
+  const cpuMs = processCpuMs(server.pid) - cpu0;
+  const genUsage = process.cpuUsage(gen0);
+  const machineBusyMs = machineCpuMs().busyMs - machine0.busyMs;
+  const otherCpuMs = Math.max(0, machineBusyMs - cpuMs - (genUsage.user + genUsage.system) / 1000);
+  const statusCodes = Object.fromEntries(Object.entries(r.statusCodeStats).map(([k, v]) => [k, v.count]));
+  return {
+    server: name, endpoint: `POST ${path}`, requestsPerS: r.requests.average, total: r.requests.total,
+    latencyP50Ms: r.latency.p50, latencyP99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts,
+    statusCodes, serverCpuPct: (cpuMs / wallMs) * 100, serverCpuMsPerRequest: r.requests.total > 0 ? cpuMs / r.requests.total : Number.NaN,
+    probe: '', problems: r.requests.total === 0 ? ['autocannon got no complete response'] : [],
+    generatorCpuPct: ((genUsage.user + genUsage.system) / 1000 / wallMs) * 100,
+    requestsPerSRounds: [r.requests.average],
+    otherCpuPctRounds: [(otherCpuMs / wallMs) * 100],
+    cleanRounds: 1,
+  };
+}
+
+/** The medians of the clean rounds (all rounds when none is clean) of one server and endpoint; failures are summed over all. */
+function combine(allSamples: EndpointResult[], probeResult: { summary: string; problems: string[] }): EndpointResult {
+  const first = allSamples[0]!;
+  const clean = allSamples.filter((x) => (x.otherCpuPctRounds[0] ?? 0) < OTHER_CPU_CLEAN_PCT);
+  const samples = clean.length > 0 ? clean : allSamples;
+  const statusCodes: Record<string, number> = {};
+  for (const sample of allSamples) for (const [code, count] of Object.entries(sample.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+  return {
+    server: first.server, endpoint: first.endpoint,
+    requestsPerS: median(samples.map((x) => x.requestsPerS)),
+    total: allSamples.reduce((sum, x) => sum + x.total, 0),
+    latencyP50Ms: median(samples.map((x) => x.latencyP50Ms)),
+    latencyP99Ms: median(samples.map((x) => x.latencyP99Ms)),
+    non2xx: allSamples.reduce((sum, x) => sum + x.non2xx, 0),
+    errors: allSamples.reduce((sum, x) => sum + x.errors, 0),
+    statusCodes,
+    serverCpuPct: median(samples.map((x) => x.serverCpuPct)),
+    serverCpuMsPerRequest: median(samples.map((x) => x.serverCpuMsPerRequest)),
+    probe: probeResult.summary,
+    problems: [...probeResult.problems, ...new Set(allSamples.flatMap((x) => x.problems))],
+    generatorCpuPct: median(samples.map((x) => x.generatorCpuPct)),
+    requestsPerSRounds: allSamples.map((x) => x.requestsPerS),
+    otherCpuPctRounds: allSamples.map((x) => x.otherCpuPctRounds[0] ?? Number.NaN),
+    cleanRounds: clean.length,
+  };
+}
+
 export async function runWebhooks(args: WebhookArgs): Promise<WebhooksRun> {
   const servers: Array<{ name: string; kind: ServerKind; env: Record<string, string> }> = [
     { name: 'ours', kind: 'ours', env: { EDGE_THREADS: String(args.edgeThreads) } },
@@ -130,41 +204,45 @@ export async function runWebhooks(args: WebhookArgs): Promise<WebhooksRun> {
   ];
   const out: EndpointResult[] = [];
   let port = args.portBase;
-  for (const s of servers) {
-    if (!isServerBuilt(s.kind)) { process.stderr.write(`bench:webhooks: ${s.name} is not built; skipped\n`); continue; }
-    const server = await startServer(s.kind, {
-      port: port++,
-      env: { ...s.env, TWILIO_AUTH_TOKEN: BENCH_AUTH_TOKEN, PUBLIC_BASE_URL: BENCH_PUBLIC_BASE_URL },
-    });
-    try {
-      for (const path of Object.keys(FORM)) {
-        const checked = await probe(server.port, path);
-        await hit(server.port, path, 1, args.connections);   // warm-up (JIT), not counted
-        const cpu0 = processCpuMs(server.pid);
-        const gen0 = process.cpuUsage();
-        const t0 = Date.now();
-        const r = await hit(server.port, path, args.durationS, args.connections);
-        const wallMs = Date.now() - t0;
-        const cpuMs = processCpuMs(server.pid) - cpu0;
-        const genUsage = process.cpuUsage(gen0);
-        const statusCodes = Object.fromEntries(Object.entries(r.statusCodeStats).map(([k, v]) => [k, v.count]));
-        const e: EndpointResult = {
-          server: s.name, endpoint: `POST ${path}`, requestsPerS: r.requests.average, total: r.requests.total,
-          latencyP50Ms: r.latency.p50, latencyP99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts,
-          statusCodes, serverCpuPct: (cpuMs / wallMs) * 100, serverCpuMsPerRequest: r.requests.total > 0 ? cpuMs / r.requests.total : Number.NaN,
-          probe: checked.summary, problems: checked.problems,
-          generatorCpuPct: ((genUsage.user + genUsage.system) / 1000 / wallMs) * 100,
-        };
-        if (r.requests.total === 0) e.problems.push('autocannon got no complete response');
-        out.push(e);
-        process.stdout.write(`${e.server.padEnd(8)} ${e.endpoint.padEnd(30)} ${e.requestsPerS.toFixed(0).padStart(7)} req/s  ` +
-          `p50 ${e.latencyP50Ms} ms p99 ${e.latencyP99Ms} ms  non-2xx ${e.non2xx} errors ${e.errors}  server ${e.serverCpuPct.toFixed(0)}% autocannon ${e.generatorCpuPct.toFixed(0)}% ` +
-          `(${(e.serverCpuMsPerRequest * 1000).toFixed(0)} us/req) ${JSON.stringify(statusCodes)}\n` +
-          (e.problems.length ? `         problems: ${e.problems.join('; ')}\n` : ''));
-      }
-    } finally {
-      await server.stop();
+  const running: Array<{ name: string; server: RunningServer }> = [];
+  try {
+    for (const s of servers) {
+      if (!isServerBuilt(s.kind)) { process.stderr.write(`bench:webhooks: ${s.name} is not built; skipped\n`); continue; }
+      const server = await startServer(s.kind, {
+        port: port++,
+        // both at LOG_LEVEL=warn (startServer's default): neither writes a line per request
+        env: { ...s.env, TWILIO_AUTH_TOKEN: BENCH_AUTH_TOKEN, PUBLIC_BASE_URL: BENCH_PUBLIC_BASE_URL },
+      });
+      running.push({ name: s.name, server });
     }
+    for (const path of Object.keys(FORM)) {
+      const probes = new Map<string, { summary: string; problems: string[] }>();
+      const samples = new Map<string, EndpointResult[]>();
+      for (const { name, server } of running) {
+        probes.set(name, await probe(server.port, path));
+        await hit(server.port, path, 1, args.connections);   // warm-up (JIT), not counted
+        samples.set(name, []);
+      }
+      for (let round = 0; round < args.rounds; round++) {
+        const order = round % 2 === 0 ? running : [...running].reverse();
+        for (const { name, server } of order) {
+          const e = await measure(name, server, path, args);
+          samples.get(name)!.push(e);
+          process.stdout.write(`${`${e.server} ${round + 1}/${args.rounds}`.padEnd(12)} ${e.endpoint.padEnd(30)} ${e.requestsPerS.toFixed(0).padStart(7)} req/s  ` +
+            `p50 ${e.latencyP50Ms} ms p99 ${e.latencyP99Ms} ms  non-2xx ${e.non2xx} errors ${e.errors}  server ${e.serverCpuPct.toFixed(0)}% autocannon ${e.generatorCpuPct.toFixed(0)}% ` +
+            `(${(e.serverCpuMsPerRequest * 1000).toFixed(1)} us/req) other ${(e.otherCpuPctRounds[0] ?? 0).toFixed(0)}% ${JSON.stringify(e.statusCodes)}\n`);
+        }
+      }
+      for (const { name } of running) {
+        const e = combine(samples.get(name)!, probes.get(name)!);
+        out.push(e);
+        process.stdout.write(`${`${e.server} median`.padEnd(12)} ${e.endpoint.padEnd(30)} ${e.requestsPerS.toFixed(0).padStart(7)} req/s  ` +
+          `p99 ${e.latencyP99Ms} ms  server ${e.serverCpuPct.toFixed(0)}% (${(e.serverCpuMsPerRequest * 1000).toFixed(1)} us/req), over ${e.cleanRounds || 'all'} clean round(s) of ${args.rounds}\n` +
+          (e.problems.length ? `             problems: ${e.problems.join('; ')}\n` : ''));
+      }
+    }
+  } finally {
+    for (const { server } of running) await server.stop();
   }
   const run: WebhooksRun = { endpoints: out };
   if (args.profile && isServerBuilt('ours')) {
@@ -201,16 +279,27 @@ export function parseWebhookArgs(argv: string[]): WebhookArgs {
     edgeThreads: Number(get('edge-threads') ?? 1),
     write: !argv.includes('--no-write'),
     portBase: Number(get('port') ?? 18_180),
+    rounds: Number(get('rounds') ?? 3),
     profile: argv.includes('--profile'),
   };
   const json = get('json');
   if (json) args.json = json;
   if (!(args.durationS >= 1 && args.durationS <= 120)) throw new RangeError('--duration-s must be between 1 and 120');
   if (!(args.connections >= 1 && args.connections <= 1000)) throw new RangeError('--connections must be between 1 and 1000');
+  if (!(Number.isInteger(args.rounds) && args.rounds >= 1 && args.rounds <= 20)) throw new RangeError('--rounds must be an integer between 1 and 20');
   return args;
 }
 
+const USAGE = 'node dist/bench/webhooks/run.js [--duration-s 8] [--rounds 3] [--connections 50] [--edge-threads 1] [--port 18180] ' +
+  '[--profile] [--no-write] [--json out.json]\n' +
+  '  ours (EDGE_THREADS edge threads) and the Fastify peer (one process), both LOG_LEVEL=warn, measured in alternation;\n' +
+  '  writes the webhooks section of bench/RESULTS.md unless --no-write.\n';
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const args = parseWebhookArgs(process.argv.slice(2));
   const run = await runWebhooks(args);
   if (args.json) writeFileSync(args.json, JSON.stringify({ args, ...run }, null, 2));

@@ -3,10 +3,13 @@
 // saw: PUBLIC_BASE_URL + path + query, never the internal address or the Host header. The incoming-call webhook answers
 // TwiML that connects the call to our media WebSocket with a short-lived token bound to the CallSid; status callbacks
 // get 204 at once and are handled (logged) only after the response has gone.
+// Per request the work is: read the body (one copy), parse the form once, one twilio.validateRequest, and for an
+// incoming call render a TwiML template built once with VoiceResponse (see src/twilio/twiml.ts). Public URLs and
+// templates are computed once per config; nothing is scheduled after the response when its log line would be dropped.
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../observability/metrics.js';
 import { STREAM_TOKEN_PARAM, createStreamToken, publicUrlFor, validateWebhookSignature } from '../twilio/signature.js';
-import { connectStreamTwiml } from '../twilio/twiml.js';
+import { createConnectStreamTemplate, type ConnectStreamTemplate } from '../twilio/twiml.js';
 import type { EdgeThreadStats } from './media-socket.js';
 import { requestTarget, uwsEngine, type HttpRequest, type HttpResponse } from './uws.js';
 
@@ -30,28 +33,44 @@ export interface WebhookContext {
 
 export class MalformedFormError extends Error {}
 
+/** One form name or value: `+` is a space, percent escapes decoded (throws URIError on a bad one). */
+function decodeFormComponent(raw: string): string {
+  const spaced = raw.indexOf('+') === -1 ? raw : raw.replace(/\+/g, ' ');
+  return spaced.indexOf('%') === -1 ? spaced : decodeURIComponent(spaced);
+}
+
 /**
  * Strict application/x-www-form-urlencoded parser: `+` is a space, percent escapes must be valid UTF-8
  * (throws MalformedFormError otherwise; URLSearchParams would silently keep garbage). Later duplicates win.
+ * One forward scan (no split, no per-field regex unless the field has a `+`): it runs for every webhook.
  */
 export function parseForm(body: string): Record<string, string> {
   const params: Record<string, string> = Object.create(null) as Record<string, string>;
-  if (body.length === 0) return params;
-  for (const pair of body.split('&')) {
-    if (pair.length === 0) continue;
-    const eq = pair.indexOf('=');
-    const rawName = eq === -1 ? pair : pair.slice(0, eq);
-    const rawValue = eq === -1 ? '' : pair.slice(eq + 1);
-    let name: string;
-    let value: string;
-    try {
-      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
-      value = decodeURIComponent(rawValue.replace(/\+/g, ' '));
-    } catch {
-      throw new MalformedFormError(`malformed percent-encoding in form field ${JSON.stringify(rawName.slice(0, 40))}`);
+  const length = body.length;
+  let start = 0;
+  let eq = -1; // the next '=' at or after start, or length when there is none (kept across fields: the scan stays linear)
+  while (start < length) {
+    let end = body.indexOf('&', start);
+    if (end === -1) end = length;
+    if (end > start) {
+      if (eq < start) {
+        eq = body.indexOf('=', start);
+        if (eq === -1) eq = length;
+      }
+      const hasValue = eq < end;
+      const rawName = body.slice(start, hasValue ? eq : end);
+      let name: string;
+      let value: string;
+      try {
+        name = decodeFormComponent(rawName);
+        value = hasValue ? decodeFormComponent(body.slice(eq + 1, end)) : '';
+      } catch {
+        throw new MalformedFormError(`malformed percent-encoding in form field ${JSON.stringify(rawName.slice(0, 40))}`);
+      }
+      if (name.length === 0) throw new MalformedFormError('form field with an empty name');
+      params[name] = value;
     }
-    if (name.length === 0) throw new MalformedFormError('form field with an empty name');
-    params[name] = value;
+    start = end + 1;
   }
   return params;
 }
@@ -84,12 +103,14 @@ export function pathAndQueryOf(head: RequestHead): string {
   return head.query.length > 0 ? `${head.path}?${head.query}` : head.path;
 }
 
+const NO_HEADERS: ReadonlyArray<readonly [string, string]> = [];
+
 /** Writes a complete response, corked (safe both inside and outside a handler's synchronous part). */
 export function respond(
   res: HttpResponse,
   status: string,
   body: string,
-  headers: ReadonlyArray<readonly [string, string]> = [],
+  headers: ReadonlyArray<readonly [string, string]> = NO_HEADERS,
   closeConnection = false,
 ): void {
   res.cork(() => {
@@ -103,6 +124,7 @@ export function respond(
 }
 
 const TEXT = [['Content-Type', 'text/plain; charset=utf-8']] as const;
+const TWIML_HEADERS = [['Content-Type', 'text/xml'], ['Cache-Control', 'no-store']] as const;
 
 /**
  * Reads a form body with onData and calls `onForm` with the parsed params (synchronously inside the last onData call),
@@ -119,7 +141,7 @@ export function readForm(res: HttpResponse, head: RequestHead, onForm: (params: 
     return;
   }
   const state = { isAborted: false, isFinished: false, size: 0 };
-  const chunks: Buffer[] = [];
+  let chunks: Buffer[] | null = null;
   res.onAborted(() => {
     state.isAborted = true;
   });
@@ -131,13 +153,21 @@ export function readForm(res: HttpResponse, head: RequestHead, onForm: (params: 
       respond(res, '413 Payload Too Large', `Body over ${MAX_BODY_BYTES} bytes\n`, TEXT, true);
       return;
     }
-    // The ArrayBuffer is neutered when this callback returns: copy it.
-    if (chunk.byteLength > 0) chunks.push(Buffer.from(Buffer.from(chunk)));
-    if (!isLast) return;
+    let body: string;
+    if (isLast && chunks === null) {
+      // The whole body in one chunk (the usual case): decode it straight from uWS's buffer, no copy.
+      body = Buffer.from(chunk).toString('utf8');
+    } else {
+      // The ArrayBuffer is neutered when this callback returns: copy it.
+      chunks ??= [];
+      if (chunk.byteLength > 0) chunks.push(Buffer.from(Buffer.from(chunk)));
+      if (!isLast) return;
+      body = Buffer.concat(chunks).toString('utf8');
+    }
     state.isFinished = true;
     let params: Record<string, string>;
     try {
-      params = parseForm(Buffer.concat(chunks).toString('utf8'));
+      params = parseForm(body);
     } catch (error) {
       respond(res, '400 Bad Request', `Malformed form body: ${(error as Error).message}\n`, TEXT);
       return;
@@ -151,12 +181,48 @@ export function readForm(res: HttpResponse, head: RequestHead, onForm: (params: 
   });
 }
 
+/** PUBLIC_BASE_URL without a trailing slash, once per config: + path (+ ?query) is the URL Twilio signed. */
+const publicBaseByConfig = new WeakMap<WebhookConfig, string>();
+
+function publicBaseOf(config: WebhookConfig): string {
+  let base = publicBaseByConfig.get(config);
+  if (base === undefined) {
+    base = publicUrlFor(config.publicBaseUrl, '');
+    publicBaseByConfig.set(config, base);
+  }
+  return base;
+}
+
+/**
+ * The incoming-call TwiML templates, built once per config with VoiceResponse; indexed by (has From ? 1 : 0) +
+ * (has To ? 2 : 0), with parameters callSid, [from], [to], StreamToken. Throws (every time) on a stream URL Twilio
+ * would reject, which the incoming-call handler answers with 500.
+ */
+const templatesByConfig = new WeakMap<WebhookConfig, readonly ConnectStreamTemplate[]>();
+
+function incomingCallTemplatesOf(config: WebhookConfig): readonly ConnectStreamTemplate[] {
+  let templates = templatesByConfig.get(config);
+  if (templates === undefined) {
+    const statusCallbackUrl = publicUrlFor(config.publicBaseUrl, '/webhook/stream-status');
+    const templateFor = (hasFrom: boolean, hasTo: boolean): ConnectStreamTemplate =>
+      createConnectStreamTemplate({
+        streamUrl: config.streamUrl,
+        parameterNames: ['callSid', ...(hasFrom ? ['from'] : []), ...(hasTo ? ['to'] : []), STREAM_TOKEN_PARAM],
+        statusCallbackUrl,
+      });
+    templates = [templateFor(false, false), templateFor(true, false), templateFor(false, true), templateFor(true, true)];
+    templatesByConfig.set(config, templates);
+  }
+  return templates;
+}
+
 function isWebhookSigned(ctx: WebhookContext, head: RequestHead, params: Record<string, string>): boolean {
   const { config } = ctx;
   if (!config.isSignatureCheckOn) return true;
   const authToken = config.twilioAuthToken;
   if (authToken === undefined || head.signature.length === 0) return false;
-  return validateWebhookSignature(authToken, publicUrlFor(config.publicBaseUrl, pathAndQueryOf(head)), params, head.signature);
+  const publicUrl = publicBaseOf(config) + pathAndQueryOf(head);
+  return validateWebhookSignature(authToken, publicUrl, params, head.signature);
 }
 
 function refuseUnsigned(ctx: WebhookContext, res: HttpResponse, head: RequestHead): void {
@@ -179,29 +245,28 @@ export function handleIncomingCall(ctx: WebhookContext, res: HttpResponse, req: 
       return;
     }
     const { config } = ctx;
-    const parameters: Record<string, string> = { callSid };
-    // connectStreamTwiml keeps each name + value under Twilio's 500-character limit.
-    if (params['From']) parameters['from'] = params['From'];
-    if (params['To']) parameters['to'] = params['To'];
-    parameters[STREAM_TOKEN_PARAM] = createStreamToken(config.streamTokenSecret, callSid, Date.now(), config.streamTokenTtlMs);
+    const from = params['From'] ?? '';
+    const to = params['To'] ?? '';
+    const token = createStreamToken(config.streamTokenSecret, callSid, Date.now(), config.streamTokenTtlMs);
     let twiml: string;
     try {
-      twiml = connectStreamTwiml({
-        streamUrl: config.streamUrl,
-        parameters,
-        statusCallbackUrl: publicUrlFor(config.publicBaseUrl, '/webhook/stream-status'),
-      });
+      // The template keeps each name + value under Twilio's 500-character limit; From and To only when given.
+      const templates = incomingCallTemplatesOf(config);
+      if (from.length > 0) {
+        twiml = to.length > 0 ? templates[3]!.render([callSid, from, to, token]) : templates[1]!.render([callSid, from, token]);
+      } else {
+        twiml = to.length > 0 ? templates[2]!.render([callSid, to, token]) : templates[0]!.render([callSid, token]);
+      }
     } catch (error) {
       log.error({ event: LogEvent.WEBHOOK_REJECT, errKind: ErrorKind.INTERNAL, callSid, err: error }, 'could not build TwiML');
       respond(res, '500 Internal Server Error', 'Could not build TwiML\n', TEXT);
       return;
     }
     ctx.stats.webhooksAnswered++;
-    respond(res, '200 OK', twiml, [['Content-Type', 'text/xml'], ['Cache-Control', 'no-store']]);
-    const from = params['From'];
-    const to = params['To'];
+    respond(res, '200 OK', twiml, TWIML_HEADERS);
+    if (!log.isLevelEnabled('info')) return;
     setImmediate(() => {
-      log.info({ event: LogEvent.WEBHOOK_INCOMING, callSid, from, to }, 'incoming call answered with <Connect><Stream>');
+      log.info({ event: LogEvent.WEBHOOK_INCOMING, callSid, from: from || undefined, to: to || undefined }, 'incoming call answered with <Connect><Stream>');
     });
   });
 }
@@ -216,6 +281,8 @@ export function handleStatusCallback(ctx: WebhookContext, res: HttpResponse, req
     }
     ctx.stats.webhooksAnswered++;
     respond(res, '204 No Content', '');
+    // Handling the payload is logging it: when that line would be dropped (LOG_LEVEL above info) there is nothing to do.
+    if (!log.isLevelEnabled('info')) return;
     setImmediate(() => {
       if (kind === 'call') {
         log.info({

@@ -57,6 +57,12 @@ describe('parseForm', () => {
     });
   });
 
+  it('reads fields without "=" between fields with one, and skips empty fields', () => {
+    expect({ ...parseForm('A&B&C=1&&D&E=2+3&') }).toEqual({ A: '', B: '', C: '1', D: '', E: '2 3' });
+    expect({ ...parseForm('A=x=y&B') }).toEqual({ A: 'x=y', B: '' });
+    expect({ ...parseForm('&&') }).toEqual({});
+  });
+
   it('throws MalformedFormError on bad percent-encoding or an empty name', () => {
     expect(() => parseForm('a=%zz')).toThrow(MalformedFormError);
     expect(() => parseForm('a=%E0%A4%A')).toThrow(MalformedFormError);

@@ -1,7 +1,15 @@
 // The incoming-call TwiML, read back as XML: <Response><Connect><Stream url> with one <Parameter> per value, the
-// 500-character rule on name + value, no query string in the stream URL, and the optional status callback.
+// 500-character rule on name + value, no query string in the stream URL, and the optional status callback; and the
+// template the webhook renders, proved byte-identical to a fresh VoiceResponse over escaping, stripping and cutting.
 import { describe, expect, it } from 'vitest';
-import { MAX_PARAMETER_CHARS, connectStreamTwiml, streamParametersFor } from '../../src/twilio/twiml.js';
+import VoiceResponse from 'twilio/lib/twiml/VoiceResponse.js';
+import {
+  MAX_PARAMETER_CHARS,
+  connectStreamTwiml,
+  createConnectStreamTemplate,
+  escapeAttributeValue,
+  streamParametersFor,
+} from '../../src/twilio/twiml.js';
 import { parseXml, type XmlElement } from './xml.js';
 
 const STREAM_URL = 'wss://voice.example.com/ws/twilio-media';
@@ -90,5 +98,101 @@ describe('parameters stay under 500 characters each (name + value)', () => {
   it('drops characters XML cannot carry instead of failing the webhook', () => {
     const stream = streamOf(connectStreamTwiml({ streamUrl: STREAM_URL, parameters: { From: 'a\u0000b\u0007c\uFFFEd' } }));
     expect(paramsOf(stream)).toEqual([['From', 'abcd']]);
+  });
+});
+
+describe('createConnectStreamTemplate renders what VoiceResponse builds, byte for byte', () => {
+  const STATUS_URL = 'https://voice.example.com/webhook/stream-status';
+  const NAMES = ['callSid', 'from', 'to', 'StreamToken'];
+
+  // A seeded generator (mulberry32) so that a failure reproduces.
+  function random(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  // Escaped characters, characters XML cannot carry, lone and paired surrogates, the placeholder characters themselves.
+  const PIECES = ['a', 'Z', '0', '+', ' ', '&', '<', '>', '"', "'", '\t', '\n', '\r', '&amp;', 'ש', 'ל', 'ö', '🎉', '\uD83D', '\uDE00',
+    '\u0000', '\u0007', '\u001F', '\uFFFE', '\uFFFF', '\uE000', '\uE001', '\uE0000\uE001', '%2B', ';', '='];
+  function randomValue(next: () => number, maxLength: number): string {
+    const length = Math.floor(next() * maxLength);
+    let out = '';
+    while (out.length < length) out += PIECES[Math.floor(next() * PIECES.length)];
+    return out;
+  }
+  const fresh = (names: readonly string[], values: readonly string[], statusCallbackUrl?: string): string =>
+    connectStreamTwiml({
+      streamUrl: STREAM_URL,
+      parameters: Object.fromEntries(names.map((name, i) => [name, values[i] ?? ''])),
+      ...(statusCallbackUrl !== undefined ? { statusCallbackUrl } : {}),
+    });
+
+  it('matches a VoiceResponse built by hand for a plain call', () => {
+    const template = createConnectStreamTemplate({ streamUrl: STREAM_URL, parameterNames: NAMES, statusCallbackUrl: STATUS_URL });
+    const values = ['CA' + '2'.repeat(32), '+15551230000', '+15557650000', 'lx2k.abc_-'];
+    const response = new VoiceResponse();
+    const stream = response.connect().stream({ url: STREAM_URL, statusCallback: STATUS_URL, statusCallbackMethod: 'POST' });
+    NAMES.forEach((name, i) => stream.parameter({ name, value: values[i] }));
+    expect(template.render(values)).toBe(response.toString());
+  });
+
+  it('matches for values that need escaping, stripping or cutting (2,000 seeded random cases)', () => {
+    const next = random(20261124);
+    const withCallback = createConnectStreamTemplate({ streamUrl: STREAM_URL, parameterNames: NAMES, statusCallbackUrl: STATUS_URL });
+    const without = createConnectStreamTemplate({ streamUrl: STREAM_URL, parameterNames: NAMES });
+    for (let n = 0; n < 2000; n++) {
+      // mostly short values, some around and past the 500-character limit
+      const values = NAMES.map(() => randomValue(next, next() < 0.8 ? 40 : 1200));
+      expect(withCallback.render(values)).toBe(fresh(NAMES, values, STATUS_URL));
+      expect(without.render(values)).toBe(fresh(NAMES, values));
+    }
+  });
+
+  it('matches at the 500-character limit, including a surrogate pair across the cut', () => {
+    const names = ['N', 'from', 'n'.repeat(400)];
+    const template = createConnectStreamTemplate({ streamUrl: STREAM_URL, parameterNames: names });
+    for (const length of [0, 1, 97, 98, 99, 100, 494, 495, 496, 497, 498, 499, 500, 2000]) {
+      for (const unit of ['x', '&', '"', '🎉', 'a🎉', '\u0000x']) {
+        const value = unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+        const values = [value, value, value];
+        expect(template.render(values)).toBe(fresh(names, values));
+      }
+    }
+  });
+
+  it('matches with empty values, any number of parameters, and odd but legal names', () => {
+    for (const names of [[], ['callSid'], ['a b', 'x&y', 'q"<>\'', 'שלום', '🎉'], NAMES]) {
+      const template = createConnectStreamTemplate({ streamUrl: STREAM_URL, parameterNames: names });
+      const values = names.map(() => '');
+      expect(template.render(values)).toBe(fresh(names, values));
+      const filled = names.map((name) => `${name}=<&>`);
+      expect(template.render(filled)).toBe(fresh(names, filled));
+    }
+  });
+
+  it('refuses names streamParametersFor would drop or change, repeated names, and a wrong number of values', () => {
+    for (const bad of [[''], ['n'.repeat(MAX_PARAMETER_CHARS)], ['a\u0000b'], ['x', 'x']]) {
+      expect(() => createConnectStreamTemplate({ streamUrl: STREAM_URL, parameterNames: bad })).toThrow(RangeError);
+    }
+    const template = createConnectStreamTemplate({ streamUrl: STREAM_URL, parameterNames: NAMES });
+    expect(() => template.render(['only one'])).toThrow(RangeError);
+  });
+
+  it('refuses a stream URL Twilio would reject, as connectStreamTwiml does', () => {
+    expect(() => createConnectStreamTemplate({ streamUrl: STREAM_URL + '?token=x', parameterNames: NAMES })).toThrow(RangeError);
+  });
+});
+
+describe('escapeAttributeValue', () => {
+  it('escapes what xmlbuilder escapes in attribute values and nothing else', () => {
+    expect(escapeAttributeValue(`a&b<c>d"e'f\tg\nh\ri`)).toBe('a&amp;b&lt;c>d&quot;e\'f&#x9;g&#xA;h&#xD;i');
+    expect(escapeAttributeValue('&amp;')).toBe('&amp;amp;');
+    const plain = '+15551230000 שלום 🎉';
+    expect(escapeAttributeValue(plain)).toBe(plain);
   });
 });
