@@ -1,8 +1,7 @@
-// The thread's inbound batch: every call's media frames, decoded from base64 straight into the DSP batcher's
-// preallocated input, then one N-API crossing per clock pass (mu-law decode + VAD for all of them) and the results
-// dispatched to each call in time order. A crossing costs far more than the work on 160 bytes, so one per frame
-// would not scale; one per pass serves hundreds of frames. Nothing here allocates per frame.
-import { decodePayloadInto } from '../twilio/media-streams.js';
+// The thread's inbound batch: every call's media frames, copied into the DSP batcher's preallocated input, then one
+// N-API crossing per clock pass (mu-law decode + VAD for all of them) and the results dispatched to each call in time
+// order. A crossing costs far more than the work on 160 bytes, so one per frame would not scale; one per pass serves
+// hundreds of frames. Nothing here allocates per frame.
 
 const FRAME_BYTES = 160;
 const SAMPLES_PER_FRAME = 160;
@@ -34,7 +33,7 @@ export interface InboundCounters {
 export class InboundBatch {
   readonly maxFrames: number;
   private readonly batcher: InboundBatcherLike;
-  private readonly codes: Buffer;
+  private readonly codes: Uint8Array;
   private readonly frameTimesMs: Float64Array;
   private readonly sinks: (InboundFrameSink | null)[] = [];
   private readonly counters: InboundCounters;
@@ -46,8 +45,7 @@ export class InboundBatch {
     }
     this.batcher = batcher;
     this.maxFrames = maxFrames;
-    // decodePayloadInto writes into a Buffer: a view over the batcher's own input memory (no copy).
-    this.codes = Buffer.from(batcher.codes.buffer, batcher.codes.byteOffset, batcher.codes.byteLength);
+    this.codes = batcher.codes;
     this.frameTimesMs = new Float64Array(maxFrames);
     this.counters = counters;
   }
@@ -73,13 +71,18 @@ export class InboundBatch {
     this.batcher.freeSlot(slot);
   }
 
-  /** Per-frame path: base64 payload -> the batch input for `slot`. */
-  pushPayload(slot: number, payloadBase64: string, frameStartMs: number): void {
+  /** Per-frame path: a frame's mu-law bytes (160; a shorter one is padded with silence) -> the batch input for `slot`. */
+  pushPayload(slot: number, payload: Uint8Array, frameStartMs: number): void {
     if (this.count === this.maxFrames) this.flush();
     const i = this.count;
     const offset = i * FRAME_BYTES;
-    const written = decodePayloadInto(payloadBase64, this.codes, offset);
-    if (written < FRAME_BYTES) this.codes.fill(MULAW_SILENCE_BYTE, offset + Math.max(0, written), offset + FRAME_BYTES);
+    if (payload.length === FRAME_BYTES) {
+      this.codes.set(payload, offset);
+    } else {
+      const n = Math.min(payload.length, FRAME_BYTES);
+      for (let k = 0; k < n; k++) this.codes[offset + k] = payload[k]!;
+      this.codes.fill(MULAW_SILENCE_BYTE, offset + n, offset + FRAME_BYTES);
+    }
     this.batcher.slots[i] = slot;
     this.frameTimesMs[i] = frameStartMs;
     this.count = i + 1;

@@ -6,10 +6,11 @@
 // at once: those marks mean "flushed", never "heard". How much was heard when a clear happens is computed from what
 // was sent less what is still buffered at Twilio (the lead), per utterance.
 //
-// Memory: frames live in one ring (one ArrayBuffer, a preallocated 160-byte view per slot), doubled when full; the
-// per-tick path allocates nothing but the JSON strings the wire needs.
+// Memory: frames live in one ring (one ArrayBuffer), doubled when full, and go to the wire from there through the
+// stream's MediaFrameWriter (its JSON written once, the payload encoded into it per frame): the per-tick path allocates
+// nothing (a mark or a clear makes its string).
 import type { HeardInfo, PlayedInfo, UtteranceProgress } from '../agent/types.js';
-import { serializeClear, serializeMark, serializeMedia } from '../twilio/media-streams.js';
+import { MediaFrameWriter, serializeClear, serializeMark } from '../twilio/media-streams.js';
 import type { CallTransport, ThreadCallStats } from './types.js';
 
 export const FRAME_BYTES = 160;
@@ -56,7 +57,7 @@ export class Playout {
   private readonly frameMs: number;
   private capacityFrames: number;
   private ring: Uint8Array;
-  private views: Uint8Array[];
+  private readonly mediaFrames: MediaFrameWriter;
   /** Absolute index of the next frame to send. */
   private readFrame = 0;
   /** Absolute byte count written (frame f occupies bytes f*160 .. f*160+159). */
@@ -85,7 +86,7 @@ export class Playout {
     this.frameMs = options.frameMs ?? 20;
     this.capacityFrames = Math.max(4, options.initialCapacityFrames ?? INITIAL_CAPACITY_FRAMES);
     this.ring = new Uint8Array(this.capacityFrames * FRAME_BYTES);
-    this.views = makeViews(this.ring, this.capacityFrames);
+    this.mediaFrames = new MediaFrameWriter(options.streamSid);
   }
 
   /** Frames waiting to be sent (complete or partial). */
@@ -160,8 +161,8 @@ export class Playout {
     const stats = this.stats;
     this.sendDueMarks();
     while (!this.isDisposed && this.readFrame < sendableEnd && this.playheadEnd < limit) {
-      const frame = this.views[this.readFrame % this.capacityFrames]!;
-      if (this.transport.sendText(serializeMedia(this.streamSid, frame))) stats.framesOut++;
+      const frame = this.mediaFrames.write(this.ring, (this.readFrame % this.capacityFrames) * FRAME_BYTES);
+      if (this.transport.sendUtf8(frame)) stats.framesOut++;
       else stats.dropped++;
       if (this.isDisposed) return; // the write closed the socket and ended the call
       this.framesSent++;
@@ -247,7 +248,6 @@ export class Playout {
     this.awaitingMark.length = 0;
     this.flushedMarks.length = 0;
     this.ring = new Uint8Array(0);
-    this.views = [];
     this.capacityFrames = 0;
   }
 
@@ -282,14 +282,7 @@ export class Playout {
     }
     this.ring = ring;
     this.capacityFrames = capacity;
-    this.views = makeViews(ring, capacity);
   }
-}
-
-function makeViews(ring: Uint8Array, frames: number): Uint8Array[] {
-  const views = new Array<Uint8Array>(frames);
-  for (let i = 0; i < frames; i++) views[i] = ring.subarray(i * FRAME_BYTES, (i + 1) * FRAME_BYTES);
-  return views;
 }
 
 function clamp(x: number, lo: number, hi: number): number {

@@ -98,7 +98,7 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     this.messagesIn++;
     switch (msg.event) {
       case 'media':
-        this.onMedia(msg.payloadBase64, msg.timestampMs, msg.track);
+        this.onMedia(msg.payload, msg.timestampMs, msg.track);
         return;
       case 'connected':
         return;
@@ -210,7 +210,7 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
   }
 
   /** Per-frame path: gap check against the media timestamp, then the frame into the thread's batch. */
-  private onMedia(payloadBase64: string, timestampMs: number, track: string): void {
+  private onMedia(payload: Uint8Array, timestampMs: number, track: string): void {
     if (this.state !== 'started' || track === 'outbound') return;
     const { inbound, stats } = this.deps;
     const slot = this.slot;
@@ -221,7 +221,7 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       this.gapFramesFilled += fill;
       stats.gapFramesFilled += fill;
     }
-    inbound.pushPayload(slot, payloadBase64, timestampMs);
+    inbound.pushPayload(slot, payload, timestampMs);
     this.nextMediaMs = timestampMs + FRAME_MS;
     this.hasMedia = true;
     this.framesIn++;

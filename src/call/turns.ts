@@ -5,8 +5,10 @@
 // Barge-in policy lives here too: an onset while the agent is playing becomes a barge-in once the caller has spoken
 // for minSpeechMs (so a click or a cough does not cut the agent off); it can be switched off. Speech time counts the
 // onset plus the turn's frames louder than the line's idle level by speechMarginDb (the VAD's hangover is silence).
-// A turn's audio is collected into one Int16Array per call, doubled when full: nothing is allocated per frame.
+// A turn's audio is collected into 1 s chunks from the thread's TurnAudioPool, given back when the turn ends: nothing
+// is allocated per frame, and a call that is not speaking holds no turn buffer.
 import type { CallerTurn } from '../agent/types.js';
+import { threadTurnAudioPool, type TurnAudioPool } from './turn-audio-pool.js';
 
 export const SAMPLES_PER_FRAME = 160;
 const FRAME_MS = 20;
@@ -25,8 +27,8 @@ export interface TurnDetectorOptions {
   leadInMs?: number;
   /** Silence kept after the end of speech; default 100 ms. */
   tailMs?: number;
-  /** First size of the turn buffer; default 2 s. */
-  initialCapacityMs?: number;
+  /** Where the turn's audio is collected; default the thread's pool. */
+  pool?: TurnAudioPool;
   /** A frame counts as speech (for barge-in) this far above the idle line level; default 6 dB. */
   speechMarginDb?: number;
 }
@@ -49,7 +51,8 @@ const enum State {
 }
 
 export class TurnDetector {
-  private readonly options: Required<Omit<TurnDetectorOptions, 'bargeIn'>> & { bargeIn: TurnDetectorOptions['bargeIn'] };
+  private readonly options: Required<Omit<TurnDetectorOptions, 'bargeIn' | 'pool'>> & { bargeIn: TurnDetectorOptions['bargeIn'] };
+  private readonly pool: TurnAudioPool;
   private readonly listener: TurnListener;
   private state = State.Idle;
   // pre-roll ring of the frames before an onset
@@ -57,8 +60,8 @@ export class TurnDetector {
   private readonly preRollFrames: number;
   private preRollNext = 0;
   private preRollCount = 0;
-  // the turn being captured
-  private buffer: Int16Array;
+  // the turn being captured: `length` samples in `chunks` (each pool.chunkSamples long)
+  private readonly chunks: Int16Array[] = [];
   private length = 0;
   private turnStartMs = 0;
   private peakDbfs = -Infinity;
@@ -77,18 +80,18 @@ export class TurnDetector {
     if (!(options.maxTurnMs > options.minTurnMs)) {
       throw new RangeError(`maxTurnMs must be greater than minTurnMs (got ${options.maxTurnMs} <= ${options.minTurnMs})`);
     }
+    const { pool, ...rest } = options;
     this.options = {
       leadInMs: 40,
       tailMs: 100,
-      initialCapacityMs: 2000,
       speechMarginDb: 6,
-      ...options,
+      ...rest,
     };
+    this.pool = pool ?? threadTurnAudioPool;
     this.listener = listener;
     // Frames before the onset frame that belong to the speech, plus the lead-in.
     this.preRollFrames = Math.max(1, Math.ceil((options.onsetMs + this.options.leadInMs) / FRAME_MS));
     this.preRoll = new Int16Array(this.preRollFrames * SAMPLES_PER_FRAME);
-    this.buffer = new Int16Array(0); // allocated at the first turn: idle calls cost nothing
   }
 
   get isInTurn(): boolean {
@@ -130,11 +133,10 @@ export class TurnDetector {
     }
   }
 
-  /** Drops the current turn (end of call) and releases the buffer. */
+  /** Drops the current turn (end of call) and gives its chunks back. */
   dispose(): void {
     this.state = State.Idle;
-    this.length = 0;
-    this.buffer = new Int16Array(0);
+    this.releaseChunks();
   }
 
   private beginTurn(frameStartMs: number): void {
@@ -142,7 +144,7 @@ export class TurnDetector {
     // The VAD reports the onset on the frame where onsetMs of speech was reached.
     this.turnStartMs = Math.max(0, frameStartMs + FRAME_MS - onsetMs);
     this.state = State.InTurn;
-    this.length = 0;
+    this.releaseChunks();
     this.peakDbfs = -Infinity;
     this.energySum = 0;
     this.levelFrames = 0;
@@ -178,13 +180,13 @@ export class TurnDetector {
       this.length = Math.max(0, this.length - trimFrames * SAMPLES_PER_FRAME);
     }
     if (durationMs < this.options.minTurnMs) {
-      this.length = 0;
+      this.releaseChunks();
       this.listener.onTurnDropped?.(durationMs);
       return;
     }
     this.turnCount++;
-    const pcm8k = this.buffer.slice(0, this.length);
-    this.length = 0;
+    const pcm8k = this.copyTurn();
+    this.releaseChunks();
     const meanEnergy = this.levelFrames > 0 ? this.energySum / this.levelFrames : 0;
     this.listener.onTurn({
       turnId: this.turnCount,
@@ -208,17 +210,32 @@ export class TurnDetector {
     if (this.preRollCount < this.preRollFrames) this.preRollCount++;
   }
 
-  /** Per-frame path: copies one frame into the turn buffer (doubling it when full, which is rare). */
+  /** Per-frame path: copies one frame into the turn's chunks (taking one from the pool every chunk's worth). */
   private append(pcm: Int16Array, offset: number): void {
-    if (this.length + SAMPLES_PER_FRAME > this.buffer.length) {
-      const initial = Math.ceil(this.options.initialCapacityMs / FRAME_MS) * SAMPLES_PER_FRAME;
-      const grown = new Int16Array(Math.max(initial, this.buffer.length * 2));
-      grown.set(this.buffer.subarray(0, this.length));
-      this.buffer = grown;
-    }
-    const buffer = this.buffer;
-    const base = this.length;
-    for (let i = 0; i < SAMPLES_PER_FRAME; i++) buffer[base + i] = pcm[offset + i]!;
+    const chunkSamples = this.pool.chunkSamples;
+    const index = Math.floor(this.length / chunkSamples);
+    if (index === this.chunks.length) this.chunks.push(this.pool.take());
+    const chunk = this.chunks[index]!;
+    const base = this.length - index * chunkSamples;
+    for (let i = 0; i < SAMPLES_PER_FRAME; i++) chunk[base + i] = pcm[offset + i]!;
     this.length += SAMPLES_PER_FRAME;
+  }
+
+  /** The turn's `length` samples as one array of its own (per turn). */
+  private copyTurn(): Int16Array {
+    const pcm8k = new Int16Array(this.length);
+    const chunkSamples = this.pool.chunkSamples;
+    for (let at = 0, k = 0; at < this.length; at += chunkSamples, k++) {
+      const n = Math.min(chunkSamples, this.length - at);
+      pcm8k.set(n === chunkSamples ? this.chunks[k]! : this.chunks[k]!.subarray(0, n), at);
+    }
+    return pcm8k;
+  }
+
+  /** Gives every chunk back to the pool; the turn is empty. */
+  private releaseChunks(): void {
+    for (const chunk of this.chunks) this.pool.give(chunk);
+    this.chunks.length = 0;
+    this.length = 0;
   }
 }

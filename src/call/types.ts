@@ -7,6 +7,8 @@ import type { InboundMessage } from '../twilio/media-streams.js';
 export interface CallTransport {
   /** Writes one text frame; false when it was dropped (closed socket or backpressure). Never throws. */
   sendText(text: string): boolean;
+  /** The same for a text frame given as UTF-8 bytes, read before it returns (so the caller may reuse the buffer). */
+  sendUtf8(utf8: Uint8Array): boolean;
   /** Runs `fn` with the socket's writes corked (one syscall for all of them). */
   cork(fn: () => void): void;
   close(code?: number, reason?: string): void;

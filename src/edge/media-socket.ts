@@ -6,13 +6,15 @@
 // without touching any other call. Nothing thrown by parsing or by the session escapes a uWS handler.
 import type { CallSessionHandle, CallTransport, SessionFactory } from '../call/types.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
-import { parseInbound, type InboundMessage, type ParseFailure } from '../twilio/media-streams.js';
+import { InboundParser, type InboundMessage, type ParseFailure } from '../twilio/media-streams.js';
 import { STREAM_TOKEN_PARAM, verifyStreamToken } from '../twilio/signature.js';
 import type { UpgradeInfo } from './upgrade.js';
 import type { WebSocket } from './uws.js';
 
 /** How often WS_MEDIA / WS_TX summaries are logged while a call runs. */
 export const LOG_SUMMARY_INTERVAL_MS = 5_000;
+/** The clock is read for those summaries once per this many frames (about a second of one call), not per frame. */
+const SUMMARY_CHECK_FRAMES = 64;
 /** WebSocket close codes we use. */
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_GOING_AWAY = 1001;
@@ -97,7 +99,12 @@ export class UwsCallTransport implements CallTransport {
 
   /** Per-frame path: no allocation, no log, never throws. False when the frame was dropped. */
   sendText(text: string): boolean {
-    return this.conn.sendText(text);
+    return this.conn.send(text);
+  }
+
+  /** Per-frame path: as sendText, for a text frame's UTF-8 bytes (uWS copies them before it returns). */
+  sendUtf8(utf8: Uint8Array): boolean {
+    return this.conn.send(utf8);
   }
 
   cork(fn: () => void): void {
@@ -138,6 +145,8 @@ export class MediaSocket {
   private ws: WebSocket<MediaSocketUserData> | null = null;
   private readonly transport: UwsCallTransport;
   private session: CallSessionHandle | null = null;
+  /** Reads this socket's messages; a media message it returns is valid until the next one. */
+  private readonly parser = new InboundParser();
   private lastSequence = -1;
   private readonly openedAtMs = Date.now();
   // Inbound / outbound counters of this socket, for the WS_MEDIA / WS_TX / WS_STOP lines.
@@ -187,7 +196,8 @@ export class MediaSocket {
       this.drop('binary-frame', 'binary frame (Twilio sends text frames)');
       return;
     }
-    const result = parseInbound(Buffer.from(message).toString('utf8'));
+    // The ArrayBuffer is uWS's own memory, valid only during this call: the parser reads it in place.
+    const result = this.parser.parse(new Uint8Array(message));
     if (!result.ok) {
       this.drop(result.reason, result.detail);
       return;
@@ -253,8 +263,8 @@ export class MediaSocket {
 
   // ---- transport ----
 
-  /** Per-frame path: checks the closed flag and backpressure, writes one text frame. */
-  sendText(text: string): boolean {
+  /** Per-frame path: checks the closed flag and backpressure, writes one text frame (a string or its UTF-8 bytes). */
+  send(text: string | Uint8Array): boolean {
     const ws = this.ws;
     const { stats } = this.options;
     if (this.isClosed || ws === null) {
@@ -273,7 +283,7 @@ export class MediaSocket {
     }
     this.framesOut++;
     stats.framesOut++;
-    if (this.framesOut === 1 || Date.now() >= this.nextTxSummaryAtMs) this.logTx();
+    if (this.framesOut === 1 || (this.framesOut % SUMMARY_CHECK_FRAMES === 0 && Date.now() >= this.nextTxSummaryAtMs)) this.logTx();
     return true;
   }
 
@@ -376,11 +386,13 @@ export class MediaSocket {
     }
   }
 
+  /** Per-frame path: the first frame and a summary every LOG_SUMMARY_INTERVAL_MS are logged. */
   private maybeLogMedia(): void {
     if (this.framesIn === 1) {
       log.info({ event: LogEvent.WS_MEDIA, callSid: this.callSid, streamSid: this.streamSid, first: true, framesIn: 1 }, 'first media frame');
       return;
     }
+    if (this.framesIn % SUMMARY_CHECK_FRAMES !== 0) return;
     const nowMs = Date.now();
     if (nowMs < this.nextMediaSummaryAtMs) return;
     this.nextMediaSummaryAtMs = nowMs + LOG_SUMMARY_INTERVAL_MS;

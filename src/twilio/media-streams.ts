@@ -2,9 +2,11 @@
 // No other module reads or writes this JSON; the rest of the server speaks in the typed messages below.
 // Wire facts (twilio.com/docs/voice/media-streams/websocket-messages): `connected` carries no streamSid;
 // `sequenceNumber`, `chunk` and `timestamp` arrive as decimal strings; inbound audio is 20 ms of 8 kHz mu-law,
-// i.e. base64 of exactly 160 bytes. parseInbound runs 50 times a second per call, so the usual shape of a
-// media message is read by one anchored regular expression (~0.4 us, about 3x cheaper than JSON.parse plus checks);
-// anything else goes through JSON.parse and field-by-field validation, with the same result for the same message.
+// i.e. base64 of exactly 160 bytes. A media message arrives 50 times a second per call, so the edge reads it with an
+// InboundParser (one per socket): the usual shape of a media message is read in place from the WebSocket message's
+// bytes, with no string, regular expression or object made per frame; anything else goes through JSON.parse and
+// field-by-field validation (parseInbound), with the same result for the same message. Outbound media frames are
+// written the same way, into one buffer per stream (MediaFrameWriter).
 
 export interface StartInfo {
   streamSid: string;
@@ -25,7 +27,8 @@ export type InboundMessage =
       track: string;
       chunk: number;
       timestampMs: number;
-      payloadBase64: string;
+      /** The 160 mu-law bytes, decoded. From an InboundParser: its own buffer, valid until its next parse(). */
+      payload: Uint8Array;
     }
   | { event: 'mark'; sequenceNumber: number; streamSid: string; name: string }
   | { event: 'dtmf'; sequenceNumber: number; streamSid: string; track: string; digit: string }
@@ -56,6 +59,7 @@ const KNOWN_EVENTS = new Set(['connected', 'start', 'media', 'mark', 'dtmf', 'st
 /** Longest decimal run read as an integer: 15 digits stays below Number.MAX_SAFE_INTEGER. */
 const MAX_DIGITS = 15;
 /** Ids (streamSid, callSid, accountSid) are echoed into logs and outbound JSON: keep them short and plain. */
+const MAX_ID_CHARS = 128;
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 const DTMF_DIGIT_PATTERN = /^[0-9*#A-Da-d]$/;
 
@@ -91,35 +95,6 @@ function isBase64(s: string): boolean {
 }
 
 const fail = (reason: ParseFailure, detail: string): ParseResult => ({ ok: false, reason, detail });
-
-// ---------------------------------------------------------------------------------------------------------------
-// Fast path for the shape Twilio sends (and serializeInboundMedia writes), with no whitespace:
-// {"event":"media","sequenceNumber":"N","media":{"track":"T","chunk":"N","timestamp":"N","payload":"B64"},"streamSid":"S"}
-// It accepts only text whose every field is made of characters that need no JSON unescaping, so what it returns is
-// exactly what the general path would return; on any deviation it returns undefined and the general path decides.
-
-// One anchored regular expression reads it: V8 compiles it to native code, and on a 400-byte message it costs about
-// two thirds of a bare JSON.parse while also checking every field (the payload's 214 base64 chars + "==" included).
-const MEDIA_FAST =
-  /^\{"event":"media","sequenceNumber":"(\d{1,15})","media":\{"track":"([\w.:-]{1,128})","chunk":"(\d{1,15})","timestamp":"(\d{1,15})","payload":"([A-Za-z0-9+/]{214}==)"\},"streamSid":"([\w.:-]{1,128})"\}$/;
-
-/** Per-frame path: reads a canonical media message. Never throws; undefined = not canonical (or not valid). */
-function parseMediaFast(text: string): ParseResult | undefined {
-  const m = MEDIA_FAST.exec(text);
-  if (m === null) return undefined;
-  return {
-    ok: true,
-    message: {
-      event: 'media',
-      sequenceNumber: Number(m[1]),
-      streamSid: m[6] as string,
-      track: m[2] as string,
-      chunk: Number(m[3]),
-      timestampMs: Number(m[4]),
-      payloadBase64: m[5] as string,
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // General path: JSON.parse, then check every field the message kind needs.
@@ -197,7 +172,7 @@ function readMessage(event: string, raw: Obj): InboundMessage {
           `media.payload must be padded base64 of ${MEDIA_PAYLOAD_BYTES} bytes (${MEDIA_PAYLOAD_BASE64_CHARS} chars, got ${payload.length})`,
         );
       }
-      return { event, sequenceNumber, streamSid, track, chunk, timestampMs, payloadBase64: payload };
+      return { event, sequenceNumber, streamSid, track, chunk, timestampMs, payload: new Uint8Array(Buffer.from(payload, 'base64')) };
     }
     case 'mark': {
       const mark = need(isObj(raw['mark']) ? (raw['mark'] as Obj) : undefined, 'mark must be an object');
@@ -278,30 +253,168 @@ function readStart(raw: Obj, sequenceNumber: number): InboundMessage {
 
 /**
  * Parses one text frame from Twilio. Never throws. Rejects malformed JSON, unknown events, missing or invalid
- * fields, media payloads that are not base64 of 160 bytes, and text over 64 KiB.
- * Per-frame path for media: the canonical shape is read in place without JSON.parse.
+ * fields, media payloads that are not base64 of 160 bytes, and text over 64 KiB. Every message it returns is a new
+ * object (the edge's per-frame reader is InboundParser).
  */
 export function parseInbound(text: string): ParseResult {
   if (typeof text !== 'string') return fail('malformed-json', 'message must be text');
   if (text.length > MAX_INBOUND_MESSAGE_CHARS) {
     return fail('oversized', `message is ${text.length} chars (limit ${MAX_INBOUND_MESSAGE_CHARS})`);
   }
-  return parseMediaFast(text) ?? parseGeneral(text);
-}
-
-/**
- * Decodes a media payload into `target` at `offset` without allocating; returns the bytes written
- * (160 for a payload parseInbound accepted, fewer when `target` has less room). Per-frame path.
- */
-export function decodePayloadInto(payloadBase64: string, target: Buffer, offset: number): number {
-  if (offset < 0 || offset >= target.length) return 0;
-  return target.write(payloadBase64, offset, 'base64');
+  return parseGeneral(text);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Outbound (server -> Twilio). Per-frame path for serializeMedia: one base64 string and one template string, nothing
-// else. The payload is copied into one preallocated Buffer and encoded from there (no Buffer view per frame), and a
-// stream's JSON-quoted SID is computed once and kept (a call sends 50 frames a second with the same SID).
+// The per-frame reader: the shape Twilio sends (and serializeInboundMedia writes), with no whitespace,
+// {"event":"media","sequenceNumber":"N","media":{"track":"T","chunk":"N","timestamp":"N","payload":"B64"},"streamSid":"S"}
+// read from the message's UTF-8 bytes in place. Digits become numbers as they are read, the payload's base64 is
+// decoded into the parser's own 160-byte buffer in the same pass that checks it, and the stream's SID and track are
+// compared with the previous message's strings (they never change within a stream), so nothing is allocated per
+// frame. It checks every field as the general path does and accepts only bytes that need no JSON unescaping, so its
+// result equals parseInbound's for the same text; on any deviation it gives up and parseInbound decides.
+
+const asciiBytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const MEDIA_HEAD = asciiBytes('{"event":"media","sequenceNumber":"');
+const AFTER_SEQUENCE = asciiBytes('","media":{"track":"');
+const AFTER_TRACK = asciiBytes('","chunk":"');
+const AFTER_CHUNK = asciiBytes('","timestamp":"');
+const AFTER_TIMESTAMP = asciiBytes('","payload":"');
+const AFTER_PAYLOAD = asciiBytes('"},"streamSid":"');
+const MEDIA_TAIL = asciiBytes('"}');
+/** Shortest and longest canonical media message (1-digit counters and 1-char ids; 15 digits and 128 chars). */
+const MEDIA_MIN_BYTES = MEDIA_HEAD.length + AFTER_SEQUENCE.length + AFTER_TRACK.length + AFTER_CHUNK.length +
+  AFTER_TIMESTAMP.length + MEDIA_PAYLOAD_BASE64_CHARS + AFTER_PAYLOAD.length + MEDIA_TAIL.length + 3 + 2;
+const MEDIA_MAX_BYTES = MEDIA_MIN_BYTES + 3 * (MAX_DIGITS - 1) + 2 * (MAX_ID_CHARS - 1);
+/** A UTF-16 code unit takes at most 3 bytes of UTF-8: more bytes than this are over the limit in any case. */
+const MAX_INBOUND_MESSAGE_BYTES = 3 * MAX_INBOUND_MESSAGE_CHARS;
+
+/** 1 for the characters of an id (ID_PATTERN), by byte. */
+const ID_BYTE = new Uint8Array(256);
+/** The 6-bit value of a base64 character, by byte; 255 for anything else. */
+const BASE64_VALUE = new Uint8Array(256).fill(255);
+/** The standard base64 alphabet, as bytes. */
+const BASE64_ALPHABET = asciiBytes('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
+for (let c = 0; c < 128; c++) if (ID_PATTERN.test(String.fromCharCode(c))) ID_BYTE[c] = 1;
+BASE64_ALPHABET.forEach((byte, value) => {
+  BASE64_VALUE[byte] = value;
+});
+const EQUALS_BYTE = 61;
+const QUOTE_BYTE = 34;
+
+/** Index after `literal` when the bytes at `at` spell it, else -1. Per-frame path. */
+function skipLiteral(bytes: Uint8Array, at: number, literal: Uint8Array): number {
+  if (at < 0 || at + literal.length > bytes.length) return -1;
+  for (let i = 0; i < literal.length; i++) if (bytes[at + i] !== literal[i]) return -1;
+  return at + literal.length;
+}
+
+/** Index of the quote that ends a field of 1..maxChars digits (or id characters) starting at `at`, else -1. */
+function skipField(bytes: Uint8Array, at: number, isId: boolean, maxChars: number): number {
+  if (at < 0) return -1;
+  const limit = Math.min(bytes.length, at + maxChars + 1);
+  for (let i = at; i < limit; i++) {
+    const c = bytes[i]!;
+    if (c === QUOTE_BYTE) return i > at ? i : -1;
+    if (isId ? ID_BYTE[c] === 0 : c < 48 || c > 57) return -1;
+  }
+  return -1;
+}
+
+/** The value of the decimal digits bytes[from..to) (at most 15: exact as a double). Per-frame path. */
+function digitsValue(bytes: Uint8Array, from: number, to: number): number {
+  let value = 0;
+  for (let i = from; i < to; i++) value = value * 10 + (bytes[i]! - 48);
+  return value;
+}
+
+/** Whether `s` has exactly the (ASCII) characters bytes[from..to). Per-frame path. */
+function isSameAscii(s: string, bytes: Uint8Array, from: number, to: number): boolean {
+  if (s.length !== to - from) return false;
+  for (let i = from; i < to; i++) if (s.charCodeAt(i - from) !== bytes[i]) return false;
+  return true;
+}
+
+function asciiString(bytes: Uint8Array, from: number, to: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('latin1');
+}
+
+/**
+ * Decodes the media payload at `at` (214 base64 characters and "==") into `out` (160 bytes) while checking it.
+ * Returns the index after it, or -1 when it is not padded standard base64 of 160 bytes. Per-frame path.
+ */
+function decodeMediaPayload(bytes: Uint8Array, at: number, out: Uint8Array): number {
+  if (at < 0 || at + MEDIA_PAYLOAD_BASE64_CHARS > bytes.length) return -1;
+  let i = at;
+  let o = 0;
+  for (let group = 0; group < (MEDIA_PAYLOAD_BYTES - 1) / 3; group++, i += 4) {
+    const a = BASE64_VALUE[bytes[i]!]!;
+    const b = BASE64_VALUE[bytes[i + 1]!]!;
+    const c = BASE64_VALUE[bytes[i + 2]!]!;
+    const d = BASE64_VALUE[bytes[i + 3]!]!;
+    if ((a | b | c | d) > 63) return -1;
+    out[o++] = (a << 2) | (b >> 4);
+    out[o++] = ((b & 15) << 4) | (c >> 2);
+    out[o++] = ((c & 3) << 6) | d;
+  }
+  // The last group holds one byte: two characters and "==" (the second character's low bits are ignored, as in
+  // Buffer's decoder).
+  const a = BASE64_VALUE[bytes[i]!]!;
+  const b = BASE64_VALUE[bytes[i + 1]!]!;
+  if ((a | b) > 63 || bytes[i + 2] !== EQUALS_BYTE || bytes[i + 3] !== EQUALS_BYTE) return -1;
+  out[o] = (a << 2) | (b >> 4);
+  return i + 4;
+}
+
+/**
+ * Reads one socket's messages from their UTF-8 bytes (the edge keeps one per socket). A media message in the
+ * canonical shape is read in place into an object the parser owns and reuses: it and its payload are valid until the
+ * next parse(), so a consumer copies what it keeps. Any other message is parsed by parseInbound into new objects.
+ */
+export class InboundParser {
+  private readonly media: Extract<InboundMessage, { event: 'media' }> = {
+    event: 'media', sequenceNumber: 0, streamSid: '', track: '', chunk: 0, timestampMs: 0,
+    payload: new Uint8Array(MEDIA_PAYLOAD_BYTES),
+  };
+  private readonly mediaResult: ParseResult = { ok: true, message: this.media };
+
+  /** Per-frame path: one text frame's bytes (read only during the call). Never throws. */
+  parse(bytes: Uint8Array): ParseResult {
+    if (this.readCanonicalMedia(bytes)) return this.mediaResult;
+    if (bytes.length > MAX_INBOUND_MESSAGE_BYTES) {
+      return fail('oversized', `message is over ${MAX_INBOUND_MESSAGE_BYTES} bytes (limit ${MAX_INBOUND_MESSAGE_CHARS} chars)`);
+    }
+    return parseInbound(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
+  }
+
+  /** Per-frame path: fills `media` from a canonical media message; false (media left half-written) otherwise. */
+  private readCanonicalMedia(bytes: Uint8Array): boolean {
+    if (bytes.length < MEDIA_MIN_BYTES || bytes.length > MEDIA_MAX_BYTES) return false;
+    const media = this.media;
+    const sequenceAt = skipLiteral(bytes, 0, MEDIA_HEAD);
+    const sequenceEnd = skipField(bytes, sequenceAt, false, MAX_DIGITS);
+    const trackAt = skipLiteral(bytes, sequenceEnd, AFTER_SEQUENCE);
+    const trackEnd = skipField(bytes, trackAt, true, MAX_ID_CHARS);
+    const chunkAt = skipLiteral(bytes, trackEnd, AFTER_TRACK);
+    const chunkEnd = skipField(bytes, chunkAt, false, MAX_DIGITS);
+    const timestampAt = skipLiteral(bytes, chunkEnd, AFTER_CHUNK);
+    const timestampEnd = skipField(bytes, timestampAt, false, MAX_DIGITS);
+    const payloadAt = skipLiteral(bytes, timestampEnd, AFTER_TIMESTAMP);
+    const payloadEnd = decodeMediaPayload(bytes, payloadAt, media.payload);
+    const sidAt = skipLiteral(bytes, payloadEnd, AFTER_PAYLOAD);
+    const sidEnd = skipField(bytes, sidAt, true, MAX_ID_CHARS);
+    if (skipLiteral(bytes, sidEnd, MEDIA_TAIL) !== bytes.length) return false;
+    media.sequenceNumber = digitsValue(bytes, sequenceAt, sequenceEnd);
+    media.chunk = digitsValue(bytes, chunkAt, chunkEnd);
+    media.timestampMs = digitsValue(bytes, timestampAt, timestampEnd);
+    if (!isSameAscii(media.track, bytes, trackAt, trackEnd)) media.track = asciiString(bytes, trackAt, trackEnd);
+    if (!isSameAscii(media.streamSid, bytes, sidAt, sidEnd)) media.streamSid = asciiString(bytes, sidAt, sidEnd);
+    return true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Outbound (server -> Twilio). The call engine sends its media frames through a MediaFrameWriter (bytes, no
+// allocation); serializeMedia writes the same text for any payload, with a stream's JSON-quoted SID computed once.
 
 /** Scratch for base64: a frame (160 bytes) and any payload up to this size is encoded without allocating a view. */
 const BASE64_SCRATCH_BYTES = 4096;
@@ -328,9 +441,51 @@ function quotedSid(streamSid: string): string {
   return quoted;
 }
 
-/** Per-frame path: `{"event":"media","streamSid":S,"media":{"payload":B64}}`. */
+/** `{"event":"media","streamSid":S,"media":{"payload":B64}}` for a payload of any length (see MediaFrameWriter). */
 export function serializeMedia(streamSid: string, mulaw: Uint8Array): string {
   return `{"event":"media","streamSid":${quotedSid(streamSid)},"media":{"payload":"${toBase64(mulaw)}"}}`;
+}
+
+/**
+ * One stream's outbound media frames as UTF-8 bytes, the same text serializeMedia writes for a 160-byte payload. The
+ * JSON around the payload is written once into a buffer the writer owns; each frame only base64-encodes its payload
+ * into the middle of it, so the per-frame path makes no string and no object. The transport copies the bytes out.
+ */
+export class MediaFrameWriter {
+  private readonly frame: Uint8Array;
+  private readonly payloadAt: number;
+
+  constructor(streamSid: string) {
+    const head = Buffer.from(`{"event":"media","streamSid":${JSON.stringify(streamSid)},"media":{"payload":"`, 'utf8');
+    const tail = Buffer.from('=="}}', 'latin1');
+    this.payloadAt = head.length;
+    this.frame = new Uint8Array(head.length + MEDIA_PAYLOAD_BASE64_CHARS + tail.length - 2);
+    this.frame.set(head, 0);
+    this.frame.set(tail, head.length + MEDIA_PAYLOAD_BASE64_CHARS - 2);
+  }
+
+  /**
+   * Per-frame path: the message for the 160 bytes mulaw[offset .. offset+160). Returns the writer's own buffer,
+   * valid until the next write(). No allocation.
+   */
+  write(mulaw: Uint8Array, offset: number): Uint8Array {
+    const out = this.frame;
+    const alphabet = BASE64_ALPHABET;
+    let o = this.payloadAt;
+    let i = offset;
+    for (const end = offset + MEDIA_PAYLOAD_BYTES - 1; i < end; i += 3) {
+      const n = (mulaw[i]! << 16) | (mulaw[i + 1]! << 8) | mulaw[i + 2]!;
+      out[o++] = alphabet[n >> 18]!;
+      out[o++] = alphabet[(n >> 12) & 63]!;
+      out[o++] = alphabet[(n >> 6) & 63]!;
+      out[o++] = alphabet[n & 63]!;
+    }
+    // 160 = 53 x 3 + 1: the last byte makes two characters, and "==" is already in place.
+    const last = mulaw[i]!;
+    out[o++] = alphabet[last >> 2]!;
+    out[o] = alphabet[(last & 3) << 4]!;
+    return out;
+  }
 }
 
 export function serializeMark(streamSid: string, name: string): string {

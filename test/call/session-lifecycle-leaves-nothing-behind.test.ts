@@ -150,7 +150,7 @@ describe('session lifecycle', () => {
     const engine = makeEngine();
     const transport = new FakeTransport();
     const session = engine.factory(transport);
-    session.onMessage({ event: 'media', sequenceNumber: 1, streamSid: 'MZ', track: 'inbound', chunk: 1, timestampMs: 0, payloadBase64: Buffer.alloc(160, 0xff).toString('base64') });
+    session.onMessage({ event: 'media', sequenceNumber: 1, streamSid: 'MZ', track: 'inbound', chunk: 1, timestampMs: 0, payload: new Uint8Array(160).fill(0xff) });
     expect(engine.factory.registry.stats().framesIn).toBe(0);
     const caller = new FakeCaller(engine, 'B');
     caller.connect();

@@ -41,6 +41,10 @@ export class FakeTransport implements CallTransport {
   onSend: ((msg: OutboundMessage) => void) | undefined;
   onClose: (() => void) | undefined;
 
+  sendUtf8(utf8: Uint8Array): boolean {
+    return this.sendText(Buffer.from(utf8).toString('utf8'));
+  }
+
   sendText(text: string): boolean {
     if (this.isClosed || !this.acceptWrites) return false;
     if (!this.isInCork) this.writesOutsideCork++;
@@ -208,7 +212,7 @@ export class FakeCaller {
   sendFrame(frame: Uint8Array): void {
     this.session.onMessage({
       event: 'media', sequenceNumber: this.seq++, streamSid: this.streamSid, track: 'inbound', chunk: this.chunk++,
-      timestampMs: this.mediaMs, payloadBase64: Buffer.from(frame).toString('base64'),
+      timestampMs: this.mediaMs, payload: frame,
     });
     this.mediaMs += 20;
   }

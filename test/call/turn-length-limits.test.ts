@@ -3,6 +3,7 @@
 // Driven with synthetic VAD events, so the rules are checked without the DSP.
 import { describe, expect, it } from 'vitest';
 import type { CallerTurn } from '../../src/agent/types.js';
+import { TurnAudioPool } from '../../src/call/turn-audio-pool.js';
 import { TurnDetector, VAD_EVENT_SPEECH_END, VAD_EVENT_SPEECH_START, type TurnDetectorOptions } from '../../src/call/turns.js';
 
 const ONSET_MS = 100;
@@ -78,12 +79,25 @@ describe('TurnDetector', () => {
     expect(turns[1]!.startMs).toBe(350 * 20 + 20 - ONSET_MS);
   });
 
-  it('keeps no more than a growing buffer: a 25 s turn is collected whole', () => {
-    const { detector, turns } = makeDetector({ initialCapacityMs: 500 });
+  it('collects a 25 s turn whole across pooled chunks, and gives every chunk back when it ends', () => {
+    const pool = new TurnAudioPool({ chunkMs: 500 });
+    const { detector, turns } = makeDetector({ pool });
     feed(detector, 1300, { 4: VAD_EVENT_SPEECH_START, 1270: VAD_EVENT_SPEECH_END });
     expect(turns.length).toBe(1);
     const pcm = turns[0]!.pcm8k;
     for (let f = 0; f < pcm.length / 160; f++) expect(pcm[f * 160]).toBe(f);
+    expect(pool.freeChunks).toBeGreaterThanOrEqual(Math.ceil(pcm.length / pool.chunkSamples)); // all back, hangover included
+  });
+
+  it('a second turn reuses the first turn\'s chunks', () => {
+    const pool = new TurnAudioPool({ chunkMs: 500 });
+    const { detector, turns } = makeDetector({ pool });
+    feed(detector, 200, { 4: VAD_EVENT_SPEECH_START, 150: VAD_EVENT_SPEECH_END });
+    const afterFirst = pool.freeChunks;
+    feed(detector, 200, { 204: VAD_EVENT_SPEECH_START, 350: VAD_EVENT_SPEECH_END }, 200);
+    expect(turns.length).toBe(2);
+    expect(pool.freeChunks).toBe(afterFirst);
+    for (let f = 0; f < turns[1]!.pcm8k.length / 160; f++) expect(turns[1]!.pcm8k[f * 160]).toBe(turns[1]!.pcm8k[0]! + f);
   });
 });
 

@@ -80,7 +80,7 @@ describe('Caller speaks Twilio to the server', () => {
   it('sends connected, start, paced media with chunk and timestamp, then stop; echoes media and the mark', async () => {
     const server = await startServer((ws, msg) => {
       if (msg.event === 'media') {
-        ws.send(serializeMedia(msg.streamSid, Buffer.from(msg.payloadBase64, 'base64')));
+        ws.send(serializeMedia(msg.streamSid, msg.payload));
         if (msg.chunk === 25) ws.send(serializeMark(msg.streamSid, 'half'));
       }
     });

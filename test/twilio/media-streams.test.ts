@@ -1,10 +1,12 @@
-// Media Streams messages: every kind parses, every failure is reported with its reason (never thrown), and what the
-// caller-side and server-side serialisers write reads back through parseInbound / parseOutbound unchanged.
+// Media Streams messages: every kind parses, every failure is reported with its reason (never thrown), the edge's
+// per-socket reader (InboundParser, on bytes) agrees with parseInbound, and what the caller-side and server-side
+// serialisers write reads back through parseInbound / parseOutbound unchanged.
 import { describe, expect, it } from 'vitest';
 import {
   MAX_INBOUND_MESSAGE_CHARS,
   MEDIA_PAYLOAD_BYTES,
-  decodePayloadInto,
+  InboundParser,
+  MediaFrameWriter,
   parseInbound,
   parseOutbound,
   serializeClear,
@@ -18,6 +20,7 @@ import {
   serializeStop,
   type InboundMessage,
   type ParseFailure,
+  type ParseResult,
   type StartInfo,
 } from '../../src/twilio/media-streams.js';
 
@@ -41,6 +44,16 @@ function failure(text: string): { reason: ParseFailure; detail: string } {
   const result = parseInbound(text);
   if (result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result.message)}`);
   return result;
+}
+
+/** What the edge does with a text frame: its UTF-8 bytes through a socket's parser. */
+function parseBytes(text: string, parser = new InboundParser()): ParseResult {
+  return parser.parse(new Uint8Array(Buffer.from(text, 'utf8')));
+}
+function okBytes(text: string, parser?: InboundParser): InboundMessage {
+  const result = parseBytes(text, parser);
+  if (!result.ok) throw new Error(`expected ok, got ${result.reason}: ${result.detail}`);
+  return result.message;
 }
 
 const START: StartInfo = {
@@ -114,7 +127,7 @@ describe('parseInbound reads every message kind as Twilio documents it', () => {
       track: 'inbound',
       chunk: 1,
       timestampMs: 5,
-      payloadBase64: payload,
+      payload: frame(1),
     });
   });
 
@@ -198,10 +211,13 @@ describe('parseInbound rejects, with a reason, and never throws', () => {
     const good = b64(frame(3));
     expect(failure(media({ payload: '!' + good.slice(1) })).reason).toBe('bad-payload');
     expect(failure(media({ payload: good.slice(0, -2) + 'AA' })).reason).toBe('bad-payload'); // no padding
-    // the same defects inside the canonical (fast-path) shape
+    // the same defects inside the canonical shape, through the edge's bytes reader too
     const canonical = serializeInboundMedia(2, SID, 1, 0, frame(3));
-    expect(failure(canonical.replace(good, good.slice(0, 100) + '*' + good.slice(101))).reason).toBe('bad-payload');
-    expect(failure(canonical.replace(good, good.slice(4))).reason).toBe('bad-payload');
+    for (const text of [canonical.replace(good, good.slice(0, 100) + '*' + good.slice(101)), canonical.replace(good, good.slice(4)),
+      canonical.replace(good, good.slice(0, -2) + 'A=')]) {
+      expect(failure(text).reason).toBe('bad-payload');
+      expect(parseBytes(text)).toEqual(parseInbound(text));
+    }
   });
 
   it('base64url payloads are refused (Twilio sends standard base64)', () => {
@@ -257,48 +273,83 @@ describe('parseInbound rejects, with a reason, and never throws', () => {
   });
 });
 
-describe('the media fast path agrees with the general path', () => {
+describe('the edge\'s bytes reader (InboundParser) agrees with parseInbound', () => {
   it('canonical media with any counters and sids equals the pretty-printed parse', () => {
     for (const [seq, chunk, ts, sid] of [
       [2, 1, 0, SID],
       [999999, 123456, 987654321, 'MZ-test_1.2:3'],
       [0, 0, 0, 'a'],
+      [999999999999999, 999999999999999, 999999999999999, 'M'.repeat(128)],
     ] as const) {
-      const bytes = frame(seq);
+      const bytes = frame(seq % 251);
       const canonical = serializeInboundMedia(seq, sid, chunk, ts, bytes);
       const pretty = JSON.stringify(JSON.parse(canonical), null, 1);
-      expect(ok(canonical)).toEqual(ok(pretty));
+      expect(okBytes(canonical)).toEqual(ok(pretty));
+      expect(okBytes(canonical)).toMatchObject({ sequenceNumber: seq, chunk, timestampMs: ts, streamSid: sid, payload: bytes });
     }
+  });
+
+  it('every other message kind, and media in any other shape, reads as parseInbound reads it', () => {
+    const texts = [
+      serializeConnected(), serializeStart(1, START), serializeInboundMark(3, SID, 'reply "1" ✓'), serializeDtmf(4, SID, '7'),
+      serializeStop(5, SID, ACCOUNT, CALL), JSON.stringify(JSON.parse(serializeInboundMedia(2, SID, 1, 0, frame(2))), null, 2),
+      serializeInboundMedia(2, SID, 1, 0, frame(2)).replace('"track":"inbound"', '"track":"in\\u0062ound"'),
+      serializeInboundMedia(2, SID, 1, 0, frame(2)) + ' ', '{"event":"hello"}', '', 'not json', '{"event":"media",',
+      serializeInboundMedia(2, SID, 1, 0, frame(2)).replace(SID, `${SID}é`),
+      serializeInboundMedia(1234567890123456, SID, 1, 0, frame(2)),
+      serializeInboundMedia(2, 'M'.repeat(129), 1, 0, frame(2)),
+    ];
+    for (const text of texts) expect(parseBytes(text)).toEqual(parseInbound(text));
   });
 
   it('a canonical-looking message with trailing junk is refused', () => {
     const canonical = serializeInboundMedia(2, SID, 1, 0, frame(9));
-    expect(failure(canonical + 'x').reason).toBe('malformed-json');
-    expect(ok(canonical + ' ').event).toBe('media'); // JSON allows trailing whitespace
+    expect(parseBytes(canonical + 'x')).toMatchObject({ ok: false, reason: 'malformed-json' });
+    expect(okBytes(canonical + ' ').event).toBe('media'); // JSON allows trailing whitespace
+    expect(okBytes(canonical.slice(0, -1) + ' }').event).toBe('media');
   });
 
-  it('a canonical-looking message with escapes falls back to JSON.parse', () => {
-    const canonical = serializeInboundMedia(2, SID, 1, 0, frame(9));
-    const escaped = canonical.replace('"track":"inbound"', '"track":"in\\u0062ound"');
-    expect(ok(escaped)).toEqual(ok(canonical));
+  it('reuses one media message object per socket, refilled by each parse', () => {
+    const parser = new InboundParser();
+    const first = okBytes(serializeInboundMedia(2, SID, 1, 0, frame(1)), parser);
+    const second = okBytes(serializeInboundMedia(3, SID, 2, 20, frame(2)), parser);
+    expect(second).toBe(first);
+    expect(second).toMatchObject({ sequenceNumber: 3, chunk: 2, timestampMs: 20, payload: frame(2), streamSid: SID });
+    const other = okBytes(serializeInboundMedia(4, 'MZother', 3, 40, frame(3)), parser);
+    expect(other).toMatchObject({ streamSid: 'MZother', payload: frame(3) });
+  });
+
+  it('never throws on junk bytes, and refuses more than 64 KiB', () => {
+    const parser = new InboundParser();
+    for (const bytes of [new Uint8Array(0), new Uint8Array([0xff, 0xfe, 0x00]), new Uint8Array(500).fill(0x7b),
+      new Uint8Array(Buffer.from(serializeInboundMedia(2, SID, 1, 0, frame(1)))).fill(0x80, 300)]) {
+      expect(() => parser.parse(bytes)).not.toThrow();
+      expect(parser.parse(bytes).ok).toBe(false);
+    }
+    expect(parseBytes('"' + 'x'.repeat(MAX_INBOUND_MESSAGE_CHARS) + '"')).toMatchObject({ ok: false, reason: 'oversized' });
+    expect(parseBytes('"' + 'é'.repeat(MAX_INBOUND_MESSAGE_CHARS * 2) + '"')).toMatchObject({ ok: false, reason: 'oversized' });
   });
 });
 
-describe('decodePayloadInto', () => {
-  it('writes the 160 bytes at the offset and returns the count', () => {
-    const bytes = frame(11);
-    const target = Buffer.alloc(1000, 0xaa);
-    expect(decodePayloadInto(b64(bytes), target, 320)).toBe(160);
-    expect(new Uint8Array(target.subarray(320, 480))).toEqual(bytes);
-    expect(target[319]).toBe(0xaa);
-    expect(target[480]).toBe(0xaa);
+describe('MediaFrameWriter', () => {
+  it('writes exactly the text serializeMedia writes, for a frame anywhere in a ring', () => {
+    for (const sid of [SID, 'MZ-test_1.2:3', 'a']) {
+      const writer = new MediaFrameWriter(sid);
+      const ring = new Uint8Array(160 * 4);
+      for (let f = 0; f < 4; f++) ring.set(frame(f * 13), f * 160);
+      for (let f = 0; f < 4; f++) {
+        const text = Buffer.from(writer.write(ring, f * 160)).toString('utf8');
+        expect(text).toBe(serializeMedia(sid, frame(f * 13)));
+      }
+    }
   });
 
-  it('writes only what fits and nothing out of range', () => {
-    const target = Buffer.alloc(200);
-    expect(decodePayloadInto(b64(frame(1)), target, 100)).toBe(100);
-    expect(decodePayloadInto(b64(frame(1)), target, 200)).toBe(0);
-    expect(decodePayloadInto(b64(frame(1)), target, -1)).toBe(0);
+  it('covers every byte value (the whole base64 alphabet)', () => {
+    const writer = new MediaFrameWriter(SID);
+    for (let start = 0; start < 256; start += 160) {
+      const bytes = new Uint8Array(160).map((_, i) => (start + i) & 0xff);
+      expect(Buffer.from(writer.write(bytes, 0)).toString('utf8')).toBe(serializeMedia(SID, bytes));
+    }
   });
 });
 
@@ -308,10 +359,7 @@ describe('round trips', () => {
     expect(ok(serializeStart(1, START))).toEqual({ event: 'start', sequenceNumber: 1, streamSid: SID, start: START });
     const bytes = frame(5);
     const media = ok(serializeInboundMedia(2, SID, 1, 20, bytes));
-    expect(media).toMatchObject({ event: 'media', sequenceNumber: 2, streamSid: SID, track: 'inbound', chunk: 1, timestampMs: 20 });
-    const out = Buffer.alloc(160);
-    decodePayloadInto((media as { payloadBase64: string }).payloadBase64, out, 0);
-    expect(new Uint8Array(out)).toEqual(bytes);
+    expect(media).toEqual({ event: 'media', sequenceNumber: 2, streamSid: SID, track: 'inbound', chunk: 1, timestampMs: 20, payload: bytes });
     expect(ok(serializeInboundMark(3, SID, 'reply "1" ✓'))).toEqual({ event: 'mark', sequenceNumber: 3, streamSid: SID, name: 'reply "1" ✓' });
     expect(ok(serializeDtmf(4, SID, '7'))).toEqual({ event: 'dtmf', sequenceNumber: 4, streamSid: SID, track: 'inbound_track', digit: '7' });
     expect(ok(serializeStop(5, SID, ACCOUNT, CALL))).toEqual({ event: 'stop', sequenceNumber: 5, streamSid: SID, accountSid: ACCOUNT, callSid: CALL });
