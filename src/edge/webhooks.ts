@@ -299,8 +299,11 @@ export function handleStatusCallback(ctx: WebhookContext, res: HttpResponse, req
   });
 }
 
-/** GET /version: answered asynchronously (the totals come from the supervisor), so it registers onAborted. */
-export function handleVersion(res: HttpResponse, buildBody: () => Promise<object>): void {
+/**
+ * A GET whose body is built asynchronously (the totals come from the supervisor), so it registers onAborted and
+ * answers only a request that is still there.
+ */
+function respondWhenBuilt(res: HttpResponse, path: string, contentType: string, buildBody: () => Promise<string>): void {
   const state = { isAborted: false };
   res.onAborted(() => {
     state.isAborted = true;
@@ -308,31 +311,22 @@ export function handleVersion(res: HttpResponse, buildBody: () => Promise<object
   buildBody().then(
     (body) => {
       if (state.isAborted) return;
-      respond(res, '200 OK', JSON.stringify(body), [['Content-Type', 'application/json'], ['Cache-Control', 'no-store']]);
+      respond(res, '200 OK', body, [['Content-Type', contentType], ['Cache-Control', 'no-store']]);
     },
     (error: unknown) => {
-      log.error({ event: LogEvent.WEBHOOK_REJECT, errKind: ErrorKind.INTERNAL, path: '/version', err: error }, 'could not build /version');
+      log.error({ event: LogEvent.WEBHOOK_REJECT, errKind: ErrorKind.INTERNAL, path, err: error }, `could not build ${path}`);
       if (state.isAborted) return;
-      respond(res, '500 Internal Server Error', 'Could not build /version\n', TEXT);
+      respond(res, '500 Internal Server Error', `Could not build ${path}\n`, TEXT);
     },
   );
 }
 
-/** GET /metrics: Prometheus text, built asynchronously (the sums come from the supervisor), so it registers onAborted. */
+/** GET /version: JSON health and counters. */
+export function handleVersion(res: HttpResponse, buildBody: () => Promise<object>): void {
+  respondWhenBuilt(res, '/version', 'application/json', async () => JSON.stringify(await buildBody()));
+}
+
+/** GET /metrics: Prometheus text, summed over every edge thread. */
 export function handleMetrics(res: HttpResponse, buildBody: () => Promise<string>): void {
-  const state = { isAborted: false };
-  res.onAborted(() => {
-    state.isAborted = true;
-  });
-  buildBody().then(
-    (body) => {
-      if (state.isAborted) return;
-      respond(res, '200 OK', body, [['Content-Type', PROMETHEUS_CONTENT_TYPE], ['Cache-Control', 'no-store']]);
-    },
-    (error: unknown) => {
-      log.error({ event: LogEvent.WEBHOOK_REJECT, errKind: ErrorKind.INTERNAL, path: '/metrics', err: error }, 'could not build /metrics');
-      if (state.isAborted) return;
-      respond(res, '500 Internal Server Error', 'Could not build /metrics\n', TEXT);
-    },
-  );
+  respondWhenBuilt(res, '/metrics', PROMETHEUS_CONTENT_TYPE, buildBody);
 }
