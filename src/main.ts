@@ -16,7 +16,7 @@ import { ErrorKind, LogEvent, log, setLogLevel } from './observability/log.js';
 
 /**
  * The session module every edge thread loads: the call engine (its createSessionFactory builds the thread's registry,
- * clock and batched DSP). src/edge/logging-session.js is a logging-only stand-in with the same contract.
+ * clock and batched DSP); EDGE_SESSION_MODULE swaps in another module with the same contract (tests).
  */
 const SESSION_MODULE_URL = new URL('./call/registry.js', import.meta.url).href;
 

@@ -11,6 +11,7 @@ import { CUT_MARK } from '../../src/agent/pipeline.js';
 import { mulawDecode } from '../../src/audio/dsp.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { framesOf, loadReferenceCall, runCall, silenceFrames, splice, waitUntilNoCalls } from '../integration/reference-calls.js';
+import { aiServerEnv } from '../fakes/ai-server-env.js';
 import { fakeServiceAccount, startFakeGoogleTts, type FakeGoogleTts } from '../fakes/google-tts-server.js';
 import { ROUTE_CHAT, startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server.js';
 
@@ -45,14 +46,10 @@ beforeAll(async () => {
   });
   googleFake = await startFakeGoogleTts({ account, msPerChar: 40 });
   server = await startServer({
-    env: {
-      EDGE_THREADS: '1', DSP_THREADS: '1', LOG_LEVEL: 'info', METADATA_SERVER_DETECTION: 'none',
-      AGENT: 'ai', OPENAI_API_KEY: 'test', OPENAI_BASE_URL: openaiFake.baseUrl,
-      GOOGLE_TTS_API_ENDPOINT: googleFake.endpointUrl, GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: account.json,
-      LANGUAGE: 'he', GREETING, SYSTEM_PROMPT: 'You are a test receptionist.',
+    env: aiServerEnv({ openaiBaseUrl: openaiFake.baseUrl, googleEndpointUrl: googleFake.endpointUrl, account }, {
+      GREETING, SYSTEM_PROMPT: 'You are a test receptionist.',
       ASR_TIMEOUT_MS: '1500', LLM_TIMEOUT_MS: '1500', TTS_TIMEOUT_MS: '1500',
-      // until src/call/registry.ts picks createAgentFactory itself (then this line can go)
-    },
+    }),
   });
   result = await runCall(server, audio, { tailMs: 2500 });
   await waitUntilNoCalls(server, 5000);

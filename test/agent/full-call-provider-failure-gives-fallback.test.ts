@@ -8,6 +8,7 @@ import { defaultFallbackLine } from '../../src/agent/fallback-audio.js';
 import type { CallerResult } from '../../src/cli/caller.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { framesOf, loadReferenceCall, runCall, silenceFrames, splice, waitUntilNoCalls } from '../integration/reference-calls.js';
+import { aiServerEnv } from '../fakes/ai-server-env.js';
 import { fakeServiceAccount, startFakeGoogleTts, type FakeGoogleTts } from '../fakes/google-tts-server.js';
 import { ROUTE_ASR, ROUTE_CHAT, startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server.js';
 
@@ -29,13 +30,9 @@ beforeAll(async () => {
   openaiFake.nextBehaviours.set(ROUTE_CHAT, ['hang']);
   googleFake = await startFakeGoogleTts({ account, msPerChar: 25 });
   server = await startServer({
-    env: {
-      EDGE_THREADS: '1', DSP_THREADS: '1', LOG_LEVEL: 'info', METADATA_SERVER_DETECTION: 'none',
-      AGENT: 'ai', OPENAI_API_KEY: 'test', OPENAI_BASE_URL: openaiFake.baseUrl,
-      GOOGLE_TTS_API_ENDPOINT: googleFake.endpointUrl, GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: account.json,
-      LANGUAGE: 'he', GREETING: 'שלום!', ASR_TIMEOUT_MS: '1000', LLM_TIMEOUT_MS: '1000', TTS_TIMEOUT_MS: '1000',
-      // until src/call/registry.ts picks createAgentFactory itself (then this line can go)
-    },
+    env: aiServerEnv({ openaiBaseUrl: openaiFake.baseUrl, googleEndpointUrl: googleFake.endpointUrl, account }, {
+      GREETING: 'שלום!', ASR_TIMEOUT_MS: '1000', LLM_TIMEOUT_MS: '1000', TTS_TIMEOUT_MS: '1000',
+    }),
   });
   result = await runCall(server, audio, { tailMs: 2500 });
   await waitUntilNoCalls(server, 5000);
