@@ -1,9 +1,8 @@
 // Per-turn latency of the AI pipeline, stage by stage from the end of the caller's speech: transcript ready, first
-// reply token, first synthesized audio, first audio handed to the playout. The agent learns of a turn one VAD
-// hangover after the speech ended, so the origin is "turn received - hangover". The last stage is measured to
-// ctx.enqueue(): the AgentContext does not report when the first frame leaves for Twilio (with an idle playout that
-// is at most one 20 ms tick later). Each milestone goes to the log lines (ASR_TEXT, TTS_SUCCESS) and to whoever
-// registered with addTurnLatencyObserver (the metrics module's histogram), per turn, never per frame.
+// reply token, first synthesized audio, first frame written to Twilio (the playout reports it through
+// Agent.onUtteranceStarted on the tick that sends it). The agent learns of a turn one VAD hangover after the speech
+// ended, so the origin is "turn received - hangover". Each milestone goes to the log lines (ASR_TEXT, TTS_SUCCESS)
+// and to whoever registered with addTurnLatencyObserver (the metrics module's histogram), per turn, never per frame.
 
 export const TURN_STAGES = ['transcript', 'first_token', 'first_audio', 'first_frame'] as const;
 export type TurnStage = (typeof TURN_STAGES)[number];

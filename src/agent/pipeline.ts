@@ -39,6 +39,8 @@ import {
 } from './types.js';
 
 const FRAME_BYTES = 160;
+/** Replies whose first frame is awaited at once (normally one; more only when playback was stopped without a clear report). */
+const MAX_AWAITING_FIRST_FRAME = 8;
 
 /** The DSP pool's bulk jobs the pipeline uses (src/audio/pool.ts DspPool). */
 export interface PipelineAudio {
@@ -223,6 +225,8 @@ export class PipelineAgent implements Agent {
   /** The conversation without the system prompt. */
   readonly history: ChatMessage[] = [];
   private readonly spoken = new Map<string, SpokenUtterance>();
+  /** Replies whose first frame has not been written to Twilio yet: their turn's latency waits for first_frame. */
+  private readonly awaitingFirstFrame = new Map<string, TurnLatency>();
   private reply: AbortController | null = null;
   private fallbacks = 0;
   private readonly fallbackSource: FallbackSource;
@@ -329,10 +333,19 @@ export class PipelineAgent implements Agent {
     this.reply?.abort(new Error('barge-in'));
     this.reply = null;
     for (const progress of heard.utterances) {
+      this.awaitingFirstFrame.delete(progress.utteranceId);
       const utterance = this.spoken.get(progress.utteranceId);
       if (utterance === undefined) continue;
       this.truncate(utterance, progress.framesHeard);
     }
+  }
+
+  onUtteranceStarted(utteranceId: string, sentAtMs: number): void {
+    const latency = this.awaitingFirstFrame.get(utteranceId);
+    if (latency === undefined) return;
+    this.awaitingFirstFrame.delete(utteranceId);
+    latency.mark('first_frame', sentAtMs);
+    this.log?.info({ event: LogEvent.TTS_SUCCESS, utteranceId, stage: 'first_frame', ...latency.fields() }, 'first frame sent');
   }
 
   onUtterancePlayed(played: PlayedInfo): void {
@@ -345,6 +358,7 @@ export class PipelineAgent implements Agent {
     this.reply = null;
     this.ctx = null;
     this.spoken.clear();
+    this.awaitingFirstFrame.clear();
   }
 
   // ---- internals ----
@@ -395,8 +409,9 @@ export class PipelineAgent implements Agent {
         const mulaw = await this.toMulaw(result);
         if (signal.aborted || this.ctx !== ctx) break;
         latency?.mark('first_audio');
+        // first_frame is marked when the playout writes this sentence's first frame (onUtteranceStarted)
+        if (latency !== undefined && utterance.sentences.length === 0) this.awaitFirstFrame(utteranceId, latency);
         ctx.enqueue(mulaw, utteranceId);
-        latency?.mark('first_frame');
         const frames = Math.ceil(mulaw.length / FRAME_BYTES);
         this.recordSentence(utterance, { text: sentence, frames });
         ctx.log.info({
@@ -425,6 +440,15 @@ export class PipelineAgent implements Agent {
     if (failure !== undefined) throw failure;
     if (llmError !== undefined) throw llmError;
     return 0;
+  }
+
+  private awaitFirstFrame(utteranceId: string, latency: TurnLatency): void {
+    this.awaitingFirstFrame.set(utteranceId, latency);
+    // bounded: an utterance the playout never starts (cleared by stopPlayback) must not pile up
+    if (this.awaitingFirstFrame.size > MAX_AWAITING_FIRST_FRAME) {
+      const oldest = this.awaitingFirstFrame.keys().next().value;
+      if (oldest !== undefined) this.awaitingFirstFrame.delete(oldest);
+    }
   }
 
   private recordSentence(utterance: SpokenUtterance, sentence: SpokenSentence): void {

@@ -101,6 +101,11 @@ export interface Agent {
   onDtmf(digit: string): void;
   /** The caller spoke over the agent: playback was cleared and the current turn's signal aborted. */
   onBargeIn(heard: HeardInfo): void;
+  /**
+   * The utterance's first frame was written to Twilio; `sentAtMs` is performance.now() of that write. Once per
+   * utterance that has audio; never for one cleared before its first frame went out.
+   */
+  onUtteranceStarted?(utteranceId: string, sentAtMs: number): void;
   /** Twilio confirmed (mark) that an utterance was played to its end. */
   onUtterancePlayed?(played: PlayedInfo): void;
   /** Once, last; the context's signal is aborted just before. */

@@ -30,6 +30,13 @@ export interface PlayoutOptions {
   stats: PlayoutCounters;
   frameMs?: number;
   initialCapacityFrames?: number;
+  /**
+   * An utterance's first frame was just written to the transport (once per utterance with audio; never for one
+   * cleared before it started). Called after the tick's frames are written, with the time of that write.
+   */
+  onUtteranceStarted?: (utteranceId: string, sentAtMs: number) => void;
+  /** The clock sentAtMs is read from (the thread clock's; default performance.now()). */
+  nowMs?: () => number;
 }
 
 interface Utterance {
@@ -39,6 +46,8 @@ interface Utterance {
   /** Absolute frame index after its last frame; valid once ended. */
   endFrame: number;
   isEnded: boolean;
+  /** Its first frame was written (or it ended with none). */
+  isStarted: boolean;
 }
 
 export type MarkResult =
@@ -73,6 +82,12 @@ export class Playout {
   private lastTick = -1;
   private lastDueMs = 0;
   private isDisposed = false;
+  private readonly onUtteranceStarted: ((utteranceId: string, sentAtMs: number) => void) | undefined;
+  private readonly nowMs: () => number;
+  /** startFrame of the oldest utterance not yet started (Infinity: none): one comparison per frame sent. */
+  private nextStartFrame = Infinity;
+  /** Utterances started during the current sendDue, announced once its frames are written. */
+  private readonly startedNow: string[] = [];
   private readonly sendDueBound = (): void => this.sendDue();
 
   constructor(options: PlayoutOptions) {
@@ -87,6 +102,8 @@ export class Playout {
     this.capacityFrames = Math.max(4, options.initialCapacityFrames ?? INITIAL_CAPACITY_FRAMES);
     this.ring = new Uint8Array(this.capacityFrames * FRAME_BYTES);
     this.mediaFrames = new MediaFrameWriter(options.streamSid);
+    this.onUtteranceStarted = options.onUtteranceStarted;
+    this.nowMs = options.nowMs ?? (() => performance.now());
   }
 
   /** Frames waiting to be sent (complete or partial). */
@@ -107,8 +124,9 @@ export class Playout {
     let utt = this.queue.length > 0 ? this.queue[this.queue.length - 1]! : undefined;
     if (utt === undefined || utt.isEnded || utt.id !== utteranceId) {
       if (utt !== undefined && !utt.isEnded) this.endOpen(utt);
-      utt = { id: utteranceId, startFrame: this.writeBytes / FRAME_BYTES, endFrame: -1, isEnded: false };
+      utt = { id: utteranceId, startFrame: this.writeBytes / FRAME_BYTES, endFrame: -1, isEnded: false, isStarted: false };
       this.queue.push(utt);
+      if (this.nextStartFrame === Infinity) this.nextStartFrame = utt.startFrame;
     }
     if (mulaw.length === 0) return;
     this.ensureCapacity(Math.ceil((this.writeBytes + mulaw.length) / FRAME_BYTES) - this.readFrame);
@@ -168,7 +186,36 @@ export class Playout {
       this.framesSent++;
       this.readFrame++;
       this.playheadEnd++;
+      if (this.readFrame > this.nextStartFrame) this.noteStarted();
       this.sendDueMarks();
+    }
+    if (this.startedNow.length > 0) this.announceStarted();
+  }
+
+  /** Marks every queued utterance whose first frame is now sent (one with no frames is started silently). */
+  private noteStarted(): void {
+    this.nextStartFrame = Infinity;
+    for (const utt of this.queue) {
+      if (utt.isStarted) continue;
+      if (utt.isEnded && utt.endFrame === utt.startFrame) {
+        utt.isStarted = true;
+        continue;
+      }
+      if (utt.startFrame >= this.readFrame) {
+        this.nextStartFrame = utt.startFrame;
+        return;
+      }
+      utt.isStarted = true;
+      if (this.onUtteranceStarted !== undefined) this.startedNow.push(utt.id);
+    }
+  }
+
+  private announceStarted(): void {
+    const sentAtMs = this.nowMs();
+    const ids = this.startedNow.splice(0);
+    for (const id of ids) {
+      if (this.isDisposed) return;
+      this.onUtteranceStarted!(id, sentAtMs);
     }
   }
 
@@ -214,6 +261,7 @@ export class Playout {
     if (this.flushedMarks.length > MAX_FLUSHED_MARKS) this.flushedMarks.splice(0, this.flushedMarks.length - MAX_FLUSHED_MARKS);
     this.awaitingMark.length = 0;
     this.queue.length = 0;
+    this.nextStartFrame = Infinity;
     this.readFrame = writeEnd;
     this.writeBytes = writeEnd * FRAME_BYTES;
     this.playheadEnd = Math.min(this.playheadEnd, position); // nothing is buffered at Twilio after the clear
@@ -247,6 +295,7 @@ export class Playout {
     this.queue.length = 0;
     this.awaitingMark.length = 0;
     this.flushedMarks.length = 0;
+    this.startedNow.length = 0;
     this.ring = new Uint8Array(0);
     this.capacityFrames = 0;
   }

@@ -182,7 +182,10 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       return;
     }
     this.state = 'started';
-    this.playout = new Playout({ transport: this.transport, streamSid, leadFrames: config.playout.leadFrames, stats: this.deps.stats });
+    this.playout = new Playout({
+      transport: this.transport, streamSid, leadFrames: config.playout.leadFrames, stats: this.deps.stats,
+      onUtteranceStarted: this.onUtteranceStarted, nowMs: () => this.deps.clock.nowMs(),
+    });
     this.turns = new TurnDetector(
       {
         onsetMs: this.deps.vadTiming.onsetMs,
@@ -244,6 +247,11 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     if (this.state !== 'started') return; // frames flushed while the call ends
     this.turns?.onFrame(event, levelDbfs, pcm, offset, frameStartMs);
   }
+
+  private readonly onUtteranceStarted = (utteranceId: string, sentAtMs: number): void => {
+    const agent = this.agent;
+    if (agent?.onUtteranceStarted !== undefined) this.guard('onUtteranceStarted', () => agent.onUtteranceStarted!(utteranceId, sentAtMs));
+  };
 
   private onMark(name: string): void {
     const playout = this.playout;

@@ -168,8 +168,25 @@ describe('the AI pipeline', () => {
     expect(line(ctx, 'ASR_TEXT')).toMatchObject({ turnId: 1, text: 'אני רוצה לקבוע תור למחר', language: 'he' });
     expect(line(ctx, 'ASR_TEXT')?.['transcriptMs']).toBeTypeOf('number');
     const tts = ctx.lines.find((l) => l['event'] === 'TTS_SUCCESS' && l['utteranceId'] === 'reply-1');
-    expect(Object.keys(tts ?? {})).toEqual(expect.arrayContaining(['transcriptMs', 'firstTokenMs', 'firstAudioMs', 'firstFrameMs']));
-    expect(latencies).toEqual(expect.arrayContaining(['transcript', 'first_token', 'first_audio', 'first_frame']));
+    expect(Object.keys(tts ?? {})).toEqual(expect.arrayContaining(['transcriptMs', 'firstTokenMs', 'firstAudioMs']));
+    expect(latencies).toEqual(expect.arrayContaining(['transcript', 'first_token', 'first_audio']));
+    // first_frame waits for the playout to write the reply's first frame (here 250 ms after it was enqueued)
+    expect(latencies).not.toContain('first_frame');
+    expect(tts?.['firstFrameMs']).toBeUndefined();
+    const enqueuedAtMs = reply[0]!.atMs;
+    agent.onUtteranceStarted('reply-1', enqueuedAtMs + 250);
+    agent.onUtteranceStarted('reply-1', enqueuedAtMs + 900); // once per turn
+    expect(latencies.filter((stage) => stage === 'first_frame')).toHaveLength(1);
+    const sent = ctx.lines.filter((l) => l['event'] === 'TTS_SUCCESS' && l['stage'] === 'first_frame');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ utteranceId: 'reply-1' });
+    expect(Object.keys(sent[0] ?? {})).toEqual(expect.arrayContaining(['transcriptMs', 'firstTokenMs', 'firstAudioMs', 'firstFrameMs']));
+    const waitedMs = Number(sent[0]?.['firstFrameMs']) - Number(sent[0]?.['firstAudioMs']);
+    expect(waitedMs).toBeGreaterThanOrEqual(248);
+    expect(waitedMs).toBeLessThanOrEqual(252);
+    // the greeting has no turn latency: its start is not a stage
+    agent.onUtteranceStarted('greeting', performance.now());
+    expect(latencies.filter((stage) => stage === 'first_frame')).toHaveLength(1);
     agent.onCallEnd('stop');
   });
 
