@@ -1,9 +1,22 @@
 // The keyless default agent: it plays each caller turn back once the turn has ended. It implements the same Agent
 // interface as the AI pipeline, so that the whole media path (handshake, decode, VAD, turns, playout, marks,
 // barge-in) runs and is tested without any provider. DTMF digits are logged.
-import { mulawEncode } from '../audio/dsp.js';
+import { mulawEncodeInto } from '../audio/dsp.js';
 import { LogEvent } from '../observability/log.js';
 import type { Agent, AgentContext, AgentFactory, CallerTurn, HeardInfo } from './types.js';
+
+/**
+ * The thread's encode buffer, shared by its calls: ctx.play copies the bytes into the playout at once, so a turn's
+ * mu-law needs no array of its own (fewer typed arrays, fewer full GCs under load).
+ */
+let scratch = new Uint8Array(8000 * 10);
+
+function encodeToScratch(pcm: Int16Array): Uint8Array {
+  if (scratch.length < pcm.length) scratch = new Uint8Array(Math.max(pcm.length, scratch.length * 2));
+  const out = scratch.subarray(0, pcm.length);
+  mulawEncodeInto(pcm, out);
+  return out;
+}
 
 export class EchoAgent implements Agent {
   private ctx: AgentContext | null = null;
@@ -16,7 +29,7 @@ export class EchoAgent implements Agent {
   onTurn(turn: CallerTurn, signal: AbortSignal): void {
     const ctx = this.ctx;
     if (ctx === null || signal.aborted || turn.pcm8k.length === 0) return;
-    ctx.play(mulawEncode(turn.pcm8k), `echo-${turn.turnId}`);
+    ctx.play(encodeToScratch(turn.pcm8k), `echo-${turn.turnId}`);
   }
 
   onDtmf(digit: string): void {

@@ -75,7 +75,10 @@ export interface AgentContext {
   readonly log: Logger;
   /** Aborted when the call ends. */
   readonly signal: AbortSignal;
-  /** A whole utterance: 8 kHz mu-law (any length; the last frame is padded with silence), then its mark. */
+  /**
+   * A whole utterance: 8 kHz mu-law (any length; the last frame is padded with silence), then its mark. The bytes
+   * are copied before it returns (play and enqueue): the caller may reuse its buffer.
+   */
   play(mulaw: Uint8Array, utteranceId: string): void;
   /** Streams part of an utterance (e.g. one synthesized sentence); a new id ends the previous utterance. */
   enqueue(mulaw: Uint8Array, utteranceId: string): void;

@@ -6,16 +6,17 @@
 // at once: those marks mean "flushed", never "heard". How much was heard when a clear happens is computed from what
 // was sent less what is still buffered at Twilio (the lead), per utterance.
 //
-// Memory: frames live in one ring (one ArrayBuffer), doubled when full, and go to the wire from there through the
-// stream's MediaFrameWriter (its JSON written once, the payload encoded into it per frame): the per-tick path allocates
-// nothing (a mark or a clear makes its string).
+// Memory: frames live in one ring, a block from the thread's FrameRingPool (taken at call start, given back at its
+// end; replaced by a ring of its own, doubled, only when an utterance outgrows it), and go to the wire from there
+// through the stream's MediaFrameWriter (its JSON written once, the payload encoded into it per frame): the per-tick
+// path allocates nothing (a mark or a clear makes its string).
 import type { HeardInfo, PlayedInfo, UtteranceProgress } from '../agent/types.js';
 import { MediaFrameWriter, serializeClear, serializeMark } from '../twilio/media-streams.js';
+import { threadFrameRingPool, type FrameRingPool } from './frame-ring-pool.js';
 import type { CallTransport, ThreadCallStats } from './types.js';
 
 export const FRAME_BYTES = 160;
 const MULAW_SILENCE_BYTE = 0xff;
-const INITIAL_CAPACITY_FRAMES = 64;
 /** Marks sent before a clear that Twilio has not returned yet; bounded in case Twilio never returns them. */
 const MAX_FLUSHED_MARKS = 256;
 const MAX_AWAITING_MARKS = 256;
@@ -29,7 +30,10 @@ export interface PlayoutOptions {
   leadFrames: number;
   stats: PlayoutCounters;
   frameMs?: number;
+  /** A ring of its own with this many frames instead of a block from the pool (tests of the ring's growth). */
   initialCapacityFrames?: number;
+  /** Where the first ring comes from; default the thread's pool. */
+  ringPool?: FrameRingPool;
   /**
    * An utterance's first frame was just written to the transport (once per utterance with audio; never for one
    * cleared before it started). Called after the tick's frames are written, with the time of that write.
@@ -66,6 +70,8 @@ export class Playout {
   private readonly frameMs: number;
   private capacityFrames: number;
   private ring: Uint8Array;
+  /** The pool the current ring is a block of (null once replaced by a ring of its own). */
+  private ringPool: FrameRingPool | null;
   private readonly mediaFrames: MediaFrameWriter;
   /** Absolute index of the next frame to send. */
   private readFrame = 0;
@@ -99,8 +105,15 @@ export class Playout {
     this.leadFrames = options.leadFrames;
     this.stats = options.stats;
     this.frameMs = options.frameMs ?? 20;
-    this.capacityFrames = Math.max(4, options.initialCapacityFrames ?? INITIAL_CAPACITY_FRAMES);
-    this.ring = new Uint8Array(this.capacityFrames * FRAME_BYTES);
+    if (options.initialCapacityFrames !== undefined) {
+      this.ringPool = null;
+      this.capacityFrames = Math.max(4, options.initialCapacityFrames);
+      this.ring = new Uint8Array(this.capacityFrames * FRAME_BYTES);
+    } else {
+      this.ringPool = options.ringPool ?? threadFrameRingPool;
+      this.capacityFrames = this.ringPool.blockFrames;
+      this.ring = this.ringPool.acquire();
+    }
     this.mediaFrames = new MediaFrameWriter(options.streamSid);
     this.onUtteranceStarted = options.onUtteranceStarted;
     this.nowMs = options.nowMs ?? (() => performance.now());
@@ -296,6 +309,7 @@ export class Playout {
     this.awaitingMark.length = 0;
     this.flushedMarks.length = 0;
     this.startedNow.length = 0;
+    this.giveBackRing();
     this.ring = new Uint8Array(0);
     this.capacityFrames = 0;
   }
@@ -318,6 +332,11 @@ export class Playout {
     utt.endFrame = this.writeBytes / FRAME_BYTES;
   }
 
+  private giveBackRing(): void {
+    this.ringPool?.release(this.ring);
+    this.ringPool = null;
+  }
+
   /** Grows the ring (doubling) so that it holds `frames` frames from readFrame on. */
   private ensureCapacity(frames: number): void {
     if (frames <= this.capacityFrames) return;
@@ -329,6 +348,7 @@ export class Playout {
       const from = (f % this.capacityFrames) * FRAME_BYTES;
       ring.set(this.ring.subarray(from, from + FRAME_BYTES), (f % capacity) * FRAME_BYTES);
     }
+    this.giveBackRing();
     this.ring = ring;
     this.capacityFrames = capacity;
   }
