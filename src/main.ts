@@ -5,7 +5,7 @@
 //
 // Environment read here besides src/config.ts (both are test/dev hooks, off by default):
 //   EDGE_SESSION_MODULE  path or file: URL of a module exporting createSessionFactory({ config, threadIndex })
-//                        (default: the call engine, src/call/registry.ts; see SESSION_MODULE_URL)
+//                        (default: the call engine, src/call/engine-module.ts; see SESSION_MODULE_URL)
 //   EDGE_TEST_HOOKS=1    adds POST /__test/crash-thread (crashes the edge thread that serves it) for supervision tests
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +18,7 @@ import { ErrorKind, LogEvent, log, setLogLevel } from './observability/log.js';
  * The session module every edge thread loads: the call engine (its createSessionFactory builds the thread's registry,
  * clock and batched DSP); EDGE_SESSION_MODULE swaps in another module with the same contract (tests).
  */
-const SESSION_MODULE_URL = new URL('./call/registry.js', import.meta.url).href;
+const SESSION_MODULE_URL = new URL('./call/engine-module.js', import.meta.url).href;
 
 function sessionModuleUrl(env: NodeJS.ProcessEnv): string {
   const override = env['EDGE_SESSION_MODULE']?.trim();

@@ -3,11 +3,11 @@
 // A session is registered when its socket opens and removed when it ends (stop, close, idle timeout, hang-up), so
 // `activeCalls` returning to zero is the proof that nothing was left behind.
 //
-// createSessionFactory() is also the call engine's session module for the edge (src/edge/threads.ts loads a module
-// exporting createSessionFactory(context) with context = { config, threadIndex }): every other option has a default.
+// createSessionFactory() builds one thread's engine with a given agent (echo by default); the edge's session module,
+// engine-module.ts, loads the configured agent first (createEngineSessionFactory).
 import type { Logger } from 'pino';
 import { createEchoAgent } from '../agent/echo.js';
-import { createAgentFactory } from '../agent/factory.js';
+import { loadAgentFactory } from '../agent/factory.js';
 import type { AgentFactory } from '../agent/types.js';
 import { FrameClock } from '../audio/clock.js';
 import { InboundBatcher, Vad } from '../audio/dsp.js';
@@ -128,15 +128,22 @@ export interface SessionFactoryOptions extends Omit<CallRegistryOptions, 'config
 export type EngineSessionFactory = SessionFactory & { readonly registry: CallRegistry };
 
 /**
- * Builds one thread's call engine and returns its SessionFactory (with `.registry`). Usable directly as the edge's
- * session module: `createSessionFactory({ config, threadIndex })`.
+ * Builds one thread's call engine and returns its SessionFactory (with `.registry`), with `options.agentFactory` or
+ * the echo agent. A config that asks for the AI agent needs createEngineSessionFactory (it loads the pipeline).
  */
 export function createSessionFactory(options: SessionFactoryOptions): EngineSessionFactory {
-  // The edge hands in the whole Config; the agent factory picks echo or the AI pipeline from config.agent.
-  const agentFactory = options.agentFactory ?? createAgentFactory(options.config as Config);
-  const registry = new CallRegistry({ ...options, agentFactory });
+  if (options.agentFactory === undefined && (options.config as Partial<Config>).agent?.kind === 'openai') {
+    throw new TypeError('config.agent.kind is "openai": build the engine with createEngineSessionFactory(), which loads the AI agent');
+  }
+  const registry = new CallRegistry({ ...options, agentFactory: options.agentFactory ?? createEchoAgent });
   const factory = registry.sessionFactory;
   return Object.assign((transport: CallTransport) => factory(transport), { registry });
+}
+
+/** Builds one thread's call engine with the agent its config asks for (the edge's whole Config: echo or the AI pipeline). */
+export async function createEngineSessionFactory(options: SessionFactoryOptions): Promise<EngineSessionFactory> {
+  const agentFactory = options.agentFactory ?? await loadAgentFactory(options.config as Config);
+  return createSessionFactory({ ...options, agentFactory });
 }
 
 /** Checks the call engine's settings up front, with messages naming the setting (a session must never throw later). */

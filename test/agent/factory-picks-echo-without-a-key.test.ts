@@ -1,32 +1,41 @@
-// Agent selection: without OPENAI_API_KEY (or with AGENT=echo) calls get the keyless echo agent; with a key they get
-// the AI pipeline, with the synthesizer TTS_PROVIDER names.
+// Agent selection: without OPENAI_API_KEY (or with AGENT=echo) calls get the keyless echo agent, and the AI pipeline's
+// modules (with the provider SDKs) are not even loaded; with a key they get the AI pipeline, with the synthesizer
+// TTS_PROVIDER names. The call engine built for an AI config without an agent factory refuses clearly.
 import { describe, expect, it } from 'vitest';
 import { createEchoAgent } from '../../src/agent/echo.js';
-import { createAgentFactory } from '../../src/agent/factory.js';
+import { isAiAgentLoaded, loadAgentFactory } from '../../src/agent/factory.js';
 import { PipelineAgent } from '../../src/agent/pipeline.js';
+import { createSessionFactory } from '../../src/call/registry.js';
 import { loadConfig } from '../../src/config.js';
 import { fakeServiceAccount } from '../fakes/google-tts-server.js';
 
 const call = { callSid: 'CA1', streamSid: 'MZ1', accountSid: 'AC1', customParameters: {} };
 const noPool = { utteranceToWav16k: async () => new Uint8Array(0), pcmToMulawFrames: async () => new Uint8Array(0) };
 
-describe('createAgentFactory', () => {
-  it('gives the echo agent when no OpenAI key is set, or AGENT=echo', () => {
-    expect(createAgentFactory(loadConfig({}))).toBe(createEchoAgent);
-    expect(createAgentFactory(loadConfig({ OPENAI_API_KEY: 'sk-x', AGENT: 'echo' }))).toBe(createEchoAgent);
+describe('loadAgentFactory', () => {
+  it('gives the echo agent when no OpenAI key is set, or AGENT=echo, without loading the AI modules', async () => {
+    expect(await loadAgentFactory(loadConfig({}))).toBe(createEchoAgent);
+    expect(await loadAgentFactory(loadConfig({ OPENAI_API_KEY: 'sk-x', AGENT: 'echo' }))).toBe(createEchoAgent);
+    expect(isAiAgentLoaded()).toBe(false);
   });
 
-  it('gives the AI pipeline with a key: OpenAI speech with TTS_PROVIDER=openai, Google with credentials', () => {
+  it('gives the AI pipeline with a key: OpenAI speech with TTS_PROVIDER=openai, Google with credentials', async () => {
     process.env['METADATA_SERVER_DETECTION'] = 'none';
-    const openaiTts = createAgentFactory(loadConfig({ OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', TTS_PROVIDER: 'openai' }), { audio: noPool });
+    const openaiTts = await loadAgentFactory(loadConfig({ OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', TTS_PROVIDER: 'openai' }), { audio: noPool });
+    expect(isAiAgentLoaded()).toBe(true);
     const agent = openaiTts(call);
     expect(agent).toBeInstanceOf(PipelineAgent);
     expect((agent as PipelineAgent).providers).toEqual({ transcriber: 'openai-asr', responder: 'openai-llm', synthesizer: 'openai-tts' });
-    const google = createAgentFactory(loadConfig({
+    const google = await loadAgentFactory(loadConfig({
       OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
       GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: fakeServiceAccount().json, GOOGLE_TTS_API_ENDPOINT: 'http://127.0.0.1:9',
     }), { audio: noPool });
     expect((google(call) as PipelineAgent).providers.synthesizer).toBe('google-tts');
     expect(google(call)).not.toBe(google(call));
+  });
+
+  it('the synchronous engine builder refuses an AI config without an agent factory, naming the way out', () => {
+    const config = loadConfig({ OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', TTS_PROVIDER: 'openai' });
+    expect(() => createSessionFactory({ config })).toThrow(/createEngineSessionFactory/);
   });
 });

@@ -1,4 +1,4 @@
-// The AI agent (createAgentFactory -> PipelineAgent) driven like the call engine drives it, with a recording
+// The AI agent (loadAgentFactory -> PipelineAgent) driven like the call engine drives it, with a recording
 // AgentContext, the real DSP pool, and the real SDKs against local fakes: the greeting is spoken at call start; a
 // caller turn becomes a 16 kHz WAV upload, a streamed reply cut into sentences, each synthesized and enqueued in
 // order, then the utterance ends; no sentence carries a WAV header; a barge-in aborts the reply in flight (the fake
@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clearFallbackCache, defaultFallbackLine } from '../../src/agent/fallback-audio.js';
-import { createAgentFactory } from '../../src/agent/factory.js';
+import { loadAgentFactory } from '../../src/agent/factory.js';
 import { addTurnLatencyObserver } from '../../src/agent/latency.js';
 import { CUT_MARK, heardText, type PipelineAgent } from '../../src/agent/pipeline.js';
 import type { AgentContext, CallerTurn, HeardInfo } from '../../src/agent/types.js';
@@ -118,8 +118,8 @@ beforeEach(() => {
   googleFake.behaviour.clear();
 });
 
-function newCall(): { agent: PipelineAgent; ctx: RecordingContext } {
-  const factory = createAgentFactory(config, { audio: pool });
+async function newCall(): Promise<{ agent: PipelineAgent; ctx: RecordingContext }> {
+  const factory = await loadAgentFactory(config, { audio: pool });
   const ctx = new RecordingContext();
   return { agent: factory(ctx.call) as PipelineAgent, ctx };
 }
@@ -129,7 +129,7 @@ const line = (ctx: RecordingContext, event: string) => ctx.lines.find((l) => l['
 
 describe('the AI pipeline', () => {
   it('greets, then turns a caller turn into a WAV upload, a streamed reply and sentences played in order', async () => {
-    const { agent, ctx } = newCall();
+    const { agent, ctx } = await newCall();
     await agent.onCallStart(ctx);
     expect(ctx.played.map((p) => [p.type, p.id])).toEqual([['enqueue', 'greeting'], ['end', 'greeting']]);
     expect(agent.history).toEqual([{ role: 'assistant', content: GREETING }]);
@@ -196,7 +196,7 @@ describe('the AI pipeline', () => {
       EDGE_THREADS: '1', DSP_THREADS: '1',
     });
     const ctx = new RecordingContext();
-    const agent = createAgentFactory(openaiConfig, { audio: pool })(ctx.call) as PipelineAgent;
+    const agent = (await loadAgentFactory(openaiConfig, { audio: pool }))(ctx.call) as PipelineAgent;
     const speechBefore = openaiFake.of(ROUTE_SPEECH).length;
     await agent.onCallStart(ctx);
     await agent.onTurn(hebrewTurn(11), new AbortController().signal);
@@ -214,7 +214,7 @@ describe('the AI pipeline', () => {
     openaiFake.options.reply = (index) => (index === openaiFake.of(ROUTE_CHAT).length - 1 && pendingSlow ? slow : REPLY);
     openaiFake.options.chunkDelayMs = 40;
     let pendingSlow = true;
-    const { agent, ctx } = newCall();
+    const { agent, ctx } = await newCall();
     await agent.onCallStart(ctx);
     const turnAbort = new AbortController();
     const done = agent.onTurn(hebrewTurn(2), turnAbort.signal);
@@ -243,7 +243,7 @@ describe('the AI pipeline', () => {
   });
 
   it('a barge-in during a synthesis request closes that request too', async () => {
-    const { agent, ctx } = newCall();
+    const { agent, ctx } = await newCall();
     await agent.onCallStart(ctx);
     googleFake.behaviour.set(ROUTE_SYNTHESIZE, 'hang');
     const before = googleFake.of(ROUTE_SYNTHESIZE).length;
@@ -265,7 +265,7 @@ describe('the AI pipeline', () => {
     ['the reply hangs', () => openaiFake.behaviour.set(ROUTE_CHAT, 'hang')],
     ['the reply returns 500', () => openaiFake.behaviour.set(ROUTE_CHAT, 'error500')],
   ])('%s: the caller hears the cached fallback line within 2 s and the call goes on', async (_name, breakIt) => {
-    const { agent, ctx } = newCall();
+    const { agent, ctx } = await newCall();
     await agent.onCallStart(ctx);
     breakIt();
     const started = performance.now();
@@ -287,7 +287,7 @@ describe('the AI pipeline', () => {
   it('with speech synthesis down from the start, a failed turn plays the tone', async () => {
     clearFallbackCache();
     googleFake.behaviour.set(ROUTE_SYNTHESIZE, 'error500');
-    const { agent, ctx } = newCall();
+    const { agent, ctx } = await newCall();
     await agent.onCallStart(ctx); // the greeting fails (logged), the fallback line cannot be made
     expect(ctx.played).toEqual([]);
     await agent.onTurn(hebrewTurn(7), new AbortController().signal);
@@ -300,7 +300,7 @@ describe('the AI pipeline', () => {
   });
 
   it('does not send a turn that is too quiet or too short', async () => {
-    const { agent, ctx } = newCall();
+    const { agent, ctx } = await newCall();
     await agent.onCallStart(ctx);
     const before = openaiFake.of(ROUTE_ASR).length;
     await agent.onTurn(hebrewTurn(8, { peakDbfs: -60, meanDbfs: -70 }), new AbortController().signal);
@@ -313,7 +313,7 @@ describe('the AI pipeline', () => {
   it('drops a known hallucination on a low-energy turn', async () => {
     openaiFake.options.transcript = () => 'Thanks for watching!';
     try {
-      const { agent, ctx } = newCall();
+      const { agent, ctx } = await newCall();
       await agent.onCallStart(ctx);
       const chats = openaiFake.of(ROUTE_CHAT).length;
       await agent.onTurn(hebrewTurn(10, { meanDbfs: -48, peakDbfs: -33 }), new AbortController().signal);

@@ -1,4 +1,4 @@
-// Without EDGE_SESSION_MODULE the edge threads load the call engine (src/call/registry.ts): a call streamed through the
+// Without EDGE_SESSION_MODULE the edge threads load the call engine (src/call/engine-module.ts): a call streamed through the
 // real server reaches it, and /version carries the engine's counters summed across threads next to the edge's.
 // (What the engine does with the audio is tested in test/call.)
 import { afterAll, beforeAll, expect, it } from 'vitest';
