@@ -101,6 +101,11 @@ export class CallRegistry {
     return this.sessions;
   }
 
+  /** Batched inbound DSP crossings so far (the metrics pass hook reads it every pass: no copy of the counters). */
+  get dspBatches(): number {
+    return this.counters.dspBatches;
+  }
+
   /** A copy of this thread's counters (with the clock's). */
   stats(): ThreadCallStats {
     const clock = this.clock.stats;
