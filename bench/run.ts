@@ -57,10 +57,10 @@ async function main(): Promise<void> {
     section('load');
     const args = parseLoadArgs(isQuick
       ? ['--ns', '50,100', '--window-s', '4', '--budget-s', '60']
-      : ['--ns', '100,250,500,750,1000,1500,2000,3000,4000', '--window-s', '15', '--budget-s', '200', '--profile', '--calibrate']);
+      : ['--ns', '100,250,500,750,1000,1250,1500,2000,3000,4000', '--window-s', '15', '--budget-s', '200', '--profile', '--calibrate']);
     try {
       const run = await runLoad(args);
-      if (run.sweeps.length > 0) writeLoadReport(run, { workers: args.workers, edgeThreads: args.edgeThreads, windowS: args.windowS, boundMs: args.boundMs });
+      if (run.sweeps.length > 0) writeLoadReport(run, { workers: args.workers, edgeThreads: args.edgeThreads, windowS: args.windowS, settleS: args.settleS, boundMs: args.boundMs });
     } catch (err) {
       failures.push(`load: ${err instanceof Error ? err.message : String(err)}`);
     }

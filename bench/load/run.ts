@@ -2,22 +2,25 @@
  * `npm run bench:load`: the simultaneous-calls benchmark. Sweeps N against ours and the `ws` peer in the same run
  * with the same generator, then writes the load section of bench/RESULTS.md and bench/load-pacing.svg.
  *
- *   node dist/bench/load/run.js [--ns 100,250,500,750,1000,1500,2000,3000,4000] [--window-s 15] [--workers 2]
- *        [--servers ours,peer] [--edge-threads 1] [--bound-ms 5] [--budget-s 300] [--profile] [--calibrate]
+ *   node dist/bench/load/run.js [--ns 100,250,500,750,1000,1250,1500,2000,3000,4000] [--window-s 15] [--settle-s 1.5]
+ *        [--workers 2] [--servers ours,peer] [--edge-threads 1] [--bound-ms 5] [--budget-s 300] [--profile] [--calibrate]
  *        [--no-write] [--json out.json]
  * --profile: one more step per server at the N where it broke, under V8 --cpu-prof; a summary of where the time went.
- * --calibrate: one more step at that N against calibration-server.ts (a pure pacer): the machine's measurement floor.
+ * --calibrate: the same sweep against calibration-server.ts (a pure pacer, no parsing, no DSP): the machine's
+ *   measurement floor at each N, and its ceiling: the largest N this machine and generator can measure at all.
  */
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { LoadGenerator, sweepServer, runStep, judge, waitForQuiet, type SweepResult, type StepResult } from './sweep.js';
+import { LoadGenerator, sweepServer, judge, waitForQuiet, type SweepResult, type StepResult } from './sweep.js';
 import { profileStep, profileMarkdown } from './profile.js';
-import { isServerBuilt, startServer } from './servers.js';
+import { isServerBuilt } from './servers.js';
 import { writeLoadReport } from './report.js';
 
 export interface LoadArgs {
   ns: number[];
   windowS: number;
+  /** Seconds between the last call connected and the window (calls settle: first turns, buffers, JIT). */
+  settleS: number;
   workers: number;
   servers: string[];
   edgeThreads: number;
@@ -35,7 +38,9 @@ export interface LoadArgs {
 export interface LoadRun {
   sweeps: SweepResult[];
   profiles: Array<{ server: string; n: number; markdown: string }>;
+  /** The calibration server's sweep (with --calibrate): its steps are the floor, its largest N the ceiling. */
   calibration: StepResult[];
+  calibrationSweep?: SweepResult;
 }
 
 export function parseLoadArgs(argv: string[]): LoadArgs {
@@ -44,8 +49,9 @@ export function parseLoadArgs(argv: string[]): LoadArgs {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const args: LoadArgs = {
-    ns: (get('ns') ?? '100,250,500,750,1000,1500,2000,3000,4000').split(',').map(Number),
+    ns: (get('ns') ?? '100,250,500,750,1000,1250,1500,2000,3000,4000').split(',').map(Number),
     windowS: Number(get('window-s') ?? 15),
+    settleS: Number(get('settle-s') ?? 1.5),
     workers: Number(get('workers') ?? 2),
     servers: (get('servers') ?? 'ours,peer').split(','),
     edgeThreads: Number(get('edge-threads') ?? 1),
@@ -61,6 +67,7 @@ export function parseLoadArgs(argv: string[]): LoadArgs {
   const problems: string[] = [];
   if (args.ns.some((n) => !Number.isInteger(n) || n < 1)) problems.push('--ns must be a comma-separated list of positive integers');
   if (!(args.windowS >= 1 && args.windowS <= 120)) problems.push('--window-s must be between 1 and 120');
+  if (!(args.settleS >= 0 && args.settleS <= 60)) problems.push('--settle-s must be between 0 and 60');
   if (!(args.workers >= 1 && args.workers <= 8)) problems.push('--workers must be between 1 and 8');
   if (args.servers.some((s) => s !== 'ours' && s !== 'peer' && s !== 'calibration')) problems.push('--servers takes ours, peer and/or calibration');
   if (problems.length > 0) throw new RangeError(problems.join('\n'));
@@ -83,6 +90,7 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
   const results: SweepResult[] = [];
   const profiles: LoadRun['profiles'] = [];
   const calibration: StepResult[] = [];
+  let calibrationSweep: SweepResult | undefined;
   try {
     let port = args.portBase;
     for (const s of args.servers) {
@@ -95,6 +103,7 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
       const r = await sweepServer(gen, kind, s, port++, env, {
         ns: args.ns,
         windowMs: args.windowS * 1000,
+        settleMs: args.settleS * 1000,
         bound: { pacingP99Ms: args.boundMs },
         budgetMs: args.budgetS * 1000,
         onStep: (step) => process.stdout.write(formatStep(step) + '\n'),
@@ -115,33 +124,33 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
       }
     }
     if (args.calibrate && isServerBuilt('calibration')) {
-      // The floor: the same generator at the N where ours broke (or its largest), against a server that only paces.
-      const ours = results.find((r) => r.server === 'ours');
-      const ns = [...new Set([ours?.steps.find((x) => !x.held)?.n, ours?.steps.at(-1)?.n].filter((n): n is number => n !== undefined))];
-      for (const n of ns) {
-        const server = await startServer('calibration', { port: port++ });
-        try {
-          await waitForQuiet();
-          const step = judge(await runStep(gen, { name: 'calibration', pid: server.pid, port: server.port }, n,
-            { windowMs: Math.min(10_000, args.windowS * 1000) }), { pacingP99Ms: args.boundMs });
-          process.stdout.write(formatStep(step) + ' (measurement floor)\n');
-          calibration.push(step);
-        } finally {
-          await server.stop();
-        }
-      }
+      // The floor and the ceiling: the same generator and sweep against a server that only paces. Where it breaks,
+      // the machine (generator and server sharing its cores) breaks, whatever the server does.
+      await waitForQuiet();
+      calibrationSweep = await sweepServer(gen, 'calibration', 'calibration', port++, {}, {
+        ns: args.ns,
+        windowMs: Math.min(10_000, args.windowS * 1000),
+        settleMs: args.settleS * 1000,
+        bound: { pacingP99Ms: args.boundMs },
+        budgetMs: args.budgetS * 1000,
+        onStep: (step) => process.stdout.write(formatStep(step) + ' (measurement floor)\n'),
+      });
+      calibration.push(...calibrationSweep.steps);
+      process.stdout.write(`calibration: largest N the machine can measure: ${calibrationSweep.largestHeldN} (${calibrationSweep.stoppedBecause})\n`);
     }
   } finally {
     await gen.close();
   }
-  return { sweeps: results, profiles, calibration };
+  return { sweeps: results, profiles, calibration, ...(calibrationSweep !== undefined ? { calibrationSweep } : {}) };
 }
 
 async function main(): Promise<void> {
   const args = parseLoadArgs(process.argv.slice(2));
   const run = await runLoad(args);
   if (args.json) writeFileSync(args.json, JSON.stringify({ args, ...run }, null, 2));
-  if (args.write && run.sweeps.length > 0) writeLoadReport(run, { workers: args.workers, edgeThreads: args.edgeThreads, windowS: args.windowS, boundMs: args.boundMs });
+  if (args.write && run.sweeps.length > 0) {
+    writeLoadReport(run, { workers: args.workers, edgeThreads: args.edgeThreads, windowS: args.windowS, settleS: args.settleS, boundMs: args.boundMs });
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
