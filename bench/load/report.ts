@@ -113,9 +113,13 @@ export function loadMarkdown(run: LoadRun, ctx: LoadReportContext): string {
     const probe = at1000 ?? largest;
     if (probe) {
       const ok = probe.pacingP99Ms < GOAL_P99_AT_1000_MS && probe.audibleGaps === 0;
+      const floorHere = run.calibration.find((c) => c.n === probe.n && c.pacingSamples > 0);
       lines.push(`- Ours at N=${probe.n}${at1000 ? '' : ' (largest N measured; 1,000 was not reached)'}: p99 pacing ${fmt(probe.pacingP99Ms)} ms, ` +
         `${probe.audibleGaps} audible gaps (goal < ${GOAL_P99_AT_1000_MS} ms and none at 1,000: ${ok ? 'met' : 'not met'})` +
-        (probe.isGeneratorBound ? '; the generator was saturated at this N (ELU > 0.9 or send lag p99 > 5 ms), so this N measures the machine, not the server.' : '.'));
+        (probe.isGeneratorBound ? '; the generator was saturated at this N (ELU > 0.9 or send lag p99 > 5 ms), so this N measures the machine, not the server' : '') +
+        (floorHere && floorHere.pacingP99Ms >= GOAL_P99_AT_1000_MS
+          ? `; the calibration server measures p99 ${fmt(floorHere.pacingP99Ms)} ms at this N, so under ${GOAL_P99_AT_1000_MS} ms is below what this machine and generator can measure.`
+          : '.'));
     }
     const breaking = ours.steps.find((x) => !x.held) ?? ours.steps.at(-1);
     if (breaking) lines.push(`- Where ours spends its CPU at N=${breaking.n}: ${threadsSummary(breaking)} (share of the process's CPU per thread, from /proc/<pid>/task; "a JS thread" is a worker thread: edge or DSP pool).`);
