@@ -40,7 +40,7 @@ export interface WebhookArgs {
   durationS: number; connections: number; edgeThreads: number; write: boolean; json?: string; portBase: number;
   /** Measurements per server and endpoint, alternating ours and the peer; figures are medians over them. */
   rounds: number;
-  /** Also profile ours (V8 --cpu-prof) under POST /webhook/incoming_call load. */
+  /** Also profile ours (V8 --cpu-prof) under each endpoint's load. */
   profile: boolean;
 }
 
@@ -245,7 +245,7 @@ export async function runWebhooks(args: WebhookArgs): Promise<WebhooksRun> {
     for (const { server } of running) await server.stop();
   }
   const run: WebhooksRun = { endpoints: out };
-  if (args.profile && isServerBuilt('ours')) {
+  for (const path of args.profile && isServerBuilt('ours') ? ['/webhook/incoming_call', '/webhook/status'] : []) {
     const dir = mkdtempSync(join(tmpdir(), 'ai-crmd-prof-'));
     try {
       const server = await startServer('ours', {
@@ -253,14 +253,14 @@ export async function runWebhooks(args: WebhookArgs): Promise<WebhooksRun> {
         env: { EDGE_THREADS: String(args.edgeThreads), TWILIO_AUTH_TOKEN: BENCH_AUTH_TOKEN, PUBLIC_BASE_URL: BENCH_PUBLIC_BASE_URL },
       });
       try {
-        await hit(server.port, '/webhook/incoming_call', Math.min(4, args.durationS), args.connections);
+        await hit(server.port, path, Math.min(4, args.durationS), args.connections);
       } finally {
         await server.stop();
       }
       const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
-      run.profileMarkdown = profileMarkdown('ours', 0, summarizeProfiles(files, 12))
-        .replace(' at N=0', ' under POST /webhook/incoming_call load');
-      process.stdout.write(run.profileMarkdown + '\n');
+      const markdown = profileMarkdown('ours', 0, summarizeProfiles(files, 12)).replace(' at N=0', ` under POST ${path} load`);
+      run.profileMarkdown = run.profileMarkdown === undefined ? markdown : `${run.profileMarkdown}\n\n${markdown}`;
+      process.stdout.write(markdown + '\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
