@@ -158,7 +158,9 @@ function urlVar(protocols: readonly string[], mustBeOrigin = false) {
       ctx.addIssue(`must be just scheme and host, like https://example.com (no path, query or credentials)`);
       return z.NEVER;
     }
-    return mustBeOrigin ? url.origin : s.replace(/\/+$/, '');
+    // An origin is kept as typed (not url.origin, which lowercases the host): Twilio signs the URL as it was entered
+    // in its console, so a lowercased copy could fail every signature check.
+    return s.replace(/\/+$/, '');
   });
 }
 

@@ -19,7 +19,8 @@ function safeEqual(a: string, b: string): boolean {
 
 /**
  * A webhook (form POST) from Twilio: `publicUrl` is the full URL Twilio requested (PUBLIC_BASE_URL + path + query),
- * `params` the decoded form fields. Uses twilio.validateRequest (which tries the URL with and without its port).
+ * `params` the decoded form fields. Uses twilio.validateRequest (which tries the URL with and without its port), with
+ * the URL as configured and, when that differs, with its scheme and host in lower case.
  */
 export function validateWebhookSignature(
   authToken: string,
@@ -29,10 +30,19 @@ export function validateWebhookSignature(
 ): boolean {
   if (!signature) return false;
   try {
-    return validateRequest(authToken, signature, publicUrl, params);
+    if (validateRequest(authToken, signature, publicUrl, params)) return true;
+    // PUBLIC_BASE_URL is kept as typed; when it has capitals in its scheme or host, Twilio may have signed either form
+    const lowered = withLowerCaseOrigin(publicUrl);
+    return lowered !== publicUrl && validateRequest(authToken, signature, lowered, params);
   } catch {
     return false; // an unparsable URL cannot have been signed
   }
+}
+
+/** "HTTPS://Voice.Example.com/Path" -> "https://voice.example.com/Path": scheme and authority in lower case. */
+function withLowerCaseOrigin(url: string): string {
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url);
+  return match === null ? url : match[0].toLowerCase() + url.slice(match[0].length);
 }
 
 /** Splits off an explicit ":port" from a URL's authority ("wss://h:443/p" -> "wss://h/p"); unchanged when it has none. */

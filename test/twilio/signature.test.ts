@@ -1,8 +1,10 @@
 // Signatures computed with twilio's own getExpectedTwilioSignature: webhooks valid/missing/tampered, the stream
 // handshake's wss:// URL with and without trailing slash (the case twilio's with-port variant cannot match), the
-// public URL built from PUBLIC_BASE_URL, and the stream token's binding, expiry and tamper checks.
+// public URL built from PUBLIC_BASE_URL (kept as typed: a host with capitals validates whichever form Twilio signed),
+// and the stream token's binding, expiry and tamper checks.
 import { describe, expect, it } from 'vitest';
 import twilio from 'twilio';
+import { loadConfig } from '../../src/config.js';
 import {
   createStreamToken,
   deriveStreamTokenSecret,
@@ -22,6 +24,19 @@ describe('validateWebhookSignature', () => {
 
   it('accepts the signature Twilio computes over URL + sorted params', () => {
     expect(validateWebhookSignature(TOKEN, url, params, sign(url, params))).toBe(true);
+  });
+
+  it('keeps PUBLIC_BASE_URL as typed, and accepts a signature over it or over its lower-case form, nothing else', () => {
+    const config = loadConfig({ TWILIO_AUTH_TOKEN: TOKEN, PUBLIC_BASE_URL: 'https://Voice.Example.com/' });
+    expect(config.publicBaseUrl).toBe('https://Voice.Example.com');
+    const publicUrl = publicUrlFor(config.publicBaseUrl, '/webhook/incoming_call?Tenant=A');
+    expect(publicUrl).toBe('https://Voice.Example.com/webhook/incoming_call?Tenant=A');
+    expect(validateWebhookSignature(TOKEN, publicUrl, params, sign(publicUrl, params))).toBe(true);
+    const lowered = 'https://voice.example.com/webhook/incoming_call?Tenant=A';
+    expect(validateWebhookSignature(TOKEN, publicUrl, params, sign(lowered, params))).toBe(true);
+    // the path and query keep their case: a signature over a lower-cased path is not Twilio's
+    expect(validateWebhookSignature(TOKEN, publicUrl, params, sign(lowered.toLowerCase(), params))).toBe(false);
+    expect(validateWebhookSignature(TOKEN, publicUrl, { ...params, To: '+15550199' }, sign(lowered, params))).toBe(false);
   });
 
   it('accepts a query string that is part of the signed URL', () => {
