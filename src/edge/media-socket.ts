@@ -28,7 +28,8 @@ export interface EdgeThreadStats {
   callsTotal: number;             // media sockets opened since start
   framesIn: number;               // media frames forwarded to sessions
   framesOut: number;              // text frames written to sockets
-  framesDropped: number;          // outbound frames dropped (closed socket or backpressure)
+  framesDropped: number;          // outbound frames dropped because the socket was over its backpressure limit
+  framesDroppedClosed: number;    // outbound writes after the socket had closed (a call ending; not a slow reader)
   slowClientsClosed: number;      // sockets closed by the slow-client policy
   parseFailures: number;          // inbound frames that failed to parse (all reasons)
   droppedMalformedJson: number;
@@ -49,7 +50,7 @@ export interface EdgeThreadStats {
 
 export function createEdgeThreadStats(): EdgeThreadStats {
   return {
-    activeCalls: 0, callsTotal: 0, framesIn: 0, framesOut: 0, framesDropped: 0, slowClientsClosed: 0,
+    activeCalls: 0, callsTotal: 0, framesIn: 0, framesOut: 0, framesDropped: 0, framesDroppedClosed: 0, slowClientsClosed: 0,
     parseFailures: 0, droppedMalformedJson: 0, droppedUnknownEvent: 0, droppedInvalidField: 0, droppedBadPayload: 0,
     droppedOversized: 0, droppedBinaryFrame: 0, droppedMediaBeforeStart: 0, sequenceGaps: 0, streamTokenFailures: 0,
     sessionErrors: 0, upgradesRefusedDraining: 0, upgradesRefusedSignature: 0, webhookSignatureFailures: 0,
@@ -268,8 +269,7 @@ export class MediaSocket {
     const ws = this.ws;
     const { stats } = this.options;
     if (this.isClosed || ws === null) {
-      stats.framesDropped++;
-      this.framesDropped++;
+      stats.framesDroppedClosed++;
       return false;
     }
     if (ws.getBufferedAmount() > this.options.maxBackpressureBytes || ws.send(text, false, false) === 2) {

@@ -229,7 +229,11 @@ const EDGE_METRICS: Readonly<Record<string, CounterSpec>> = {
   framesOut: { name: 'frames_out_total', type: 'counter', help: 'Text frames written to media sockets (media, mark, clear)' },
   framesDropped: {
     name: 'backpressure_drops_total', type: 'counter',
-    help: 'Outbound frames dropped instead of written: the socket was over WS_MAX_BACKPRESSURE_BYTES (a slow reader) or already closed',
+    help: 'Outbound frames dropped instead of written: the socket was over WS_MAX_BACKPRESSURE_BYTES (a slow reader)',
+  },
+  framesDroppedClosed: {
+    name: 'writes_after_close_total', type: 'counter',
+    help: 'Outbound writes that found the media socket already closed (a call ending while its audio was due; not a slow reader)',
   },
   slowClientsClosed: { name: 'slow_clients_closed_total', type: 'counter', help: 'Media sockets closed after staying over the backpressure limit for SLOW_CLIENT_OVERFLOW_MS' },
   droppedMalformedJson: { name: 'inbound_frames_dropped_total', type: 'counter', labels: { reason: 'malformed-json' }, help: 'Inbound frames dropped, by reason' },
