@@ -31,8 +31,11 @@ export function machine(): Machine {
   let commit = 'no commit yet';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    if (dirty) commit += ' (with uncommitted changes)';
+    // the files a bench run writes itself (an earlier part of `npm run bench` may have written them) do not count
+    const written = new Set(['bench/RESULTS.md', 'bench/load-pacing.svg']);
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString().split('\n').map((line) => line.slice(3).trim()).filter((path) => path !== '' && !written.has(path));
+    if (dirty.length > 0) commit += ' (with uncommitted changes)';
   } catch { /* not a git checkout, or no commit */ }
   const c = cpus();
   return {
