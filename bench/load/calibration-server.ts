@@ -1,10 +1,13 @@
 /**
  * The measurement floor: a server that does nothing but pace. It answers the upgrade by hand, discards whatever the
- * caller sends, and plays each call a fixed cycle (230 media frames, a mark, 230 frames of nothing) from pre-built
+ * caller sends, and plays each call a fixed cycle (PLAY media frames, a mark, SILENT frames of nothing) from pre-built
  * frames on one absolute 1 ms sub-tick clock, each call in its own phase. Whatever pacing error the load generator
  * measures against it, at a given N on a given machine, belongs to the machine and the generator, not to a server.
+ * bench/load sets the cycle so that it plays as large a share of the time as the echo servers do (their echoes of the
+ * load conversation), so that both send the generator the same number of frames.
  *
- * Env: PORT (default 8083), HOST (127.0.0.1). GET /version answers for readiness.
+ * Env: PORT (default 8083), HOST (127.0.0.1), CALIBRATION_PLAY_FRAMES and CALIBRATION_SILENT_FRAMES (default 230
+ * each). GET /version answers for readiness.
  */
 import { createServer, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
@@ -13,8 +16,8 @@ import { performance } from 'node:perf_hooks';
 const PORT = Number(process.env.PORT ?? 8083);
 const HOST = process.env.HOST ?? '127.0.0.1';
 const FRAME_MS = 20;
-const PLAY_FRAMES = 230;
-const CYCLE_FRAMES = 2 * PLAY_FRAMES;
+const PLAY_FRAMES = Math.max(1, Math.floor(Number(process.env.CALIBRATION_PLAY_FRAMES ?? 230)));
+const CYCLE_FRAMES = PLAY_FRAMES + Math.max(1, Math.floor(Number(process.env.CALIBRATION_SILENT_FRAMES ?? 230)));
 
 function serverFrame(text: string): Buffer {
   const payload = Buffer.from(text, 'utf8');

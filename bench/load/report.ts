@@ -78,7 +78,7 @@ export function loadMarkdown(run: LoadRun, ctx: LoadReportContext): string {
   if (ceiling) {
     const broke = ceiling.steps.find((x) => !x.held);
     lines.push(`- **What this machine can measure**: the calibration server (bench/load/calibration-server.ts: no parsing, no DSP, pre-built frames ` +
-      `on one 1 ms sub-tick clock) held up to N=${ceiling.largestHeldN || 'none'}` +
+      `on one 1 ms sub-tick clock, playing as large a share of the time as the echo servers do) held up to N=${ceiling.largestHeldN || 'none'}` +
       (broke ? `; at N=${broke.n} it broke too (${broke.failures.join('; ')}; generator ${fmt(broke.generatorCpuPct, 0)}% CPU), ` +
         'so no server can be shown to hold that N here: the generator and the server share the 2 cores.' : ' (every step held).'));
   }

@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { LoadGenerator, sweepServer, judge, waitForQuiet, type SweepResult, type StepResult } from './sweep.js';
 import { profileStep, profileMarkdown } from './profile.js';
 import { isServerBuilt } from './servers.js';
+import { loadConversation } from './conversation.js';
 import { writeLoadReport } from './report.js';
 
 export interface LoadArgs {
@@ -74,6 +75,19 @@ export function parseLoadArgs(argv: string[]): LoadArgs {
   return args;
 }
 
+/**
+ * The calibration server's play/silence cycle with the echo servers' duty: per loop of the load conversation they play
+ * each utterance back once (an echo lasts as long as the utterance), so it plays the mean utterance, then the rest of
+ * the mean loop share in silence.
+ */
+export function calibrationCycleEnv(conversation = loadConversation()): Record<string, string> {
+  const count = Math.max(1, conversation.utterances.length);
+  const spoken = conversation.utterances.reduce((sum, u) => sum + (u.endFrame - u.startFrame + 1), 0);
+  const play = Math.max(1, Math.round(spoken / count));
+  const silent = Math.max(1, Math.round(conversation.loopFrames / count) - play);
+  return { CALIBRATION_PLAY_FRAMES: String(play), CALIBRATION_SILENT_FRAMES: String(silent) };
+}
+
 export function formatStep(r: StepResult): string {
   const f = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
   return `${r.server.padEnd(5)} N=${String(r.n).padStart(5)} ${r.held ? 'held ' : 'BROKE'} ` +
@@ -99,7 +113,7 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
         process.stderr.write(`bench:load: ${s} is not built; skipped\n`);
         continue;
       }
-      const env: Record<string, string> = s === 'ours' ? { EDGE_THREADS: String(args.edgeThreads) } : {};
+      const env: Record<string, string> = s === 'ours' ? { EDGE_THREADS: String(args.edgeThreads) } : s === 'calibration' ? calibrationCycleEnv() : {};
       const r = await sweepServer(gen, kind, s, port++, env, {
         ns: args.ns,
         windowMs: args.windowS * 1000,
@@ -127,7 +141,7 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
       // The floor and the ceiling: the same generator and sweep against a server that only paces. Where it breaks,
       // the machine (generator and server sharing its cores) breaks, whatever the server does.
       await waitForQuiet();
-      calibrationSweep = await sweepServer(gen, 'calibration', 'calibration', port++, {}, {
+      calibrationSweep = await sweepServer(gen, 'calibration', 'calibration', port++, calibrationCycleEnv(), {
         ns: args.ns,
         windowMs: Math.min(10_000, args.windowS * 1000),
         settleMs: args.settleS * 1000,
