@@ -39,17 +39,23 @@ export function validateWebhookSignature(
   }
 }
 
+/** "wss://h:443/p?q" -> ["wss://", "h:443", "/p?q"]; undefined for a string that is not such a URL. */
+function splitUrl(url: string): [scheme: string, authority: string, rest: string] | undefined {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/is.exec(url);
+  return match === null ? undefined : [match[1]!, match[2] ?? '', match[3] ?? ''];
+}
+
 /** "HTTPS://Voice.Example.com/Path" -> "https://voice.example.com/Path": scheme and authority in lower case. */
 function withLowerCaseOrigin(url: string): string {
-  const match = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url);
-  return match === null ? url : match[0].toLowerCase() + url.slice(match[0].length);
+  const parts = splitUrl(url);
+  return parts === undefined ? url : (parts[0] + parts[1]).toLowerCase() + parts[2];
 }
 
 /** Splits off an explicit ":port" from a URL's authority ("wss://h:443/p" -> "wss://h/p"); unchanged when it has none. */
 function withoutPort(url: string): string {
-  const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/is.exec(url);
-  if (!match) return url;
-  const [, scheme, authority = '', rest] = match;
+  const parts = splitUrl(url);
+  if (parts === undefined) return url;
+  const [scheme, authority, rest] = parts;
   const hostStart = authority.lastIndexOf('@') + 1;
   const portStart = authority.indexOf(':', Math.max(hostStart, authority.lastIndexOf(']') + 1));
   if (portStart === -1) return url;
