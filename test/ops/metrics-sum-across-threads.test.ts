@@ -103,7 +103,7 @@ describe('metrics summed across threads', () => {
         };
       },
     };
-    const factory = Object.assign(() => ({}), { registry: { clock, stats: () => ({ dspBatches }) } });
+    const factory = Object.assign(() => ({}), { registry: { clock, get dspBatches() { return dspBatches; } } });
     const remove = attachEngineMetrics(factory);
     expect(remove).toBeTypeOf('function');
     // pass 1: 3 ms late, a DSP batch that took 0.2 ms
