@@ -70,6 +70,7 @@ export function loadMarkdown(run: LoadRun, ctx: LoadReportContext): string {
   for (const s of results) lines.push(table(s), '');
 
   const ceiling = run.calibrationSweep;
+  const calibration = ceiling?.steps ?? [];
   if (ceiling) {
     lines.push(table({ ...ceiling, server: 'calibration (a server that only paces: the machine\'s floor and ceiling)' }), '');
   }
@@ -113,7 +114,7 @@ export function loadMarkdown(run: LoadRun, ctx: LoadReportContext): string {
     const probe = at1000 ?? largest;
     if (probe) {
       const ok = probe.pacingP99Ms < GOAL_P99_AT_1000_MS && probe.audibleGaps === 0;
-      const floorHere = run.calibration.find((c) => c.n === probe.n && c.pacingSamples > 0);
+      const floorHere = calibration.find((c) => c.n === probe.n && c.pacingSamples > 0);
       lines.push(`- Ours at N=${probe.n}${at1000 ? '' : ' (largest N measured; 1,000 was not reached)'}: p99 pacing ${fmt(probe.pacingP99Ms)} ms, ` +
         `${probe.audibleGaps} audible gaps (goal < ${GOAL_P99_AT_1000_MS} ms and none at 1,000: ${ok ? 'met' : 'not met'})` +
         (probe.isGeneratorBound ? '; the generator was saturated at this N (ELU > 0.9 or send lag p99 > 5 ms), so this N measures the machine, not the server' : '') +
@@ -138,7 +139,7 @@ export function loadMarkdown(run: LoadRun, ctx: LoadReportContext): string {
     'it shares the 2 cores with the server, so at large N both compete for CPU.');
   // the floor where it matters: where ours and the peer broke, and at 1,000 calls
   const keyNs = new Set([1000, ours?.steps.find((x) => !x.held)?.n, peer?.steps.find((x) => !x.held)?.n].filter((n): n is number => n !== undefined));
-  const keyFloor = run.calibration.filter((c) => keyNs.has(c.n));
+  const keyFloor = calibration.filter((c) => keyNs.has(c.n));
   for (const c of keyFloor) {
     lines.push(`- Measurement floor at N=${c.n}: the same generator against bench/load/calibration-server.ts (a server that only paces, ` +
       `pre-built frames on one 1 ms sub-tick clock) measures p50 / p99 / max ${fmt(c.pacingP50Ms)} / ${fmt(c.pacingP99Ms)} / ${fmt(c.pacingMaxMs, 1)} ms ` +
@@ -224,5 +225,5 @@ export function pacingSvg(results: SweepResult[], boundMs: number, calibration: 
 
 export function writeLoadReport(run: LoadRun, ctx: LoadReportContext): void {
   replaceSection('load', loadMarkdown(run, ctx));
-  writeFileSync(join(findRepoRoot(), 'bench', 'load-pacing.svg'), pacingSvg(run.sweeps, ctx.boundMs, run.calibration));
+  writeFileSync(join(findRepoRoot(), 'bench', 'load-pacing.svg'), pacingSvg(run.sweeps, ctx.boundMs, run.calibrationSweep?.steps));
 }

@@ -32,7 +32,7 @@ export interface LoadArgs {
   portBase: number;
   /** Profile ours (and the peer) with V8 --cpu-prof in one extra step at the N where each broke. */
   profile: boolean;
-  /** Also run the calibration server (a pure pacer) at the N where ours broke: the machine's measurement floor. */
+  /** Also sweep the calibration server (a pure pacer): the machine's floor at each N and the largest N it can measure. */
   calibrate: boolean;
 }
 
@@ -40,7 +40,6 @@ export interface LoadRun {
   sweeps: SweepResult[];
   profiles: Array<{ server: string; n: number; markdown: string }>;
   /** The calibration server's sweep (with --calibrate): its steps are the floor, its largest N the ceiling. */
-  calibration: StepResult[];
   calibrationSweep?: SweepResult;
 }
 
@@ -103,7 +102,6 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
   const gen = await LoadGenerator.create(args.workers);
   const results: SweepResult[] = [];
   const profiles: LoadRun['profiles'] = [];
-  const calibration: StepResult[] = [];
   let calibrationSweep: SweepResult | undefined;
   try {
     let port = args.portBase;
@@ -149,13 +147,12 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
         budgetMs: args.budgetS * 1000,
         onStep: (step) => process.stdout.write(formatStep(step) + ' (measurement floor)\n'),
       });
-      calibration.push(...calibrationSweep.steps);
       process.stdout.write(`calibration: largest N the machine can measure: ${calibrationSweep.largestHeldN} (${calibrationSweep.stoppedBecause})\n`);
     }
   } finally {
     await gen.close();
   }
-  return { sweeps: results, profiles, calibration, ...(calibrationSweep !== undefined ? { calibrationSweep } : {}) };
+  return { sweeps: results, profiles, ...(calibrationSweep !== undefined ? { calibrationSweep } : {}) };
 }
 
 async function main(): Promise<void> {

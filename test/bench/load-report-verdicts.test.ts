@@ -41,7 +41,7 @@ function sweepOf(server: string, ns: number[], brokeAt?: number, per: (n: number
 }
 
 function run(sweeps: SweepResult[], calibrationSweep?: SweepResult): LoadRun {
-  return { sweeps, profiles: [], calibration: calibrationSweep?.steps ?? [], ...(calibrationSweep ? { calibrationSweep } : {}) };
+  return { sweeps, profiles: [], ...(calibrationSweep ? { calibrationSweep } : {}) };
 }
 
 /** The one line of the report that starts with `prefix`. */
