@@ -1,7 +1,7 @@
 // Chooses the agent for the calls of one edge thread: the keyless echo agent when config.agent.kind is 'echo' (no
 // OPENAI_API_KEY, or AGENT=echo), otherwise the AI pipeline (ai-factory.ts). The pipeline and the provider SDKs it
-// needs (openai, @google-cloud/text-to-speech: about 10 MB of heap per thread) are imported only then, so that an
-// echo thread's heap stays small and its full garbage collections, each a pause of every call on it, stay short.
+// needs (openai, @google-cloud/text-to-speech) are imported only then, so that an echo thread's heap stays small and
+// its full garbage collections, each a pause of every call on it, stay short (figures: bench/RESULTS.md, "Load").
 import type { AgentConfig, AgentFactoryDeps } from './ai-factory.js';
 import { createEchoAgent } from './echo.js';
 import type { AgentFactory } from './types.js';
