@@ -23,7 +23,8 @@ export const DEFAULT_MAX_FRAMES_PER_BATCH = 1024;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 export interface CallRegistryOptions {
-  config: CallEngineConfig & { agent?: { kind: string } };
+  /** With the edge's whole Config, ws.idleTimeoutS (WS_IDLE_TIMEOUT_S; 0 = off) is the engine's idle timeout too. */
+  config: CallEngineConfig & { agent?: { kind: string }; ws?: { idleTimeoutS: number } };
   /** Default: the echo agent. */
   agentFactory?: AgentFactory;
   /** Default: a new FrameClock on real time (one per thread). */
@@ -32,6 +33,7 @@ export interface CallRegistryOptions {
   batcher?: InboundBatcherLike;
   maxCalls?: number;
   maxFramesPerBatch?: number;
+  /** Default: config.ws.idleTimeoutS, else DEFAULT_IDLE_TIMEOUT_MS; 0 = never. */
   idleTimeoutMs?: number;
   log?: Logger;
   /** Edge thread index, for logs. */
@@ -73,7 +75,7 @@ export class CallRegistry {
       log,
       // the VAD counts both in whole 20 ms frames
       vadTiming: { onsetMs: Math.ceil(vadOptions.onsetMs / 20) * 20, hangoverMs: Math.ceil(vadOptions.hangoverMs / 20) * 20 },
-      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      idleTimeoutMs: options.idleTimeoutMs ?? (options.config.ws !== undefined ? options.config.ws.idleTimeoutS * 1000 : DEFAULT_IDLE_TIMEOUT_MS),
       onEnded: (session: CallSession) => {
         this.sessions.delete(session);
       },

@@ -3,6 +3,11 @@
 // only writer to the call's transport (through the playout). Time comes from Twilio's media timestamps, not from
 // counting frames: Twilio may leave out silent frames, and such a gap is filled with silence before the VAD (when
 // no media comes at all, the session feeds silence itself, a little behind real time, so that a turn still ends).
+// The timestamps are the caller's claim, so the stream's clock only trusts them forward: a frame is never placed
+// before the end of the previous one (a timestamp that stands still or runs back still moves stream time by 20 ms),
+// and a jump is filled with at most MAX_GAP_FILL_FRAMES of silence, from a budget that refills at
+// GAP_FILL_RATE_PER_TICK times real time; the rest of the jump is skipped (counted), so no message costs the thread
+// more than a bounded amount of VAD work.
 // The session ends on `stop`, on the socket's close, on idle timeout or on the agent's hang-up, and leaves nothing
 // behind: its clock subscription, DSP slot, buffers, in-flight agent work and registry entry all go.
 import type { Logger } from 'pino';
@@ -16,8 +21,12 @@ import { TurnDetector, type TurnListener } from './turns.js';
 import type { CallEngineConfig, CallSessionHandle, CallTransport, ThreadCallStats } from './types.js';
 
 const FRAME_MS = 20;
-/** A gap longer than this (in frames) is filled only with its last part: enough silence for any VAD hangover. */
+/** A gap longer than this (in frames, 2 s) is filled only with its last part: enough silence for any VAD hangover. */
 export const MAX_GAP_FILL_FRAMES = 100;
+/** Gap-fill frames the budget regains per clock tick (20 ms): filling never runs faster than 5x real time. */
+export const GAP_FILL_RATE_PER_TICK = 5;
+/** A timestamp this far (ms) behind the stream's time is counted as a correction (less is jitter). */
+const TIMESTAMP_JITTER_MS = FRAME_MS / 2;
 /**
  * When no media has arrived for this many ticks, the session itself feeds silence (one frame per tick, this far
  * behind real time), so that a turn still ends when Twilio leaves out every frame after the caller stops talking.
@@ -42,7 +51,7 @@ export interface SessionDeps {
   log: Logger;
   /** The VAD's effective onset and hangover (the DSP's defaults where config leaves them out). */
   vadTiming: { onsetMs: number; hangoverMs: number };
-  /** End the call when no message arrived for this long. */
+  /** End the call when no message arrived for this long (WS_IDLE_TIMEOUT_S); 0 = never. */
   idleTimeoutMs: number;
   /** Called once when the session has ended. */
   onEnded(session: CallSession): void;
@@ -75,6 +84,8 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
   private framesIn = 0;
   private framesInAtLastTick = 0;
   private ticksWithoutMedia = 0;
+  /** Silence frames a timestamp jump may still be filled with (refilled on ticks, capped at MAX_GAP_FILL_FRAMES). */
+  private gapFillBudget = MAX_GAP_FILL_FRAMES;
   private gapFramesFilled = 0;
   private bargeIns = 0;
 
@@ -126,40 +137,67 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     this.end('closed');
   }
 
-  /** Ends the call: releases everything and closes the socket if it is still open. Idempotent. */
+  /**
+   * Ends the call: releases everything and closes the socket if it is still open. Idempotent. Each release runs even
+   * when one before it throws (the first error is rethrown at the end), so a failing step never leaks the call's
+   * DSP slot, ring or registry entry.
+   */
   end(reason: CallEndReason): void {
     if (this.state === 'stopped') return;
     const wasStarted = this.state === 'started';
     this.state = 'stopped';
     this.endReason = reason;
     const { stats } = this.deps;
-    this.subscription.unsubscribe();
-    if (this.slot >= 0) {
-      this.deps.inbound.freeSlot(this.slot); // processes this call's pending frames first
-      this.slot = -1;
-    }
-    this.turnAbort?.abort(new Error(`call ended (${reason})`));
-    this.turnAbort = null;
-    this.callAbort.abort(new Error(`call ended (${reason})`));
     const framesOut = this.playout?.framesSent ?? 0;
-    this.playout?.dispose();
-    this.playout = null;
-    this.turns?.dispose();
     const turns = this.turns?.turns ?? 0;
-    this.turns = null;
+    let firstError: unknown;
+    const step = (fn: () => void): void => {
+      try {
+        fn();
+      } catch (error) {
+        firstError ??= error;
+      }
+    };
+    step(() => this.subscription.unsubscribe());
+    step(() => {
+      const slot = this.slot;
+      this.slot = -1;
+      if (slot >= 0) this.deps.inbound.freeSlot(slot); // processes this call's pending frames first
+    });
+    step(() => {
+      const turnAbort = this.turnAbort;
+      this.turnAbort = null;
+      turnAbort?.abort(new Error(`call ended (${reason})`));
+    });
+    step(() => this.callAbort.abort(new Error(`call ended (${reason})`)));
+    step(() => {
+      const playout = this.playout;
+      this.playout = null;
+      playout?.dispose();
+    });
+    step(() => {
+      const turnDetector = this.turns;
+      this.turns = null;
+      turnDetector?.dispose();
+    });
     const agent = this.agent;
     this.agent = null;
-    if (agent !== null) this.guard('onCallEnd', () => agent.onCallEnd(reason));
     this.context = null;
+    if (agent !== null) this.guard('onCallEnd', () => agent.onCallEnd(reason));
     stats.activeCalls--;
     if (reason === 'idle') stats.idleTimeouts++;
-    if (wasStarted || reason !== 'closed') {
-      this.log.info({ event: LogEvent.CALL_END, reason, framesIn: this.framesIn, gapFramesFilled: this.gapFramesFilled, framesOut, turns, bargeIns: this.bargeIns }, 'call ended');
-    }
-    if (reason !== 'closed' && !this.transport.isClosed) {
-      this.transport.close(reason === 'shutdown' ? CLOSE_GOING_AWAY : CLOSE_NORMAL, reason);
-    }
+    step(() => {
+      if (wasStarted || reason !== 'closed') {
+        this.log.info({ event: LogEvent.CALL_END, reason, framesIn: this.framesIn, gapFramesFilled: this.gapFramesFilled, framesOut, turns, bargeIns: this.bargeIns }, 'call ended');
+      }
+    });
+    step(() => {
+      if (reason !== 'closed' && !this.transport.isClosed) {
+        this.transport.close(reason === 'shutdown' ? CLOSE_GOING_AWAY : CLOSE_NORMAL, reason);
+      }
+    });
     this.deps.onEnded(this);
+    if (firstError !== undefined) throw firstError;
   }
 
   // ---- inbound ----
@@ -212,20 +250,36 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     this.guard('onCallStart', () => agent.onCallStart(context));
   }
 
-  /** Per-frame path: gap check against the media timestamp, then the frame into the thread's batch. */
+  /**
+   * Per-frame path: the frame's place on the stream's clock (never before the end of the previous frame), the gap
+   * before it filled with silence within the fill budget, then the frame into the thread's batch.
+   */
   private onMedia(payload: Uint8Array, timestampMs: number, track: string): void {
     if (this.state !== 'started' || track === 'outbound') return;
     const { inbound, stats } = this.deps;
-    const slot = this.slot;
-    const missing = Math.floor((timestampMs - this.nextMediaMs + FRAME_MS / 2) / FRAME_MS);
-    if (missing > 0) {
-      const fill = missing < MAX_GAP_FILL_FRAMES ? missing : MAX_GAP_FILL_FRAMES;
-      for (let k = fill; k > 0; k--) inbound.pushSilence(slot, timestampMs - k * FRAME_MS);
-      this.gapFramesFilled += fill;
-      stats.gapFramesFilled += fill;
+    const expectedMs = this.nextMediaMs;
+    let frameMs = timestampMs;
+    if (!(timestampMs >= expectedMs)) {
+      // stands still or runs back (or is not a number): the frame still takes the next 20 ms of stream time
+      if (!(timestampMs >= expectedMs - TIMESTAMP_JITTER_MS)) stats.timestampsCorrected++;
+      frameMs = expectedMs;
+    } else {
+      const missing = Math.floor((timestampMs - expectedMs + FRAME_MS / 2) / FRAME_MS);
+      if (missing > 0) {
+        const budget = Math.floor(this.gapFillBudget);
+        const fill = Math.min(missing, MAX_GAP_FILL_FRAMES, budget);
+        const slot = this.slot;
+        for (let k = fill; k > 0; k--) inbound.pushSilence(slot, timestampMs - k * FRAME_MS);
+        this.gapFillBudget -= fill;
+        this.gapFramesFilled += fill;
+        stats.gapFramesFilled += fill;
+        if (fill < missing) stats.gapFramesSkipped += missing - fill;
+      }
     }
-    inbound.pushPayload(slot, payload, timestampMs);
-    this.nextMediaMs = timestampMs + FRAME_MS;
+    // the slot is read again: a flush inside the pushes above may have ended this call
+    if (this.state !== 'started') return;
+    inbound.pushPayload(this.slot, payload, frameMs);
+    this.nextMediaMs = frameMs + FRAME_MS;
     this.hasMedia = true;
     this.framesIn++;
     stats.framesIn++;
@@ -233,8 +287,9 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
 
   /** Feeds `frames` silence frames where media is overdue (Twilio leaves silent frames out). */
   private fillMissingMedia(frames: number): void {
-    const n = Math.min(frames, MAX_GAP_FILL_FRAMES);
-    for (let k = 0; k < n; k++) {
+    const wanted = Math.min(frames, MAX_GAP_FILL_FRAMES);
+    let n = 0;
+    for (; n < wanted && this.state === 'started'; n++) {
       this.deps.inbound.pushSilence(this.slot, this.nextMediaMs);
       this.nextMediaMs += FRAME_MS;
     }
@@ -311,6 +366,9 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
    */
   private readonly onTick = (tickIndex: number, dueMs: number, nowMs: number, ticksCovered: number): void => {
     this.playout?.onTick(tickIndex, dueMs);
+    if (this.gapFillBudget < MAX_GAP_FILL_FRAMES) {
+      this.gapFillBudget = Math.min(MAX_GAP_FILL_FRAMES, this.gapFillBudget + GAP_FILL_RATE_PER_TICK * ticksCovered);
+    }
     if (this.framesIn !== this.framesInAtLastTick) {
       this.framesInAtLastTick = this.framesIn;
       this.ticksWithoutMedia = 0;
@@ -323,7 +381,7 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     if (this.messagesIn !== this.messagesAtIdleCheck) {
       this.messagesAtIdleCheck = this.messagesIn;
       this.idleSinceMs = nowMs;
-    } else if (nowMs - this.idleSinceMs >= this.deps.idleTimeoutMs) {
+    } else if (this.deps.idleTimeoutMs > 0 && nowMs - this.idleSinceMs >= this.deps.idleTimeoutMs) {
       this.log.warn({ event: LogEvent.CALL_END, errKind: ErrorKind.TIMEOUT, idleMs: Math.round(nowMs - this.idleSinceMs) }, 'no message for too long; ending the call');
       this.end('idle');
     }

@@ -21,6 +21,8 @@ export class TurnAudioPool {
   readonly chunkSamples: number;
   private readonly maxFreeChunks: number;
   private readonly free: Int16Array[] = [];
+  private taken = 0;
+  private given = 0;
 
   constructor(options: TurnAudioPoolOptions = {}) {
     const chunkMs = options.chunkMs ?? DEFAULT_CHUNK_MS;
@@ -41,13 +43,20 @@ export class TurnAudioPool {
     return this.free.length;
   }
 
+  /** Chunks taken and not given back: the turn audio the thread's calls hold right now. */
+  get chunksInUse(): number {
+    return this.taken - this.given;
+  }
+
   /** A chunk (its contents are whatever the last user left). Allocates only when none is free. */
   take(): Int16Array {
+    this.taken++;
     return this.free.pop() ?? new Int16Array(this.chunkSamples);
   }
 
   /** Gives a chunk back for reuse. */
   give(chunk: Int16Array): void {
+    this.given++;
     if (chunk.length === this.chunkSamples && this.free.length < this.maxFreeChunks) this.free.push(chunk);
   }
 }

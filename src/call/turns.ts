@@ -1,7 +1,9 @@
 // VAD events -> caller turns, for one call. A turn starts at the VAD's onset (its start moved back by the onset
 // time, with a little lead-in taken from a pre-roll ring so that the first syllable is kept), ends at the VAD's end
 // of speech (the hangover's silence trimmed, but for a short tail), is dropped when shorter than minTurnMs and is
-// forced to end at maxTurnMs (then nothing new starts until the VAD itself hears the speech end).
+// forced to end at maxTurnMs (then nothing new starts until the VAD itself hears the speech end). maxTurnMs holds both
+// in stream time and in samples (frames appended, pre-roll and filled silence included), so a stream whose timestamps
+// lie still cannot grow a turn past maxTurnMs of audio.
 // Barge-in policy lives here too: an onset while the agent is playing becomes a barge-in once the caller has spoken
 // for minSpeechMs (so a click or a cough does not cut the agent off); it can be switched off. Speech time counts the
 // onset plus the turn's frames louder than the line's idle level by speechMarginDb (the VAD's hangover is silence).
@@ -74,6 +76,8 @@ export class TurnDetector {
   private idleLevelDbfs = -60;
   private wasBargeIn = false;
   private turnCount = 0;
+  /** The hard cap on a turn's audio: maxTurnMs of samples. */
+  private readonly maxTurnSamples: number;
 
   constructor(options: TurnDetectorOptions, listener: TurnListener) {
     if (!(options.minTurnMs >= 0)) throw new RangeError(`minTurnMs must be >= 0 (got ${options.minTurnMs})`);
@@ -92,6 +96,7 @@ export class TurnDetector {
     // Frames before the onset frame that belong to the speech, plus the lead-in.
     this.preRollFrames = Math.max(1, Math.ceil((options.onsetMs + this.options.leadInMs) / FRAME_MS));
     this.preRoll = new Int16Array(this.preRollFrames * SAMPLES_PER_FRAME);
+    this.maxTurnSamples = Math.floor(options.maxTurnMs / FRAME_MS) * SAMPLES_PER_FRAME;
   }
 
   get isInTurn(): boolean {
@@ -128,7 +133,7 @@ export class TurnDetector {
     }
     if (event === VAD_EVENT_SPEECH_END) {
       this.endTurn(frameEndMs - this.options.hangoverMs, 'silence');
-    } else if (frameEndMs - this.turnStartMs >= this.options.maxTurnMs) {
+    } else if (frameEndMs - this.turnStartMs >= this.options.maxTurnMs || this.length >= this.maxTurnSamples) {
       this.endTurn(frameEndMs, 'max-length');
     }
   }

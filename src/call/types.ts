@@ -30,6 +30,10 @@ export interface ThreadCallStats {
   callsTotal: number;           // sessions created since start
   framesIn: number;             // inbound media frames taken in
   gapFramesFilled: number;      // silence frames inserted where Twilio's timestamps skipped
+  gapFramesSkipped: number;     // frames of a timestamp jump left unfilled (beyond the per-jump cap or the fill budget)
+  timestampsCorrected: number;  // media frames whose timestamp stood still or ran back (placed at the stream's time)
+  inboundStalePushes: number;   // frames pushed for a DSP slot already freed (a call that ended mid-push; dropped)
+  inboundSinkErrors: number;    // exceptions from a call while its inbound frames were dispatched (caught)
   framesOut: number;            // outbound media frames written
   dropped: number;              // outbound writes the transport dropped (closed or backpressure)
   marksSent: number;
@@ -50,7 +54,8 @@ export interface ThreadCallStats {
 
 export function createThreadCallStats(): ThreadCallStats {
   return {
-    activeCalls: 0, callsTotal: 0, framesIn: 0, gapFramesFilled: 0, framesOut: 0, dropped: 0, marksSent: 0,
+    activeCalls: 0, callsTotal: 0, framesIn: 0, gapFramesFilled: 0, gapFramesSkipped: 0, timestampsCorrected: 0,
+    inboundStalePushes: 0, inboundSinkErrors: 0, framesOut: 0, dropped: 0, marksSent: 0,
     marksHeard: 0, marksFlushed: 0, turns: 0, turnsTooShort: 0, turnsForcedEnd: 0, bargeIns: 0, dspBatches: 0,
     dspFrames: 0, agentErrors: 0, idleTimeouts: 0, clockPasses: 0, clockSubTicksMerged: 0, clockHandlerErrors: 0,
   };
