@@ -1,8 +1,10 @@
 // Environment -> typed Config, read and validated once at start-up with zod. A bad start names every bad variable
 // and what it should be, in one ConfigError, rather than failing on the first. A `.env` file in the working
 // directory is read when present (the real environment wins); `.env.example` documents every variable.
-// Without TWILIO_AUTH_TOKEN the server runs in an explicit insecure development mode (no signature checks).
+// Security is on unless switched off on purpose: without TWILIO_AUTH_TOKEN the server refuses to start unless
+// INSECURE_DEV_MODE=1 (no signature checks, loopback HOST only) or INSECURE_DEV_MODE=public (no checks, any HOST).
 import { existsSync, readFileSync } from 'node:fs';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -12,6 +14,8 @@ import { DEFAULT_STREAM_TOKEN_TTL_MS, deriveStreamTokenSecret, streamUrlFor } fr
 export type AgentKind = 'echo' | 'openai';
 export type TtsProvider = 'google' | 'openai';
 export type GoogleAudioEncoding = 'LINEAR16' | 'MULAW';
+/** off: signatures checked (a token is set). loopback: INSECURE_DEV_MODE=1. public: INSECURE_DEV_MODE=public. */
+export type InsecureDevMode = 'off' | 'loopback' | 'public';
 
 export interface Config {
   port: number;
@@ -24,6 +28,8 @@ export interface Config {
   twilioAuthToken: string | undefined;
   /** false only in insecure development mode (no TWILIO_AUTH_TOKEN). */
   isSignatureCheckOn: boolean;
+  /** Which insecure development mode runs: 'off' whenever TWILIO_AUTH_TOKEN is set (INSECURE_DEV_MODE is then ignored). */
+  insecureDevMode: InsecureDevMode;
   streamTokenSecret: string;
   /** Where streamTokenSecret came from: STREAM_TOKEN_SECRET, derived from the auth token, or random (dev mode). */
   streamTokenSecretSource: 'env' | 'auth-token' | 'random';
@@ -32,7 +38,13 @@ export interface Config {
   dspThreads: number;
   drainTimeoutS: number;
   logLevel: LogLevel;
-  ws: { maxPayloadLength: number; idleTimeoutS: number; maxBackpressureBytes: number; slowClientOverflowMs: number };
+  ws: {
+    maxPayloadLength: number; idleTimeoutS: number; maxBackpressureBytes: number; slowClientOverflowMs: number;
+    /** A socket without a valid `start` this long after it opened is closed (WS_START_TIMEOUT_S). */
+    startTimeoutS: number;
+    /** Sockets awaiting their start one edge thread keeps; beyond it upgrades get 503 (WS_MAX_SOCKETS_AWAITING_START). */
+    maxSocketsAwaitingStart: number;
+  };
   playout: { leadFrames: number };
   /** Only the VAD options that were set; the DSP's defaults apply to the rest. */
   vad: { onsetMs?: number; hangoverMs?: number; marginDb?: number; minSpeechDbfs?: number };
@@ -60,7 +72,10 @@ export interface Config {
     voice: string | undefined;
     audioEncoding: GoogleAudioEncoding;
   };
-  timeouts: { asrMs: number; llmMs: number; ttsMs: number };
+  /** turnMs: TURN_DEADLINE_MS, the budget a turn's stages share up to its first audio, from the end of speech. */
+  timeouts: { asrMs: number; llmMs: number; ttsMs: number; turnMs: number };
+  /** Only the DSP pool options that were set; the pool's defaults apply to the rest. */
+  dspPool: { jobTimeoutMs?: number; maxQueue?: number };
 }
 
 export class ConfigError extends Error {
@@ -175,16 +190,72 @@ function patternVar(pattern: RegExp, what: string) {
   });
 }
 
+/**
+ * INSECURE_DEV_MODE: only these three spellings, so that a guess (`true`, `yes`, `on`) is an error that lists them
+ * rather than a silent choice of how exposed an unchecked server may be.
+ */
+const INSECURE_DEV_MODE_VALUES: ReadonlyMap<string, InsecureDevMode> = new Map([['1', 'loopback'], ['public', 'public'], ['0', 'off']]);
+function insecureDevModeVar() {
+  return text().transform((s, ctx): InsecureDevMode | undefined => {
+    if (s === undefined) return undefined;
+    const mode = INSECURE_DEV_MODE_VALUES.get(s.toLowerCase());
+    if (mode === undefined) {
+      ctx.addIssue('must be 1 (no signature checks, loopback HOST only), public (no checks, any HOST or https:// PUBLIC_BASE_URL: on purpose) or 0 (off)');
+      return z.NEVER;
+    }
+    return mode;
+  });
+}
+
+/** 127.0.0.0/8 and ::1 (also written as IPv4-mapped or in full): a server bound there is unreachable from other hosts. */
+const LOOPBACK_V6 = new BlockList();
+LOOPBACK_V6.addAddress('::1', 'ipv6');
+LOOPBACK_V6.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost') return true;
+  if (isIPv4(h)) return h.startsWith('127.');
+  return isIPv6(h) && LOOPBACK_V6.check(h, 'ipv6');
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * Set variables whose names look like a misspelling of `name` (TWILLIO_AUTH_TOKEN, twilio_auth_token,
+ * TWILIO_AUTHTOKEN), so that the refusal can point at the typo. Names only: the values may be secrets.
+ */
+function nearMissNames(env: NodeJS.ProcessEnv, name: string, alsoIf: (squashed: string) => boolean): string[] {
+  const squash = (s: string): string => s.toUpperCase().replace(/[^A-Z0-9]/g, '');
+  const target = squash(name);
+  return Object.keys(env)
+    .filter((key) => key !== name && !CONFIG_VARIABLE_SET.has(key) && (env[key]?.trim() ?? '') !== '')
+    .filter((key) => editDistance(squash(key), target) <= 3 || alsoIf(squash(key)))
+    .sort();
+}
+
 const EnvSchema = z.object({
   PORT: intVar(0, 65535),
   HOST: patternVar(/^[^\s/]+$/, 'a host name or IP address to listen on (e.g. 0.0.0.0)'),
   PUBLIC_BASE_URL: urlVar(['https:', 'http:'], true),
   TWILIO_ACCOUNT_SID: patternVar(/^AC[0-9a-fA-F]{32}$/, 'AC followed by 32 hex digits'),
   TWILIO_AUTH_TOKEN: patternVar(/^\S+$/, 'the auth token from the Twilio console (no spaces)'),
+  INSECURE_DEV_MODE: insecureDevModeVar(),
   STREAM_TOKEN_SECRET: patternVar(/^\S{16,}$/, 'at least 16 characters without spaces'),
   STREAM_TOKEN_TTL_S: intVar(5, 600, 'a number of seconds'),
   EDGE_THREADS: intVar(0, 256), // 0: serve in the main thread (no workers)
   DSP_THREADS: intVar(1, 256),
+  DSP_JOB_TIMEOUT_MS: intVar(50, 60_000, 'a number of milliseconds'),
+  DSP_MAX_QUEUE: intVar(1, 100_000),
   DRAIN_TIMEOUT_S: intVar(0, 3600, 'a number of seconds'),
   LOG_LEVEL: enumVar(LOG_LEVELS),
   WS_MAX_PAYLOAD_BYTES: intVar(1024, 16 * 1024 * 1024, 'a number of bytes'),
@@ -199,6 +270,8 @@ const EnvSchema = z.object({
   }),
   WS_MAX_BACKPRESSURE_BYTES: intVar(1024, 64 * 1024 * 1024, 'a number of bytes'),
   SLOW_CLIENT_OVERFLOW_MS: intVar(20, 600_000, 'a number of milliseconds'),
+  WS_START_TIMEOUT_S: intVar(1, 120, 'a number of seconds'),
+  WS_MAX_SOCKETS_AWAITING_START: intVar(1, 100_000, 'a number of sockets'),
   PLAYOUT_LEAD_FRAMES: intVar(0, 50, 'a number of 20 ms frames'),
   VAD_ONSET_MS: intVar(20, 2000, 'a number of milliseconds'),
   VAD_HANGOVER_MS: intVar(20, 5000, 'a number of milliseconds'),
@@ -228,14 +301,24 @@ const EnvSchema = z.object({
   ASR_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
   LLM_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
   TTS_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
+  TURN_DEADLINE_MS: intVar(1000, 120_000, 'a number of milliseconds'),
 });
 
 /** Every variable loadConfig reads (for docs and tests). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+const CONFIG_VARIABLE_SET: ReadonlySet<string> = new Set(CONFIG_VARIABLES);
 
 /** Google wants a region; Whisper wants the bare language. A bare code gets its usual phone region. */
 /** Each provider call's deadline: a hung provider must give way to the fallback line within about 2 s. */
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 1800;
+/**
+ * A turn's shared budget, from the end of speech to its first audio: the fallback's first frame must be on the wire
+ * within 2 s of the caller falling silent, and after the deadline it still needs the abort to land, a pass of the
+ * 20 ms clock and a late timer on a busy machine (the line is cached, or a tone is made on the spot): 300 ms.
+ */
+export const DEFAULT_TURN_DEADLINE_MS = 1700;
+/** The agent hears of a turn one VAD hangover after the speech ended: at least this much must be left after it. */
+const MIN_TURN_BUDGET_AFTER_HANGOVER_MS = 300;
 
 const DEFAULT_REGION: Record<string, string> = {
   he: 'IL', en: 'US', ar: 'XA', ru: 'RU', es: 'ES', fr: 'FR', de: 'DE', it: 'IT', pt: 'BR', nl: 'NL',
@@ -287,6 +370,38 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   // Twilio and the public URL
   const twilioAuthToken = v.TWILIO_AUTH_TOKEN;
   const isSignatureCheckOn = twilioAuthToken !== undefined;
+  // A token always wins: INSECURE_DEV_MODE left over in a .env cannot switch the checks off.
+  const insecureDevMode: InsecureDevMode = isSignatureCheckOn ? 'off' : (v.INSECURE_DEV_MODE ?? 'off');
+  const isInsecureDevModeValid = 'INSECURE_DEV_MODE' in values;
+  // A blank or mistyped token must not silently switch the checks off (as it once did): refuse, naming the way out.
+  if (!isSignatureCheckOn && insecureDevMode === 'off' && isInsecureDevModeValid && 'TWILIO_AUTH_TOKEN' in values) {
+    const isBlank = env['TWILIO_AUTH_TOKEN'] !== undefined;
+    const tokenTypos = nearMissNames(env, 'TWILIO_AUTH_TOKEN', (k) => k.includes('TWIL') && (k.includes('AUTH') || k.includes('TOKEN')));
+    const modeTypos = nearMissNames(env, 'INSECURE_DEV_MODE', (k) => k.includes('INSECURE'));
+    problems.push(
+      `TWILIO_AUTH_TOKEN is required${isBlank ? ' (it is blank)' : ''}: without it no Twilio signature or stream token is checked. ` +
+        'Set it (Twilio console, Account info), or opt in to running unchecked for development with INSECURE_DEV_MODE=1 ' +
+        '(loopback HOST only; `npm run dev` sets it) or INSECURE_DEV_MODE=public (any HOST, on purpose)' +
+        (v.INSECURE_DEV_MODE === 'off' ? ' (INSECURE_DEV_MODE is 0)' : '') +
+        tokenTypos.map((k) => `; ${k} is set: a misspelling of TWILIO_AUTH_TOKEN?`).join('') +
+        modeTypos.map((k) => `; ${k} is set: a misspelling of INSECURE_DEV_MODE?`).join(''),
+    );
+  }
+  // Loopback dev mode: nothing from another host may reach the unchecked server, neither directly (HOST) nor through a
+  // tunnel or TLS front end (an https:// PUBLIC_BASE_URL is one). Either needs INSECURE_DEV_MODE=public.
+  const exposedOnPurpose = 'set TWILIO_AUTH_TOKEN, or INSECURE_DEV_MODE=public to expose an unchecked server on purpose';
+  if (insecureDevMode === 'loopback' && v.HOST !== undefined && !isLoopbackHost(v.HOST)) {
+    problems.push(
+      `HOST must be a loopback address (127.x.x.x, ::1 or localhost) with INSECURE_DEV_MODE=1, which checks no signatures (got ${JSON.stringify(v.HOST)}): ` +
+        `unset HOST (it defaults to 127.0.0.1 then), or ${exposedOnPurpose}`,
+    );
+  }
+  if (insecureDevMode === 'loopback' && v.PUBLIC_BASE_URL?.toLowerCase().startsWith('https:')) {
+    problems.push(
+      `PUBLIC_BASE_URL must not be https:// with INSECURE_DEV_MODE=1, which checks no signatures: an https origin is reachable from outside ` +
+        `(got ${JSON.stringify(v.PUBLIC_BASE_URL)}); ${exposedOnPurpose}`,
+    );
+  }
   const port = v.PORT ?? 8080;
   if (isSignatureCheckOn && v.PUBLIC_BASE_URL === undefined) {
     problems.push(
@@ -316,6 +431,11 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   const maxTurnMs = v.TURN_MAX_MS ?? 30_000;
   if (minTurnMs >= maxTurnMs) {
     problems.push(`TURN_MIN_MS (${minTurnMs}) must be less than TURN_MAX_MS (${maxTurnMs})`);
+  }
+  // the turn's budget counts from the end of speech, and the VAD hangover is spent before the agent hears of the turn
+  const turnDeadlineMs = v.TURN_DEADLINE_MS ?? DEFAULT_TURN_DEADLINE_MS;
+  if (v.VAD_HANGOVER_MS !== undefined && turnDeadlineMs < v.VAD_HANGOVER_MS + MIN_TURN_BUDGET_AFTER_HANGOVER_MS) {
+    problems.push(`TURN_DEADLINE_MS (${turnDeadlineMs}) must exceed VAD_HANGOVER_MS (${v.VAD_HANGOVER_MS}) by at least ${MIN_TURN_BUDGET_AFTER_HANGOVER_MS} ms: the turn's budget counts from the end of speech, and the hangover is spent before the agent hears of the turn`);
   }
 
   // language
@@ -377,12 +497,14 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
 
   return {
     port,
-    host: v.HOST ?? '0.0.0.0',
+    // loopback dev mode listens on loopback by default, so that `npm run dev` needs no HOST
+    host: v.HOST ?? (insecureDevMode === 'loopback' ? '127.0.0.1' : '0.0.0.0'),
     publicBaseUrl,
     streamUrl: streamUrlFor(publicBaseUrl),
     twilioAccountSid: v.TWILIO_ACCOUNT_SID,
     twilioAuthToken,
     isSignatureCheckOn,
+    insecureDevMode,
     streamTokenSecret,
     streamTokenSecretSource,
     streamTokenTtlMs: v.STREAM_TOKEN_TTL_S !== undefined ? v.STREAM_TOKEN_TTL_S * 1000 : DEFAULT_STREAM_TOKEN_TTL_MS,
@@ -395,6 +517,9 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       idleTimeoutS,
       maxBackpressureBytes: v.WS_MAX_BACKPRESSURE_BYTES ?? 64 * 1024,
       slowClientOverflowMs: v.SLOW_CLIENT_OVERFLOW_MS ?? 2000,
+      // Twilio sends `start` right after the handshake: 10 s is generous, and a socket holds little until then.
+      startTimeoutS: v.WS_START_TIMEOUT_S ?? 10,
+      maxSocketsAwaitingStart: v.WS_MAX_SOCKETS_AWAITING_START ?? 256,
     },
     playout: { leadFrames: v.PLAYOUT_LEAD_FRAMES ?? 3 },
     vad,
@@ -422,6 +547,11 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       asrMs: v.ASR_TIMEOUT_MS ?? DEFAULT_PROVIDER_TIMEOUT_MS,
       llmMs: v.LLM_TIMEOUT_MS ?? DEFAULT_PROVIDER_TIMEOUT_MS,
       ttsMs: v.TTS_TIMEOUT_MS ?? DEFAULT_PROVIDER_TIMEOUT_MS,
+      turnMs: turnDeadlineMs,
+    },
+    dspPool: {
+      ...(v.DSP_JOB_TIMEOUT_MS !== undefined ? { jobTimeoutMs: v.DSP_JOB_TIMEOUT_MS } : {}),
+      ...(v.DSP_MAX_QUEUE !== undefined ? { maxQueue: v.DSP_MAX_QUEUE } : {}),
     },
   };
 }

@@ -53,15 +53,17 @@ async function main(): Promise<void> {
   log.info({
     event: LogEvent.SERVER_START, engine: uwsEngine, node: process.version, edgeThreads: config.edgeThreads,
     port: config.port, host: config.host, publicBaseUrl: config.publicBaseUrl, isSignatureCheckOn: config.isSignatureCheckOn,
-    drainTimeoutS: config.drainTimeoutS,
+    insecureDevMode: config.insecureDevMode, drainTimeoutS: config.drainTimeoutS,
   }, 'starting');
   if (uwsEngine === 'fallback') {
     log.warn({ event: LogEvent.ENGINE_FALLBACK, errKind: ErrorKind.INTERNAL, reason: uwsLoadMessage || undefined },
       '!!! uWebSockets.js native binary did not load: running on its slow JS fallback. Check the Node version/platform (see /version engine) !!!');
   }
-  if (!config.isSignatureCheckOn) {
-    log.warn({ event: LogEvent.INSECURE_DEV_MODE, errKind: ErrorKind.SIGNATURE },
-      '!!! INSECURE DEVELOPMENT MODE: TWILIO_AUTH_TOKEN is not set, so no Twilio signature or stream token is checked. Never expose this server !!!');
+  if (config.insecureDevMode !== 'off') {
+    log.warn({ event: LogEvent.INSECURE_DEV_MODE, errKind: ErrorKind.SIGNATURE, insecureDevMode: config.insecureDevMode, host: config.host },
+      config.insecureDevMode === 'public'
+        ? '!!! INSECURE DEVELOPMENT MODE, PUBLIC (INSECURE_DEV_MODE=public): no Twilio signature or stream token is checked, and anyone who reaches this server can use it. Set TWILIO_AUTH_TOKEN for real use !!!'
+        : '!!! INSECURE DEVELOPMENT MODE (INSECURE_DEV_MODE=1): no Twilio signature or stream token is checked; listening on loopback only !!!');
   }
 
   const runner: EdgeRunner = createEdgeRunner({

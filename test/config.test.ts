@@ -10,6 +10,8 @@ import { deriveStreamTokenSecret } from '../src/twilio/signature.js';
 
 const AUTH = 'f'.repeat(32);
 const SECURE = { TWILIO_AUTH_TOKEN: AUTH, PUBLIC_BASE_URL: 'https://voice.example.com' };
+/** The opt-in a token-less configuration needs (else it refuses to start): unchecked, loopback only. */
+const DEV = { INSECURE_DEV_MODE: '1' };
 const GOOGLE_JSON = JSON.stringify({ type: 'service_account', project_id: 'p', client_email: 'a@p.iam.gserviceaccount.com', private_key: 'k' });
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
@@ -23,11 +25,12 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
 }
 
 describe('defaults', () => {
-  it('an empty environment gives insecure dev mode with the echo agent and documented defaults', () => {
-    const c = loadConfig({});
+  it('INSECURE_DEV_MODE=1 alone gives insecure dev mode on loopback with the echo agent and documented defaults', () => {
+    const c = loadConfig(DEV);
     expect(c).toMatchObject({
       port: 8080,
-      host: '0.0.0.0',
+      host: '127.0.0.1',
+      insecureDevMode: 'loopback',
       publicBaseUrl: 'http://localhost:8080',
       streamUrl: 'ws://localhost:8080/ws/twilio-media',
       twilioAuthToken: undefined,
@@ -38,7 +41,7 @@ describe('defaults', () => {
       dspThreads: Math.max(1, availableParallelism() - 1),
       drainTimeoutS: 30,
       logLevel: 'info',
-      ws: { maxPayloadLength: 65536, idleTimeoutS: 60, maxBackpressureBytes: 65536, slowClientOverflowMs: 2000 },
+      ws: { maxPayloadLength: 65536, idleTimeoutS: 60, maxBackpressureBytes: 65536, slowClientOverflowMs: 2000, startTimeoutS: 10, maxSocketsAwaitingStart: 256 },
       playout: { leadFrames: 3 },
       vad: {},
       turns: { minTurnMs: 250, maxTurnMs: 30000 },
@@ -54,6 +57,8 @@ describe('defaults', () => {
   it('with an auth token, signature checks are on and the stream secret is derived from it', () => {
     const c = loadConfig(SECURE);
     expect(c.isSignatureCheckOn).toBe(true);
+    expect(c.insecureDevMode).toBe('off');
+    expect(c.host).toBe('0.0.0.0');
     expect(c.publicBaseUrl).toBe('https://voice.example.com');
     expect(c.streamUrl).toBe('wss://voice.example.com/ws/twilio-media');
     expect(c.streamTokenSecretSource).toBe('auth-token');
@@ -62,15 +67,15 @@ describe('defaults', () => {
   });
 
   it('blank values count as unset', () => {
-    expect(loadConfig({ PORT: '', TWILIO_AUTH_TOKEN: '  ', OPENAI_API_KEY: '' }).port).toBe(8080);
-    expect(loadConfig({ TWILIO_AUTH_TOKEN: '' }).isSignatureCheckOn).toBe(false);
+    expect(loadConfig({ ...DEV, PORT: '', TWILIO_AUTH_TOKEN: '  ', OPENAI_API_KEY: '' }).port).toBe(8080);
+    expect(loadConfig({ ...DEV, TWILIO_AUTH_TOKEN: '' }).isSignatureCheckOn).toBe(false);
   });
 
   it('OPENAI_API_KEY makes the AI agent the default; AGENT=echo keeps echo', () => {
-    expect(loadConfig({ OPENAI_API_KEY: 'sk-x', GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: GOOGLE_JSON }).agent.kind).toBe('openai');
-    expect(loadConfig({ OPENAI_API_KEY: 'sk-x' }).tts.provider).toBe('openai');
-    expect(loadConfig({ OPENAI_API_KEY: 'sk-x', AGENT: 'echo' }).agent.kind).toBe('echo');
-    expect(loadConfig({ OPENAI_API_KEY: 'sk-x', AGENT: 'AI', TTS_PROVIDER: 'openai' }).agent.kind).toBe('openai');
+    expect(loadConfig({ ...DEV, OPENAI_API_KEY: 'sk-x', GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: GOOGLE_JSON }).agent.kind).toBe('openai');
+    expect(loadConfig({ ...DEV, OPENAI_API_KEY: 'sk-x' }).tts.provider).toBe('openai');
+    expect(loadConfig({ ...DEV, OPENAI_API_KEY: 'sk-x', AGENT: 'echo' }).agent.kind).toBe('echo');
+    expect(loadConfig({ ...DEV, OPENAI_API_KEY: 'sk-x', AGENT: 'AI', TTS_PROVIDER: 'openai' }).agent.kind).toBe('openai');
   });
 });
 
@@ -92,6 +97,8 @@ describe('every variable is read', () => {
       WS_IDLE_TIMEOUT_S: '0',
       WS_MAX_BACKPRESSURE_BYTES: '32768',
       SLOW_CLIENT_OVERFLOW_MS: '500',
+      WS_START_TIMEOUT_S: '4',
+      WS_MAX_SOCKETS_AWAITING_START: '50',
       PLAYOUT_LEAD_FRAMES: '5',
       VAD_ONSET_MS: '100',
       VAD_HANGOVER_MS: '600',
@@ -133,7 +140,7 @@ describe('every variable is read', () => {
       dspThreads: 2,
       drainTimeoutS: 5,
       logLevel: 'debug',
-      ws: { maxPayloadLength: 4096, idleTimeoutS: 0, maxBackpressureBytes: 32768, slowClientOverflowMs: 500 },
+      ws: { maxPayloadLength: 4096, idleTimeoutS: 0, maxBackpressureBytes: 32768, slowClientOverflowMs: 500, startTimeoutS: 4, maxSocketsAwaitingStart: 50 },
       playout: { leadFrames: 5 },
       vad: { onsetMs: 100, hangoverMs: 600, marginDb: 9.5, minSpeechDbfs: -50 },
       turns: { minTurnMs: 300, maxTurnMs: 20000 },
@@ -163,7 +170,7 @@ describe('every variable is read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'prompt.txt');
     writeFileSync(file, '  From a file.\n');
-    expect(loadConfig({ SYSTEM_PROMPT: 'inline', SYSTEM_PROMPT_FILE: file }).agent.systemPrompt).toBe('From a file.');
+    expect(loadConfig({ ...DEV, SYSTEM_PROMPT: 'inline', SYSTEM_PROMPT_FILE: file }).agent.systemPrompt).toBe('From a file.');
   });
 
   it('.env.example documents every variable loadConfig reads, and nothing else', () => {
@@ -172,10 +179,11 @@ describe('every variable is read', () => {
     expect([...documented].sort()).toEqual([...CONFIG_VARIABLES].sort());
   });
 
-  it('.env.example as it stands is a valid configuration', () => {
+  it('.env.example as it stands is a valid configuration once it opts in to dev mode (as `npm run dev` does), and refuses without', () => {
     const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
     const env = Object.fromEntries([...example.matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1], m[2]]));
-    expect(loadConfig(env).isSignatureCheckOn).toBe(false);
+    expect(loadConfig({ ...env, ...DEV }).isSignatureCheckOn).toBe(false);
+    expect(problemsOf(env)).toEqual([expect.stringMatching(/^TWILIO_AUTH_TOKEN is required \(it is blank\)/)]);
   });
 });
 
@@ -225,18 +233,18 @@ describe('each bad variable is named with what it should be', () => {
     ['TTS_TIMEOUT_MS', '999999', /TTS_TIMEOUT_MS must be a number of milliseconds/],
     ['SYSTEM_PROMPT_FILE', '/nonexistent/prompt.txt', /SYSTEM_PROMPT_FILE must be the path of a readable text file/],
   ])('%s=%s', (name, value, message) => {
-    const problems = problemsOf({ [name]: value });
+    const problems = problemsOf({ ...DEV, [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(message);
   });
 
   it('cross-checks: auth token without PUBLIC_BASE_URL, AI agent without key or TTS credentials, min >= max turn', () => {
     expect(problemsOf({ TWILIO_AUTH_TOKEN: AUTH })).toEqual([expect.stringMatching(/^PUBLIC_BASE_URL is required when TWILIO_AUTH_TOKEN is set/)]);
-    expect(problemsOf({ AGENT: 'ai', TTS_PROVIDER: 'openai' })).toEqual([expect.stringMatching(/^OPENAI_API_KEY is required when AGENT is ai/)]);
-    expect(problemsOf({ OPENAI_API_KEY: 'sk', TTS_PROVIDER: 'google' })).toEqual([
+    expect(problemsOf({ ...DEV, AGENT: 'ai', TTS_PROVIDER: 'openai' })).toEqual([expect.stringMatching(/^OPENAI_API_KEY is required when AGENT is ai/)]);
+    expect(problemsOf({ ...DEV, OPENAI_API_KEY: 'sk', TTS_PROVIDER: 'google' })).toEqual([
       expect.stringMatching(/^GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON \(or GOOGLE_APPLICATION_CREDENTIALS\) is required/),
     ]);
-    expect(problemsOf({ TURN_MIN_MS: '5000', TURN_MAX_MS: '4000' })).toEqual(['TURN_MIN_MS (5000) must be less than TURN_MAX_MS (4000)']);
+    expect(problemsOf({ ...DEV, TURN_MIN_MS: '5000', TURN_MAX_MS: '4000' })).toEqual(['TURN_MIN_MS (5000) must be less than TURN_MAX_MS (4000)']);
   });
 
   it('secrets are never echoed in messages', () => {
@@ -283,8 +291,75 @@ describe('.env and threads', () => {
   });
 
   it('envForThreads carries the stream secret so that dev-mode threads agree', () => {
-    const main = loadConfig({});
-    const thread = loadConfig(envForThreads(main, {}));
+    const main = loadConfig(DEV);
+    const thread = loadConfig(envForThreads(main, DEV));
     expect(thread.streamTokenSecret).toBe(main.streamTokenSecret);
+  });
+});
+
+describe('security is on unless switched off on purpose', () => {
+  const REFUSAL = /^TWILIO_AUTH_TOKEN is required\b.*INSECURE_DEV_MODE=1.*INSECURE_DEV_MODE=public/;
+
+  it('a blank, missing or whitespace TWILIO_AUTH_TOKEN refuses, in one problem naming it and the INSECURE_DEV_MODE opt-in', () => {
+    expect(problemsOf({ TWILIO_AUTH_TOKEN: '' })).toEqual([expect.stringMatching(REFUSAL)]);
+    expect(problemsOf({ TWILIO_AUTH_TOKEN: '' })[0]).toContain('(it is blank)');
+    expect(problemsOf({ TWILIO_AUTH_TOKEN: '   ' })).toEqual([expect.stringMatching(REFUSAL)]);
+    expect(problemsOf({})).toEqual([expect.stringMatching(REFUSAL)]);
+    expect(problemsOf({ INSECURE_DEV_MODE: '' })).toEqual([expect.stringMatching(REFUSAL)]);
+    expect(problemsOf({ INSECURE_DEV_MODE: '0' })).toEqual([expect.stringMatching(/^TWILIO_AUTH_TOKEN is required.*\(INSECURE_DEV_MODE is 0\)/)]);
+  });
+
+  it('names a misspelled token or opt-in found in the environment, never its value', () => {
+    for (const typo of ['TWILLIO_AUTH_TOKEN', 'TWILIO_AUTHTOKEN', 'twilio_auth_token', 'TWILIO_TOKEN', 'TWILIO-AUTH-TOKEN']) {
+      const problems = problemsOf({ [typo]: 'value-of-the-token', PATH: '/usr/bin', HOME: '/home/x', TWILIO_ACCOUNT_SID: 'AC' + 'a'.repeat(32) });
+      expect(problems, typo).toEqual([expect.stringMatching(REFUSAL)]);
+      expect(problems[0], typo).toContain(`${typo} is set: a misspelling of TWILIO_AUTH_TOKEN?`);
+      expect(problems[0], typo).not.toMatch(/value-of-the-token|PATH|HOME|TWILIO_ACCOUNT_SID/);
+    }
+    expect(problemsOf({ INSECURE_DEVMODE: '1' })[0]).toContain('INSECURE_DEVMODE is set: a misspelling of INSECURE_DEV_MODE?');
+    expect(problemsOf({ TWILLIO_AUTH_TOKEN: '' })[0]).not.toContain('TWILLIO'); // a blank typo is not the cause
+  });
+
+  it('a bad INSECURE_DEV_MODE is one clear error listing 1, public and 0', () => {
+    for (const value of ['yes', 'true', 'on', '2', 'loopback']) {
+      expect(problemsOf({ INSECURE_DEV_MODE: value }), value).toEqual([
+        `INSECURE_DEV_MODE must be 1 (no signature checks, loopback HOST only), public (no checks, any HOST or https:// PUBLIC_BASE_URL: on purpose) or 0 (off) (got ${JSON.stringify(value)})`,
+      ]);
+    }
+    expect(loadConfig({ INSECURE_DEV_MODE: 'PUBLIC' }).insecureDevMode).toBe('public');
+  });
+
+  it('INSECURE_DEV_MODE=1 listens on 127.0.0.1 by default and accepts only loopback hosts', () => {
+    expect(loadConfig(DEV)).toMatchObject({ host: '127.0.0.1', insecureDevMode: 'loopback', isSignatureCheckOn: false });
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) {
+      expect(loadConfig({ ...DEV, HOST: host }).host, host).toBe(host);
+    }
+    for (const host of ['0.0.0.0', '::', '192.168.1.10', '10.0.0.5', '128.0.0.1', 'fe80::1', '::ffff:10.0.0.1', 'my-laptop.local', '[::1]']) {
+      expect(problemsOf({ ...DEV, HOST: host }), host).toEqual([
+        expect.stringMatching(new RegExp(`^HOST must be a loopback address .* with INSECURE_DEV_MODE=1.*\\(got ${JSON.stringify(host).replace(/[[\]]/g, '\\$&')}\\).*INSECURE_DEV_MODE=public`)),
+      ]);
+    }
+  });
+
+  it('INSECURE_DEV_MODE=1 refuses an https:// PUBLIC_BASE_URL (a tunnel or TLS front end reaches it from outside)', () => {
+    expect(problemsOf({ ...DEV, PUBLIC_BASE_URL: 'https://abc.ngrok.app' })).toEqual([
+      expect.stringMatching(/^PUBLIC_BASE_URL must not be https:\/\/ with INSECURE_DEV_MODE=1.*INSECURE_DEV_MODE=public/),
+    ]);
+    expect(problemsOf({ ...DEV, PUBLIC_BASE_URL: 'HTTPS://abc.ngrok.app' })).toHaveLength(1);
+    expect(loadConfig({ ...DEV, PUBLIC_BASE_URL: 'http://localhost:9000' }).publicBaseUrl).toBe('http://localhost:9000');
+  });
+
+  it('INSECURE_DEV_MODE=public allows any HOST and an https:// PUBLIC_BASE_URL, and says so', () => {
+    const c = loadConfig({ INSECURE_DEV_MODE: 'public', HOST: '0.0.0.0', PUBLIC_BASE_URL: 'https://abc.ngrok.app' });
+    expect(c).toMatchObject({ host: '0.0.0.0', publicBaseUrl: 'https://abc.ngrok.app', insecureDevMode: 'public', isSignatureCheckOn: false });
+    expect(loadConfig({ INSECURE_DEV_MODE: 'public' }).host).toBe('0.0.0.0');
+  });
+
+  it('a token-ful configuration has mode off, even with INSECURE_DEV_MODE left over, and listens on 0.0.0.0 by default', () => {
+    for (const mode of ['', '0', '1', 'public']) {
+      const c = loadConfig({ ...SECURE, INSECURE_DEV_MODE: mode });
+      expect(c, mode).toMatchObject({ insecureDevMode: 'off', isSignatureCheckOn: true, host: '0.0.0.0' });
+    }
+    expect(loadConfig({ ...SECURE, INSECURE_DEV_MODE: '1', HOST: '::' }).host).toBe('::');
   });
 });

@@ -18,7 +18,7 @@ import { PipelineAgent, type PipelineAudio, type PipelineOptions } from './pipel
 import type { AgentFactory, Responder, Synthesizer, Transcriber } from './types.js';
 
 /** The parts of Config the agent reads. */
-export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads'>;
+export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'>;
 
 /** Anything built outside (tests give fakes or their own pool; the rest is built from config). */
 export interface AgentFactoryDeps {
@@ -36,14 +36,14 @@ let isMetricsWired = false;
 /** This thread's DSP pool for the pipeline, created on first use. */
 function poolFor(config: AgentConfig): PipelineAudio {
   return {
-    utteranceToWav16k: (pcm) => (threadPool ??= newPool(config)).utteranceToWav16k(pcm),
-    pcmToMulawFrames: (pcm, rateHz) => (threadPool ??= newPool(config)).pcmToMulawFrames(pcm, rateHz),
+    utteranceToWav16k: (pcm, signal) => (threadPool ??= newPool(config)).utteranceToWav16k(pcm, signal),
+    pcmToMulawFrames: (pcm, rateHz, signal) => (threadPool ??= newPool(config)).pcmToMulawFrames(pcm, rateHz, signal),
   };
 }
 
 function newPool(config: AgentConfig): DspPool {
   const threads = Math.max(1, Math.floor(config.dspThreads / Math.max(1, config.edgeThreads)));
-  return new DspPool({ threads });
+  return new DspPool({ threads, ...config.dspPool });
 }
 
 /** Releases this thread's DSP pool (tests, shutdown). */
@@ -108,6 +108,7 @@ export function createAiAgentFactory(config: AgentConfig, deps: AgentFactoryDeps
     fallbackVariant: `${config.language.google}/${config.tts.provider === 'google' ? `${config.google.voice ?? ''}/${config.google.audioEncoding}` : config.openai.ttsVoice}`,
     fallbackTimeoutMs: config.timeouts.ttsMs,
     hangoverMs,
+    turnDeadlineMs: config.timeouts.turnMs,
     onProviderError: countProviderError,
     ...deps.pipeline,
   };

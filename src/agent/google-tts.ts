@@ -6,9 +6,12 @@
 // (GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON) or a file (GOOGLE_APPLICATION_CREDENTIALS), with a project_id so that nothing
 // probes the metadata server; and neither the `timeout` option nor an AbortSignal ends a REST request: only
 // `cancel()` on the call from client.innerApiCalls does, so a barge-in or a timeout cancels that.
+// The client's start-up (initialize()) is awaited within the request's deadline, and one that fails or does not
+// finish in time is not kept: the SDK caches its own start-up promise, rejected or never settling, so the next
+// request starts over with a fresh client rather than waiting on that promise forever.
 import { readFileSync } from 'node:fs';
 import { TextToSpeechClient } from '@google-cloud/text-to-speech';
-import { abortable, startDeadline, toProviderError } from './provider-call.js';
+import { abortable, isDeadlineAbort, startDeadline, toProviderError } from './provider-call.js';
 import { pcm16FromBytes, stripWavHeader } from './wav-header.js';
 import { ProviderError, type SampleRateHz, type SynthesisResult, type Synthesizer } from './types.js';
 
@@ -69,8 +72,10 @@ export interface GoogleSynthesizerOptions {
   voiceName?: string | undefined;
   encoding: GoogleEncoding;
   timeoutMs: number;
-  /** For tests: a ready client. */
+  /** For tests: the first client to use. */
   client?: TextToSpeechClient;
+  /** For tests: how a fresh client is made when a start-up failed or hung (default: from the options above). */
+  newClient?: () => TextToSpeechClient;
 }
 
 interface CancellableCall<T> extends Promise<T> {
@@ -85,22 +90,48 @@ type SynthesizeRequest = {
 
 export class GoogleSynthesizer implements Synthesizer {
   readonly name = 'google-tts';
-  readonly client: TextToSpeechClient;
   private readonly options: GoogleSynthesizerOptions;
-  private ready: Promise<unknown> | undefined;
+  private readonly newClient: () => TextToSpeechClient;
+  private current: TextToSpeechClient;
+  /** The current client's start-up while it is in progress or done; undefined: not started yet. */
+  private starting: Promise<unknown> | undefined;
+  /** Fresh clients made after a failed or hung start-up (tests, logs). */
+  clientRestarts = 0;
 
   constructor(options: GoogleSynthesizerOptions) {
     this.options = options;
-    if (options.client !== undefined) {
-      this.client = options.client;
-    } else {
-      const endpoint = options.endpointUrl !== undefined ? parseGoogleEndpoint(options.endpointUrl) : undefined;
-      this.client = new TextToSpeechClient({
-        fallback: true,
-        credentials: { client_email: options.credentials.client_email, private_key: options.credentials.private_key },
-        ...(options.credentials.project_id !== undefined ? { projectId: options.credentials.project_id } : {}),
-        ...(endpoint ?? {}),
-      });
+    const endpoint = options.endpointUrl !== undefined ? parseGoogleEndpoint(options.endpointUrl) : undefined;
+    this.newClient = options.newClient ?? (() => new TextToSpeechClient({
+      fallback: true,
+      credentials: { client_email: options.credentials.client_email, private_key: options.credentials.private_key },
+      ...(options.credentials.project_id !== undefined ? { projectId: options.credentials.project_id } : {}),
+      ...(endpoint ?? {}),
+    }));
+    this.current = options.client ?? this.newClient();
+  }
+
+  /** The client requests go to now (a new one after a failed or hung start-up). */
+  get client(): TextToSpeechClient {
+    return this.current;
+  }
+
+  /** The current client once its start-up is done, awaited within `signal` (the request's deadline). */
+  private async readyClient(signal: AbortSignal): Promise<TextToSpeechClient> {
+    const client = this.current;
+    const starting = (this.starting ??= client.initialize());
+    try {
+      await abortable(starting, signal);
+      return client;
+    } catch (error) {
+      // failed, or not done within the deadline: drop this client (a barge-in alone leaves the start-up running)
+      const hasFailed = !signal.aborted || isDeadlineAbort(signal);
+      if (hasFailed && this.current === client) {
+        this.current = this.newClient();
+        this.starting = undefined;
+        this.clientRestarts++;
+        client.close().catch(() => undefined);
+      }
+      throw error;
     }
   }
 
@@ -116,18 +147,13 @@ export class GoogleSynthesizer implements Synthesizer {
     deadline.signal.addEventListener('abort', cancel, { once: true });
     try {
       if (deadline.signal.aborted) throw deadline.signal.reason;
-      // once per client; a failed start-up is tried again by the next sentence
-      this.ready ??= this.client.initialize().catch((error: unknown) => {
-        this.ready = undefined;
-        throw error;
-      });
-      await abortable(this.ready, deadline.signal);
+      const client = await this.readyClient(deadline.signal);
       const request: SynthesizeRequest = {
         input: { text },
         voice: { languageCode, ...(voiceName !== undefined ? { name: voiceName } : {}) },
         audioConfig: { audioEncoding: encoding, sampleRateHertz: this.sampleRateHz },
       };
-      const synthesizeSpeech = this.client.innerApiCalls['synthesizeSpeech'] as (req: SynthesizeRequest, opts: object) => CancellableCall<unknown[]>;
+      const synthesizeSpeech = client.innerApiCalls['synthesizeSpeech'] as (req: SynthesizeRequest, opts: object) => CancellableCall<unknown[]>;
       call = synthesizeSpeech(request, {});
       if (deadline.signal.aborted) call.cancel(); // aborted while the call was being made: its listener found no call
       const [response] = await abortable(call, deadline.signal);
@@ -153,6 +179,6 @@ export class GoogleSynthesizer implements Synthesizer {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    await this.current.close();
   }
 }

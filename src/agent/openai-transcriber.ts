@@ -31,12 +31,13 @@ export class OpenAITranscriber implements Transcriber {
 
   async transcribe(request: TranscribeRequest): Promise<string> {
     const { client, model, timeoutMs, maxAttempts, minRetryBudgetMs } = this.options;
-    const deadlineAtMs = performance.now() + timeoutMs;
+    // its own budget, or what is left of the turn's when that ends sooner (a retry is only tried within both)
+    const deadlineAtMs = Math.min(performance.now() + timeoutMs, request.deadlineAtMs ?? Infinity);
     let lastError: ProviderError | undefined;
     this.lastAttempts = 0;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const budgetMs = Math.round(deadlineAtMs - performance.now());
-      if (attempt > 1 && budgetMs < minRetryBudgetMs) break;
+      if (attempt > 1 && (budgetMs < minRetryBudgetMs || request.signal.aborted)) break;
       this.lastAttempts = attempt;
       const deadline = startDeadline(request.signal, Math.max(1, budgetMs));
       try {

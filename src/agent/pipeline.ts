@@ -10,17 +10,25 @@
 // so that no half word is kept), then "…" to tell the model that it was interrupted. A reply of which nothing was
 // heard leaves the history.
 //
-// Failure: every provider call has a time limit; transcription may retry once. When a provider fails the caller
-// hears a short fallback line (synthesized at call start and cached; a tone when synthesis is down) and the call
-// goes on. Every error is logged with its kind and latency; nothing here ever rejects to the call engine except what
-// it catches and logs itself.
+// Failure: every provider call has a time limit; transcription may retry once. On top of those, a caller turn has
+// one budget shared by its stages (TURN_DEADLINE_MS, counted from the end of speech; turn-budget.ts): when it runs
+// out before the reply's first audio is ready, whatever is in flight is aborted and the fallback plays, so the caller
+// hears something within about 2 s of falling silent. Once the first sentence is playing the budget is released and
+// later sentences answer only to their stages' own limits (the caller is already hearing the reply). DSP pool jobs
+// have a deadline too, and a pool job that times out or is refused counts as a failure of provider "dsp-pool".
+// When a provider fails the caller hears a short fallback line (synthesized at call start and cached; a tone when
+// synthesis is down) and the call goes on. Every error is logged with its kind and latency; nothing here ever
+// rejects to the call engine except what it catches and logs itself.
 //
 // Whisper invents text on silence and noise ("thank you", "thanks for watching"): turns too short or too quiet are
 // not sent, and known hallucination phrases on a low-energy turn are dropped.
 import type { Logger } from 'pino';
 import { ErrorKind, LogEvent, logError, type ErrorKindName } from '../observability/log.js';
+import { DspJobError } from '../audio/pool.js';
 import { fallbackAudioNow, prepareFallback, type FallbackSource } from './fallback-audio.js';
 import { TurnLatency } from './latency.js';
+import { DeadlineExceeded } from './provider-call.js';
+import { TurnBudget } from './turn-budget.js';
 import { SentenceCutter, type SentenceCutterOptions } from './sentences.js';
 import {
   ProviderError,
@@ -42,11 +50,14 @@ const FRAME_BYTES = 160;
 /** Replies whose first frame is awaited at once (normally one; more only when playback was stopped without a clear report). */
 const MAX_AWAITING_FIRST_FRAME = 8;
 
-/** The DSP pool's bulk jobs the pipeline uses (src/audio/pool.ts DspPool). */
+/** The DSP pool's bulk jobs the pipeline uses (src/audio/pool.ts DspPool); `signal` aborts a job (the turn's). */
 export interface PipelineAudio {
-  utteranceToWav16k(pcm8k: Int16Array): Promise<Uint8Array>;
-  pcmToMulawFrames(pcm: Int16Array, rateHz: SampleRateHz): Promise<Uint8Array>;
+  utteranceToWav16k(pcm8k: Int16Array, signal?: AbortSignal): Promise<Uint8Array>;
+  pcmToMulawFrames(pcm: Int16Array, rateHz: SampleRateHz, signal?: AbortSignal): Promise<Uint8Array>;
 }
+
+/** The provider label under which DSP pool failures are logged and counted. */
+export const DSP_POOL_PROVIDER = 'dsp-pool';
 
 export interface PipelineOptions {
   transcriber: Transcriber;
@@ -66,6 +77,11 @@ export interface PipelineOptions {
   fallbackTimeoutMs: number;
   /** The VAD hangover: the agent hears of a turn this long after the speech ended (latency origin). */
   hangoverMs?: number;
+  /**
+   * TURN_DEADLINE_MS: the budget all of a turn's stages share until its first audio is ready, counted from the end
+   * of speech (the turn reaching the agent less hangoverMs). Undefined: the stages' own limits only.
+   */
+  turnDeadlineMs?: number;
   /** Turns shorter than this are not transcribed (default 300 ms). */
   minAsrTurnMs?: number;
   /** Turns whose loudest frame is quieter than this are not transcribed (default -45 dBFS). */
@@ -280,7 +296,11 @@ export class PipelineAgent implements Agent {
     const log = ctx.log;
     const latency = new TurnLatency(this.options.hangoverMs ?? 0);
     const reply = this.newReply(turnSignal, ctx.signal);
+    // `signal` is the reply's own (barge-in, a newer turn, the call's end: nothing to say); `stageSignal` adds the
+    // turn's budget (time is up: say the fallback)
     const signal = reply.signal;
+    const budget = this.options.turnDeadlineMs !== undefined ? new TurnBudget(latency.originMs, this.options.turnDeadlineMs) : undefined;
+    const stageSignal = budget !== undefined ? AbortSignal.any([signal, budget.signal]) : signal;
     let stage = 'asr';
     try {
       // 1. too short or too quiet: Whisper would invent something
@@ -292,11 +312,13 @@ export class PipelineAgent implements Agent {
         return;
       }
       // 2. the turn as a 16 kHz WAV, built in the pool (the turn's buffer is ours: it is transferred)
-      const wav16k = await this.options.audio.utteranceToWav16k(turn.pcm8k);
+      const wav16k = await this.options.audio.utteranceToWav16k(turn.pcm8k, stageSignal);
       if (signal.aborted) return;
       // 3. transcription
       const asrStartMs = performance.now();
-      const text = await this.options.transcriber.transcribe({ wav16k, language: this.options.asrLanguage, signal });
+      const text = await this.options.transcriber.transcribe({
+        wav16k, language: this.options.asrLanguage, signal: stageSignal, ...(budget !== undefined ? { deadlineAtMs: budget.deadlineAtMs } : {}),
+      });
       if (signal.aborted) return;
       latency.mark('transcript');
       const asrMs = Math.round(performance.now() - asrStartMs);
@@ -313,7 +335,7 @@ export class PipelineAgent implements Agent {
       stage = 'reply';
       const utteranceId = `reply-${turn.turnId}`;
       const messages = this.messages();
-      const spoken = await this.speak((s) => this.options.responder.respond(messages, s), utteranceId, signal, latency, `turn ${turn.turnId}`);
+      const spoken = await this.speak((s) => this.options.responder.respond(messages, s), utteranceId, signal, latency, `turn ${turn.turnId}`, budget);
       if (spoken === 0 && !signal.aborted) {
         log.warn({ event: LogEvent.LLM_TEXT, turnId: turn.turnId, errKind: ErrorKind.PROVIDER_HTTP }, 'the reply was empty');
         this.playFallback(`turn ${turn.turnId}: empty reply`, turn.turnId, ErrorKind.PROVIDER_HTTP);
@@ -321,6 +343,7 @@ export class PipelineAgent implements Agent {
     } catch (error) {
       this.onFailure(error, stage, signal, turn.turnId, latency);
     } finally {
+      budget?.release();
       if (this.reply === reply) this.reply = null;
     }
   }
@@ -373,16 +396,21 @@ export class PipelineAgent implements Agent {
   /**
    * Cuts `source` into sentences, synthesizes each while the previous plays, and enqueues them as one utterance.
    * Returns the number of sentences enqueued. Throws a ProviderError when nothing could be said; a failure after
-   * something was said ends the utterance with what was said (logged).
+   * something was said ends the utterance with what was said (logged). `budget` (a turn's) bounds everything up to
+   * the first sentence's audio and is released once that is enqueued.
    */
-  private async speak(source: (signal: AbortSignal) => AsyncIterable<string>, utteranceId: string, signal: AbortSignal, latency: TurnLatency | undefined, what: string): Promise<number> {
+  private async speak(source: (signal: AbortSignal) => AsyncIterable<string>, utteranceId: string, signal: AbortSignal, latency: TurnLatency | undefined,
+    what: string, budget?: TurnBudget): Promise<number> {
     const ctx = this.ctx;
     if (ctx === null) return 0;
     const queue = new SentenceQueue();
     const cutter = new SentenceCutter(this.options.cutter);
+    // what the providers are given: the reply's signal, plus the turn's budget until the first audio is enqueued
+    // (a released budget never aborts, so the chat stream started under it runs on)
+    const stageSignal = budget !== undefined ? AbortSignal.any([signal, budget.signal]) : signal;
     // the producer stops when synthesis gives up (its own controller) or the reply is aborted
     const producerAbort = new AbortController();
-    const producerSignal = AbortSignal.any([signal, producerAbort.signal]);
+    const producerSignal = AbortSignal.any([stageSignal, producerAbort.signal]);
     let replyText = '';
     const producer = (async () => {
       try {
@@ -404,10 +432,12 @@ export class PipelineAgent implements Agent {
       for (let sentence = await queue.next(); sentence !== undefined; sentence = await queue.next()) {
         if (signal.aborted) break;
         const ttsStartMs = performance.now();
-        const result = await this.options.synthesizer.synthesize(sentence, signal);
+        const result = await this.options.synthesizer.synthesize(sentence, stageSignal);
         if (signal.aborted) break;
-        const mulaw = await this.toMulaw(result);
+        const mulaw = await this.toMulaw(result, stageSignal);
         if (signal.aborted || this.ctx !== ctx) break;
+        // the caller is about to hear the reply: later sentences are bound by their own stages' limits only
+        budget?.release();
         latency?.mark('first_audio');
         // first_frame is marked when the playout writes this sentence's first frame (onUtteranceStarted)
         if (latency !== undefined && utterance.sentences.length === 0) this.awaitFirstFrame(utteranceId, latency);
@@ -483,9 +513,9 @@ export class PipelineAgent implements Agent {
     while (this.history.length > max) this.history.shift();
   }
 
-  private async toMulaw(result: SynthesisResult): Promise<Uint8Array> {
+  private async toMulaw(result: SynthesisResult, signal?: AbortSignal): Promise<Uint8Array> {
     if (result.encoding === 'mulaw') return result.audio as Uint8Array;
-    return this.options.audio.pcmToMulawFrames(result.audio as Int16Array, result.sampleRateHz);
+    return this.options.audio.pcmToMulawFrames(result.audio as Int16Array, result.sampleRateHz, signal);
   }
 
   /** A failed turn or greeting: log it; for a turn not aborted, the caller hears the fallback. */
@@ -501,8 +531,7 @@ export class PipelineAgent implements Agent {
   private logProviderFailure(error: unknown, where: string, latency?: TurnLatency): ErrorKindName {
     const log = this.log;
     const isProvider = error instanceof ProviderError;
-    const kind = isProvider ? errorKindOf(error) : ErrorKind.INTERNAL;
-    const provider = isProvider ? error.provider : 'pipeline';
+    const { provider, kind } = failureOf(error);
     const latencyMs = latency !== undefined ? Math.round(performance.now() - latency.originMs) : undefined;
     if (log !== undefined) {
       logError(log, LogEvent.PROVIDER_ERROR, kind, error, {
@@ -532,6 +561,17 @@ export class PipelineAgent implements Agent {
 
 async function* singleSentence(text: string): AsyncIterable<string> {
   yield text;
+}
+
+/** Who failed and how, for the log line and aicrmd_provider_errors_total. */
+function failureOf(error: unknown): { provider: string; kind: ErrorKindName } {
+  if (error instanceof ProviderError) return { provider: error.provider, kind: errorKindOf(error) };
+  if (error instanceof DspJobError) {
+    // a job the turn's deadline aborted timed out as far as the caller is concerned
+    const isTimeout = error.kind === 'timeout' || (error.kind === 'aborted' && error.cause instanceof DeadlineExceeded);
+    return { provider: DSP_POOL_PROVIDER, kind: isTimeout ? ErrorKind.TIMEOUT : error.kind === 'aborted' ? ErrorKind.ABORTED : ErrorKind.DSP };
+  }
+  return { provider: 'pipeline', kind: ErrorKind.INTERNAL };
 }
 
 function errorKindOf(error: ProviderError): ErrorKindName {

@@ -5,12 +5,20 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { ProviderError } from './types.js';
 
-/** The reason a deadline aborts with (recognised by toProviderError). */
+/**
+ * The reason a deadline aborts with (recognised by toProviderError): a stage's own limit, or the caller turn's
+ * shared budget (turn-budget.ts), which reaches a provider call as its parent signal's reason.
+ */
 export class DeadlineExceeded extends Error {
   override readonly name = 'DeadlineExceeded';
-  constructor(readonly timeoutMs: number) {
-    super(`no answer within ${timeoutMs} ms`);
+  constructor(readonly timeoutMs: number, readonly scope: 'stage' | 'turn' = 'stage') {
+    super(scope === 'turn' ? `the turn's deadline of ${timeoutMs} ms (from the end of speech) passed` : `no answer within ${timeoutMs} ms`);
   }
+}
+
+/** Whether `signal` was aborted by a deadline (its own or a parent's), as opposed to a barge-in or hang-up. */
+export function isDeadlineAbort(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && signal.reason instanceof DeadlineExceeded;
 }
 
 export interface Deadline {
@@ -61,8 +69,10 @@ export function startDeadline(parent: AbortSignal, timeoutMs: number): Deadline 
 export function toProviderError(provider: string, error: unknown, deadline?: Deadline): ProviderError {
   if (error instanceof ProviderError) return error;
   const cause = { cause: error };
-  if (deadline?.isExpired === true || error instanceof DeadlineExceeded) {
-    return new ProviderError(`${provider}: ${(deadline?.signal.reason as Error | undefined)?.message ?? 'timed out'}`, provider, 'timeout', true, undefined, cause);
+  // the stage's own time ran out, or the turn's shared budget did (it arrives as the parent signal's reason)
+  if (deadline?.isExpired === true || error instanceof DeadlineExceeded || isDeadlineAbort(deadline?.signal)) {
+    const reason = error instanceof DeadlineExceeded ? error : deadline?.signal.reason as Error | undefined;
+    return new ProviderError(`${provider}: ${reason?.message ?? 'timed out'}`, provider, 'timeout', true, undefined, cause);
   }
   if (deadline?.signal.aborted === true || error instanceof APIUserAbortError || isAbortError(error)) {
     return new ProviderError(`${provider}: aborted`, provider, 'aborted', false, undefined, cause);

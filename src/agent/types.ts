@@ -145,7 +145,10 @@ export interface TranscribeRequest {
   wav16k: Uint8Array;
   /** The provider's own language code (e.g. Whisper "he"). */
   language: string;
+  /** Aborted on barge-in and when the turn's budget runs out (its reason is then a DeadlineExceeded). */
   signal: AbortSignal;
+  /** performance.now() by which the turn's budget runs out: the transcription, retry included, ends by then too. */
+  deadlineAtMs?: number;
 }
 
 export interface Transcriber {

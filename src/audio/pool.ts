@@ -1,6 +1,10 @@
 // The Piscina pool: the DSP addon in worker threads for bulk work that should not stall an edge thread's 20 ms
 // clock (a whole utterance to a 16 kHz WAV for ASR, a whole TTS reply to 8 kHz mu-law frames, batch decodes).
 // Never a task per frame: a crossing costs far more than the work on 160 bytes. Buffers are transferred both ways.
+// Every job has a deadline (queue wait included) and the queue is bounded: a stuck or swamped pool must fail a job
+// fast with a DspJobError (which the pipeline treats like a provider failure: the caller hears the fallback line),
+// never stall a reply with no error. A job that times out while running takes its worker with it (Piscina replaces
+// the thread), so a wedged thread does not stay wedged.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -10,10 +14,32 @@ import { isSampleRateHz, SAMPLES_PER_FRAME_8K, SUPPORTED_RATES_HZ, type SampleRa
 export interface DspPoolOptions {
   /** Worker threads. Default: max(1, cores - 1), leaving cores for the edge. */
   threads?: number;
+  /** Longest a job may take, queue wait included (default DEFAULT_DSP_JOB_TIMEOUT_MS). */
+  jobTimeoutMs?: number;
+  /** Jobs that may wait for a free thread; one more is refused (default DEFAULT_DSP_MAX_QUEUE). */
+  maxQueue?: number;
+  /** The worker module (tests: a worker that stalls); default the compiled dsp-worker.js. */
+  workerFilename?: string;
 }
 
 export const DEFAULT_DSP_THREADS = Math.max(1, availableParallelism() - 1);
 const MAX_DSP_THREADS = 256;
+/** A whole 30 s turn or a 6 s reply takes a few ms in a thread; a job still not done after 1 s is stuck, and the
+ * turn's own deadline (TURN_DEADLINE_MS) usually gives up before this. */
+export const DEFAULT_DSP_JOB_TIMEOUT_MS = 1000;
+/** Per pool (one per edge thread): 64 waiting jobs of a few ms each stay well inside a turn's budget. */
+export const DEFAULT_DSP_MAX_QUEUE = 64;
+
+/** Why a pool job failed: its deadline passed, the queue was full, the caller's signal aborted it, or the worker
+ * threw or died. */
+export type DspJobFailure = 'timeout' | 'queue-full' | 'aborted' | 'failed';
+
+export class DspJobError extends Error {
+  override readonly name = 'DspJobError';
+  constructor(message: string, readonly job: string, readonly kind: DspJobFailure, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
 
 /** The compiled worker: the sibling .js in dist, or dist's copy when this module runs from its .ts source (vitest). */
 function workerFilename(): string {
@@ -44,52 +70,102 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+function checkInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max} (got ${String(value)})`);
+  }
+  return value;
+}
+
 export class DspPool {
   readonly threads: number;
+  readonly jobTimeoutMs: number;
+  readonly maxQueue: number;
   private readonly piscina: Piscina;
 
   constructor(options: DspPoolOptions = {}) {
-    const threads = options.threads ?? DEFAULT_DSP_THREADS;
-    if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > MAX_DSP_THREADS) {
-      throw new RangeError(`threads must be an integer from 1 to ${MAX_DSP_THREADS} (got ${String(threads)})`);
+    this.threads = checkInteger('threads', options.threads ?? DEFAULT_DSP_THREADS, 1, MAX_DSP_THREADS);
+    this.jobTimeoutMs = checkInteger('jobTimeoutMs', options.jobTimeoutMs ?? DEFAULT_DSP_JOB_TIMEOUT_MS, 1, 600_000);
+    this.maxQueue = checkInteger('maxQueue', options.maxQueue ?? DEFAULT_DSP_MAX_QUEUE, 1, 1_000_000);
+    this.piscina = new Piscina({
+      filename: options.workerFilename ?? workerFilename(), minThreads: this.threads, maxThreads: this.threads, maxQueue: this.maxQueue,
+    });
+  }
+
+  /** Jobs waiting for a free thread. */
+  get queued(): number {
+    return this.piscina.queueSize;
+  }
+
+  /**
+   * Runs one job with the pool's deadline joined with `signal`; every failure becomes a DspJobError. Whatever was
+   * listed in `transferList` is detached only once the job is handed to a thread.
+   */
+  private async run(name: string, task: object, transferList: ArrayBuffer[], signal: AbortSignal | undefined): Promise<unknown> {
+    if (signal?.aborted === true) {
+      throw new DspJobError(`dsp job ${name}: aborted before it started`, name, 'aborted', { cause: signal.reason });
     }
-    this.threads = threads;
-    this.piscina = new Piscina({ filename: workerFilename(), minThreads: threads, maxThreads: threads });
+    // Piscina's own maxQueue does not hold for tasks that carry a signal (they wait in a queue it does not bound), so
+    // the bound is checked here as well
+    if (this.piscina.queueSize >= this.maxQueue) {
+      throw new DspJobError(`dsp job ${name}: refused, ${this.maxQueue} jobs already waiting`, name, 'queue-full');
+    }
+    const controller = new AbortController();
+    let isTimedOut = false;
+    const timer = setTimeout(() => {
+      isTimedOut = true;
+      controller.abort(new Error(`dsp job ${name}: no result within ${this.jobTimeoutMs} ms`));
+    }, this.jobTimeoutMs);
+    const onAbort = (): void => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.piscina.run(task, { name, transferList, signal: controller.signal });
+    } catch (error) {
+      if (isTimedOut) {
+        throw new DspJobError(`dsp job ${name}: no result within ${this.jobTimeoutMs} ms (${this.piscina.queueSize} queued)`, name, 'timeout', { cause: error });
+      }
+      if (controller.signal.aborted) throw new DspJobError(`dsp job ${name}: aborted`, name, 'aborted', { cause: signal?.reason });
+      const message = error instanceof Error ? error.message : String(error);
+      if (/queue is at limit|no task queue/i.test(message)) {
+        throw new DspJobError(`dsp job ${name}: refused, ${this.maxQueue} jobs already waiting`, name, 'queue-full', { cause: error });
+      }
+      throw new DspJobError(`dsp job ${name}: ${message}`, name, 'failed', { cause: error });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /** A caller's utterance (8 kHz PCM) -> 16 kHz mono 16-bit WAV file bytes, for ASR. The input buffer is
-   * transferred (detached here) when the array covers all of it; otherwise the array is copied first. */
-  async utteranceToWav16k(pcm8k: Int16Array): Promise<Uint8Array> {
+   * transferred (detached here) when the array covers all of it; otherwise the array is copied first. `signal` (the
+   * turn's) aborts it. */
+  async utteranceToWav16k(pcm8k: Int16Array, signal?: AbortSignal): Promise<Uint8Array> {
     if (!(pcm8k instanceof Int16Array)) throw new TypeError(`pcm8k must be an Int16Array (got ${describe(pcm8k)})`);
     const pcm = owned(pcm8k);
-    return (await this.piscina.run({ pcm }, { name: 'utteranceToWav16k', transferList: [pcm.buffer as ArrayBuffer] })) as Uint8Array;
+    return (await this.run('utteranceToWav16k', { pcm }, [pcm.buffer as ArrayBuffer], signal)) as Uint8Array;
   }
 
   /** Synthesized PCM at any supported rate -> 8 kHz mu-law, length a multiple of 160 (last frame padded with
    * 0xFF). The input buffer is transferred like utteranceToWav16k's. */
-  async pcmToMulawFrames(pcm: Int16Array, rateHz: SampleRateHz): Promise<Uint8Array> {
+  async pcmToMulawFrames(pcm: Int16Array, rateHz: SampleRateHz, signal?: AbortSignal): Promise<Uint8Array> {
     if (!(pcm instanceof Int16Array)) throw new TypeError(`pcm must be an Int16Array (got ${describe(pcm)})`);
     if (!isSampleRateHz(rateHz)) {
       throw new RangeError(`rateHz must be one of ${SUPPORTED_RATES_HZ.join(', ')} (got ${String(rateHz)})`);
     }
     const input = owned(pcm);
-    return (await this.piscina.run({ pcm: input, rateHz }, {
-      name: 'pcmToMulawFrames', transferList: [input.buffer as ArrayBuffer],
-    })) as Uint8Array;
+    return (await this.run('pcmToMulawFrames', { pcm: input, rateHz }, [input.buffer as ArrayBuffer], signal)) as Uint8Array;
   }
 
   /** Stateless batched decode (bench + bulk): mu-law frames (length a multiple of 160) -> PCM + per-frame dBFS
    * levels. Both results are views of one transferred buffer. */
-  async decodeBatch(codes: Uint8Array): Promise<{ pcm: Int16Array; levelsDbfs: Float32Array }> {
+  async decodeBatch(codes: Uint8Array, signal?: AbortSignal): Promise<{ pcm: Int16Array; levelsDbfs: Float32Array }> {
     if (!(codes instanceof Uint8Array)) throw new TypeError(`codes must be a Uint8Array (got ${describe(codes)})`);
     if (codes.length % SAMPLES_PER_FRAME_8K !== 0) {
       throw new RangeError(`codes length must be a multiple of ${SAMPLES_PER_FRAME_8K} (got ${codes.length})`);
     }
     const input = owned(codes);
     const frames = input.length / SAMPLES_PER_FRAME_8K;
-    const out = (await this.piscina.run({ codes: input }, {
-      name: 'decodeBatch', transferList: [input.buffer as ArrayBuffer],
-    })) as Uint8Array;
+    const out = (await this.run('decodeBatch', { codes: input }, [input.buffer as ArrayBuffer], signal)) as Uint8Array;
     return {
       levelsDbfs: new Float32Array(out.buffer, out.byteOffset, frames),
       pcm: new Int16Array(out.buffer, out.byteOffset + frames * 4, frames * SAMPLES_PER_FRAME_8K),

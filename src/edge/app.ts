@@ -17,9 +17,10 @@ import {
   type MediaSocketOptions,
   type MediaSocketUserData,
 } from './media-socket.js';
+import { MemoryStreamTokenLedger, type StreamTokenLedger } from './stream-token-ledger.js';
 import { MEDIA_STREAM_PATHS, handleMediaUpgrade, isMediaStreamPath, type UpgradeInfo, type UpgradeRefusal } from './upgrade.js';
 import { closeListenSocket, listenSocketPort, requestTarget, uws, uwsEngine, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
-import { handleIncomingCall, handleMetrics, handleStatusCallback, handleVersion, respond } from './webhooks.js';
+import { handleIncomingCall, handleMetrics, handleStatusCallback, handleVersion, respond, type WebhookContext } from './webhooks.js';
 
 export type { EdgeThreadStats } from './media-socket.js';
 export { createEdgeThreadStats } from './media-socket.js';
@@ -43,12 +44,16 @@ export interface EdgeTotals {
   edgeThreadRestarts: number;   // threads restarted after dying
   /** Every thread's metrics snapshot (src/observability/metrics.ts), when the collect asked for them (/metrics). */
   metricSnapshots?: MetricsSnapshot[];
+  /** By thread index: when (Date.now() ms) the figures in these totals for that thread were taken. */
+  statsTakenAtMs?: Record<string, number>;
 }
 
 /** How an App learns about the other threads. The default (single thread) answers from its own stats. */
 export interface EdgeCoordinator {
   /** With `localMetrics` (this thread's fresh snapshot), the totals also carry every thread's metricSnapshots. */
   collectTotals(localStats: EdgeThreadStats, localCallStats: CallStats, localMetrics?: MetricsSnapshot): Promise<EdgeTotals>;
+  /** Test hook (EDGE_TEST_HOOKS=1): blocks the supervisor's event loop for `ms`; resolves once it has started. */
+  stallSupervisorForTest?(ms: number): Promise<void>;
 }
 
 export interface EdgeAppOptions {
@@ -61,7 +66,12 @@ export interface EdgeAppOptions {
   callStats?: () => object;
   /** Called (synchronously) whenever this thread's active call count changes. */
   onActiveCallsChanged?: () => void;
-  /** Adds `POST /__test/crash-thread` (throws an uncaught error on this thread). Only for tests (EDGE_TEST_HOOKS=1). */
+  /** Where used stream tokens are remembered; default one in memory (right for a single edge thread). */
+  streamTokenLedger?: StreamTokenLedger;
+  /**
+   * Adds `POST /__test/crash-thread` (throws an uncaught error on this thread) and `POST /__test/stall-supervisor?ms=N`
+   * (blocks the main thread's event loop for N ms, so collects time out). Only for tests (EDGE_TEST_HOOKS=1).
+   */
   areTestHooksOn?: boolean;
   /** Index of this thread (for logs and /version); 0 in single-thread mode. */
   threadIndex?: number;
@@ -95,7 +105,9 @@ const ROUTES: ReadonlyMap<string, readonly string[]> = new Map([
   ['/version', ['GET']],
   ['/metrics', ['GET']],
 ]);
-const TEST_ROUTES: ReadonlyMap<string, readonly string[]> = new Map([['/__test/crash-thread', ['POST']]]);
+const TEST_ROUTES: ReadonlyMap<string, readonly string[]> = new Map([['/__test/crash-thread', ['POST']], ['/__test/stall-supervisor', ['POST']]]);
+/** Longest stall the test hook accepts: enough for any collect timeout, short enough not to wedge a test run. */
+const MAX_TEST_STALL_MS = 10_000;
 
 const TEXT = [['Content-Type', 'text/plain; charset=utf-8']] as const;
 
@@ -110,11 +122,20 @@ function checkIdleTimeout(idleTimeoutS: number): number {
   return idleTimeoutS;
 }
 
+/** Seconds since each `takenAtMs` (by thread index), for the staleness gauge. */
+function agesS(takenAtMs: Record<string, number> | undefined): Record<string, number> {
+  const nowMs = Date.now();
+  const ages: Record<string, number> = {};
+  for (const [thread, atMs] of Object.entries(takenAtMs ?? {})) ages[thread] = Math.max(0, nowMs - atMs) / 1000;
+  return ages;
+}
+
 export function createLocalCoordinator(): EdgeCoordinator {
   return {
     collectTotals: (localStats, localCallStats, localMetrics) =>
       Promise.resolve({
         stats: { ...localStats }, callStats: { ...localCallStats }, edgeThreads: 0, edgeThreadsReady: 1, edgeThreadRestarts: 0,
+        statsTakenAtMs: { 0: Date.now() },
         ...(localMetrics ? { metricSnapshots: [localMetrics] } : {}),
       }),
   };
@@ -153,6 +174,8 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
   const coordinator = options.coordinator ?? createLocalCoordinator();
   const threadIndex = options.threadIndex ?? 0;
   const openSockets = new Set<MediaSocket>();
+  const socketsAwaitingStart = new Set<MediaSocket>();
+  const startTimeoutMs = config.ws.startTimeoutS * 1000;
   const holder: { listenSocket: us_listen_socket | null } = { listenSocket: null };
   let isDraining = false;
   const idleTimeout = checkIdleTimeout(config.ws.idleTimeoutS);
@@ -170,17 +193,21 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
     stats,
     isSignatureCheckOn: config.isSignatureCheckOn,
     streamTokenSecret: config.streamTokenSecret,
+    streamTokenLedger: options.streamTokenLedger ?? new MemoryStreamTokenLedger(),
     maxBackpressureBytes: config.ws.maxBackpressureBytes,
     slowClientOverflowMs: config.ws.slowClientOverflowMs,
     openSockets,
+    socketsAwaitingStart,
     ...(options.onActiveCallsChanged ? { onActiveCallsChanged: options.onActiveCallsChanged } : {}),
   };
 
   const upgradeDecider = {
     config,
     isDraining: () => isDraining,
+    isAwaitingStartFull: () => socketsAwaitingStart.size >= config.ws.maxSocketsAwaitingStart,
     onRefused(reason: UpgradeRefusal): void {
       if (reason === 'draining') stats.upgradesRefusedDraining++;
+      if (reason === 'busy') stats.upgradesRefusedBusy++;
       if (reason === 'bad-signature') stats.upgradesRefusedSignature++;
       log.warn({ event: LogEvent.WS_REJECT, errKind: reason === 'bad-signature' ? ErrorKind.SIGNATURE : ErrorKind.PROTOCOL, reason, threadIndex }, 'media upgrade refused');
     },
@@ -204,6 +231,8 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
       activeCalls: totals.stats.activeCalls,
       isSignatureCheckOn: config.isSignatureCheckOn,
       isInsecureDevMode: !config.isSignatureCheckOn,
+      // The edge is handed the whole Config (EdgeConfig is the part it needs); a hand-built test config may lack it.
+      insecureDevMode: (config as Partial<Pick<Config, 'insecureDevMode'>>).insecureDevMode ?? (config.isSignatureCheckOn ? 'off' : 'loopback'),
       draining: isDraining,
       threadIndex,
       counters: totals.stats,
@@ -221,13 +250,30 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
       edgeThreads: totals.edgeThreads,
       edgeThreadsReady: totals.edgeThreadsReady,
       edgeThreadRestarts: totals.edgeThreadRestarts,
+      threadStatsAgeS: agesS(totals.statsTakenAtMs),
       isDraining,
       info: { version: packageInfo.version, node: process.version, engine: uwsEngine },
       snapshots: totals.metricSnapshots ?? [localMetrics],
     });
   };
 
-  const webhookContext = { config, stats };
+  const webhookContext: WebhookContext = { config, stats, isDraining: () => isDraining };
+
+  /** Test hook: answers 202 once the supervisor has started blocking its event loop for ?ms= (see threads.ts). */
+  const stallSupervisor = (res: HttpResponse, req: HttpRequest): void => {
+    const ms = Number(new URLSearchParams(requestTarget(req).query).get('ms'));
+    if (!coordinator.stallSupervisorForTest || !Number.isInteger(ms) || ms <= 0 || ms > MAX_TEST_STALL_MS) {
+      respond(res, '400 Bad Request', `needs edge threads and ms=1..${MAX_TEST_STALL_MS}\n`, TEXT);
+      return;
+    }
+    const state = { isAborted: false };
+    res.onAborted(() => {
+      state.isAborted = true;
+    });
+    void coordinator.stallSupervisorForTest(ms).then(() => {
+      if (!state.isAborted) respond(res, '202 Accepted', `supervisor stalls for ${ms} ms\n`, TEXT);
+    });
+  };
 
   const dispatch = (res: HttpResponse, req: HttpRequest): void => {
     try {
@@ -282,6 +328,9 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
       case '/metrics':
         handleMetrics(res, buildMetrics);
         return;
+      case '/__test/stall-supervisor':
+        stallSupervisor(res, req);
+        return;
       case '/__test/crash-thread':
         respond(res, '202 Accepted', `thread ${threadIndex} will crash\n`, TEXT);
         setTimeout(() => {
@@ -319,6 +368,23 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
     close: (ws: Parameters<MediaSocket['onOpen']>[0], code: number, message: ArrayBuffer) =>
       ws.getUserData().conn.onClose(code, message),
   };
+
+  // The start deadline: one sweep a second for the whole thread (never a timer per socket). Counted from the socket's
+  // open, so nothing it sends before a valid start (a `connected` every few seconds, say) buys it time.
+  const startDeadlineSweep = setInterval(() => {
+    const nowMs = Date.now();
+    let closed = 0;
+    for (const conn of [...socketsAwaitingStart]) {
+      if (nowMs - conn.openedAtMs < startTimeoutMs) continue;
+      conn.closeForStartTimeout();
+      closed++;
+    }
+    if (closed > 0) {
+      log.warn({ event: LogEvent.WS_START_TIMEOUT, errKind: ErrorKind.TIMEOUT, closed, startTimeoutS: config.ws.startTimeoutS, threadIndex },
+        'media sockets without a valid start in time closed');
+    }
+  }, 1000);
+  startDeadlineSweep.unref();
 
   const app = uws.App();
   if (uwsEngine === 'native') {
@@ -358,6 +424,7 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
       closeListenSocket(holder);
     },
     shutdown(): void {
+      clearInterval(startDeadlineSweep);
       closeListenSocket(holder);
       for (const conn of [...openSockets]) conn.close(CLOSE_GOING_AWAY, 'server shutting down');
     },

@@ -1,13 +1,18 @@
 // One media WebSocket's life on an edge thread: parse every text frame, guard the stream's start (media before it is
-// dropped with one warning; the stream token is checked when signatures are on), forward messages to the call's
-// session, and own the socket's `closed` flag. uWebSockets.js crashes on a send to a socket that has already closed
+// dropped with one warning; the stream token is checked when signatures are on, and consumed: one stream per token),
+// forward messages to the call's session, and own the socket's `closed` flag. A socket is not a call until its
+// `start` is accepted: until then it has no session (no clock subscription, no DSP slot), counts only in
+// socketsAwaitingStart, and is closed by the thread's sweep if the start does not come within WS_START_TIMEOUT_S.
+// Once live, media faster than real time (beyond a burst) is dropped, and a stream that keeps it up is closed. uWebSockets.js crashes on a send to a socket that has already closed
 // (typically from a timer or a promise), so every outbound write goes through UwsCallTransport, which checks the flag
 // and the backpressure first; a reader that stops draining loses frames and, after sustained overflow, is closed,
 // without touching any other call. Nothing thrown by parsing or by the session escapes a uWS handler.
 import type { CallSessionHandle, CallTransport, SessionFactory } from '../call/types.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
 import { InboundParser, type InboundMessage, type ParseFailure } from '../twilio/media-streams.js';
-import { STREAM_TOKEN_PARAM, verifyStreamToken } from '../twilio/signature.js';
+import { STREAM_TOKEN_PARAM, streamTokenExpiryMs, verifyStreamToken } from '../twilio/signature.js';
+import { InboundRateLimit } from './inbound-rate.js';
+import { streamTokenKey, type StreamTokenLedger } from './stream-token-ledger.js';
 import type { UpgradeInfo } from './upgrade.js';
 import type { WebSocket } from './uws.js';
 
@@ -19,13 +24,19 @@ const SUMMARY_CHECK_FRAMES = 64;
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_POLICY_VIOLATION = 1008;
+export const CLOSE_INTERNAL_ERROR = 1011;
+/** Messages kept while a start waits for the token ledger (a few frames at most; more are dropped). */
+const MAX_MESSAGES_WHILE_STARTING = 64;
 
-type DropReason = ParseFailure | 'binary-frame' | 'media-before-start';
+type DropReason = ParseFailure | 'binary-frame' | 'media-before-start' | 'rate';
 
 /** Per-thread counters; plain numbers so that the main thread can sum them across threads. */
 export interface EdgeThreadStats {
-  activeCalls: number;            // open media sockets
-  callsTotal: number;             // media sockets opened since start
+  activeCalls: number;            // media sockets whose start was accepted (live calls)
+  callsTotal: number;             // media sockets whose start was accepted, since start
+  socketsAwaitingStart: number;   // open media sockets without an accepted start yet
+  startTimeouts: number;          // sockets closed for not sending a valid start within WS_START_TIMEOUT_S
+  upgradesRefusedBusy: number;    // upgrades answered 503: too many sockets awaiting start on this thread
   framesIn: number;               // media frames forwarded to sessions
   framesOut: number;              // text frames written to sockets
   framesDropped: number;          // outbound frames dropped because the socket was over its backpressure limit
@@ -39,8 +50,11 @@ export interface EdgeThreadStats {
   droppedOversized: number;
   droppedBinaryFrame: number;
   droppedMediaBeforeStart: number;
-  sequenceGaps: number;           // inbound sequence numbers skipped
+  droppedRate: number;            // inbound media dropped: the stream sent faster than real time beyond its burst
+  streamsClosedRate: number;      // streams closed for staying over the rate
+  sequenceGaps: number;           // gaps in inbound sequence numbers (each gap once, however many it skipped)
   streamTokenFailures: number;
+  streamTokenReplays: number;     // starts refused because their stream token had been used already
   sessionErrors: number;          // exceptions thrown by a session (caught here)
   upgradesRefusedDraining: number;
   upgradesRefusedSignature: number;
@@ -50,9 +64,10 @@ export interface EdgeThreadStats {
 
 export function createEdgeThreadStats(): EdgeThreadStats {
   return {
-    activeCalls: 0, callsTotal: 0, framesIn: 0, framesOut: 0, framesDropped: 0, framesDroppedClosed: 0, slowClientsClosed: 0,
+    activeCalls: 0, callsTotal: 0, socketsAwaitingStart: 0, startTimeouts: 0, upgradesRefusedBusy: 0, framesIn: 0, framesOut: 0, framesDropped: 0, framesDroppedClosed: 0, slowClientsClosed: 0,
     parseFailures: 0, droppedMalformedJson: 0, droppedUnknownEvent: 0, droppedInvalidField: 0, droppedBadPayload: 0,
-    droppedOversized: 0, droppedBinaryFrame: 0, droppedMediaBeforeStart: 0, sequenceGaps: 0, streamTokenFailures: 0,
+    droppedOversized: 0, droppedBinaryFrame: 0, droppedMediaBeforeStart: 0, droppedRate: 0, streamsClosedRate: 0,
+    sequenceGaps: 0, streamTokenFailures: 0, streamTokenReplays: 0,
     sessionErrors: 0, upgradesRefusedDraining: 0, upgradesRefusedSignature: 0, webhookSignatureFailures: 0,
     webhooksAnswered: 0,
   };
@@ -66,6 +81,7 @@ const DROP_COUNTER: Record<DropReason, keyof EdgeThreadStats> = {
   oversized: 'droppedOversized',
   'binary-frame': 'droppedBinaryFrame',
   'media-before-start': 'droppedMediaBeforeStart',
+  rate: 'droppedRate',
 };
 
 export interface MediaSocketOptions {
@@ -73,10 +89,14 @@ export interface MediaSocketOptions {
   stats: EdgeThreadStats;
   isSignatureCheckOn: boolean;
   streamTokenSecret: string;
+  /** Where used stream tokens are remembered (one stream per token). */
+  streamTokenLedger: StreamTokenLedger;
   maxBackpressureBytes: number;
   slowClientOverflowMs: number;
   /** Every open socket of this thread (for drain and shutdown). */
   openSockets: Set<MediaSocket>;
+  /** The sockets of this thread without an accepted start (the start-deadline sweep reads it). */
+  socketsAwaitingStart: Set<MediaSocket>;
   /** Called when the number of active calls changes (the thread reports it to the supervisor). */
   onActiveCallsChanged?: () => void;
 }
@@ -134,6 +154,9 @@ export class UwsCallTransport implements CallTransport {
   }
 }
 
+/** awaiting-start -> (starting: the token ledger is asked) -> live (a session exists). */
+type SocketPhase = 'awaiting-start' | 'starting' | 'live';
+
 export class MediaSocket {
   readonly id = nextSocketId++;
   /** Set in the uWS close handler (or when we end the socket); no send happens after it. */
@@ -142,14 +165,19 @@ export class MediaSocket {
   hasStopped = false;
   callSid = '';
   streamSid = '';
+  /** When the socket opened (wall time, ms): the start deadline counts from here, whatever arrives before. */
+  readonly openedAtMs = Date.now();
 
   private ws: WebSocket<MediaSocketUserData> | null = null;
   private readonly transport: UwsCallTransport;
   private session: CallSessionHandle | null = null;
+  private phase: SocketPhase = 'awaiting-start';
+  /** Messages that arrived while the start waited for the ledger (media payloads copied). */
+  private messagesWhileStarting: InboundMessage[] = [];
+  private rate: InboundRateLimit | null = null;
   /** Reads this socket's messages; a media message it returns is valid until the next one. */
   private readonly parser = new InboundParser();
   private lastSequence = -1;
-  private readonly openedAtMs = Date.now();
   // Inbound / outbound counters of this socket, for the WS_MEDIA / WS_TX / WS_STOP lines.
   private framesIn = 0;
   private framesInAtLastSummary = 0;
@@ -158,10 +186,12 @@ export class MediaSocket {
   private framesOutAtLastSummary = 0;
   private nextTxSummaryAtMs = 0;
   private framesDropped = 0;
+  private framesDroppedRate = 0;
   private parseFailures = 0;
   private sequenceGaps = 0;
   private hasWarnedParseFailure = false;
   private hasWarnedMediaBeforeStart = false;
+  private hasWarnedRate = false;
   private hasLoggedStop = false;
   private closeReason = '';
 
@@ -172,22 +202,18 @@ export class MediaSocket {
     this.transport = new UwsCallTransport(this);
   }
 
+  /** Is this socket a call yet (its start accepted)? */
+  get isLive(): boolean {
+    return this.phase === 'live';
+  }
+
   // ---- uWS handlers (each wrapped so that nothing escapes) ----
 
   onOpen(ws: WebSocket<MediaSocketUserData>): void {
     this.ws = ws;
-    const { stats } = this.options;
-    stats.activeCalls++;
-    stats.callsTotal++;
+    this.options.stats.socketsAwaitingStart++;
     this.options.openSockets.add(this);
-    this.options.onActiveCallsChanged?.();
-    try {
-      this.session = this.options.sessionFactory(this.transport);
-    } catch (error) {
-      stats.sessionErrors++;
-      log.error({ event: LogEvent.WS_CLOSE, errKind: ErrorKind.INTERNAL, where: 'session-create', socketId: this.id, err: error }, 'session factory threw; closing the socket');
-      this.close(1011, 'internal error');
-    }
+    this.options.socketsAwaitingStart.add(this);
   }
 
   /** Per-frame path (50 messages a second per call): parse, guard, forward. Never throws. */
@@ -204,10 +230,15 @@ export class MediaSocket {
       return;
     }
     const msg = result.message;
+    if (this.phase !== 'live') {
+      this.onMessageBeforeLive(msg);
+      return;
+    }
     switch (msg.event) {
-      case 'media':
-        if (!this.hasStarted) {
-          this.drop('media-before-start', 'media before start');
+      case 'media': {
+        const verdict = this.rate!.take(Date.now());
+        if (verdict !== 'accept') {
+          this.onOverRate(verdict);
           return;
         }
         this.noteSequence(msg.sequenceNumber);
@@ -215,8 +246,9 @@ export class MediaSocket {
         this.options.stats.framesIn++;
         this.maybeLogMedia();
         break;
+      }
       case 'start':
-        if (!this.acceptStart(msg)) return;
+        this.noteDuplicateStart();
         break;
       case 'stop':
         this.noteSequence(msg.sequenceNumber);
@@ -246,7 +278,14 @@ export class MediaSocket {
     this.isClosed = true;
     this.ws = null;
     const { stats } = this.options;
-    stats.activeCalls--;
+    const wasLive = this.phase === 'live';
+    if (wasLive) {
+      stats.activeCalls--;
+    } else {
+      stats.socketsAwaitingStart--;
+      this.options.socketsAwaitingStart.delete(this);
+      this.messagesWhileStarting = [];
+    }
     this.options.openSockets.delete(this);
     const session = this.session;
     this.session = null;
@@ -259,7 +298,7 @@ export class MediaSocket {
       }
     }
     this.logStop('closed');
-    this.options.onActiveCallsChanged?.();
+    if (wasLive) this.options.onActiveCallsChanged?.();
   }
 
   // ---- transport ----
@@ -321,31 +360,152 @@ export class MediaSocket {
 
   // ---- helpers ----
 
-  private acceptStart(msg: Extract<InboundMessage, { event: 'start' }>): boolean {
-    const { start } = msg;
-    if (this.options.isSignatureCheckOn) {
-      const token = start.customParameters[STREAM_TOKEN_PARAM];
-      if (token === undefined || !verifyStreamToken(this.options.streamTokenSecret, token, start.callSid, Date.now())) {
-        this.options.stats.streamTokenFailures++;
-        log.warn({ event: LogEvent.WS_TOKEN_FAIL, errKind: ErrorKind.SIGNATURE, callSid: start.callSid, streamSid: msg.streamSid, hasToken: token !== undefined }, 'stream token missing or invalid; closing');
-        this.close(CLOSE_POLICY_VIOLATION, 'invalid stream token');
-        return false;
+  /** A message before the call is live: the start is checked; the rest waits for it (while starting) or is dropped. */
+  private onMessageBeforeLive(msg: InboundMessage): void {
+    if (msg.event === 'connected') return; // carries nothing we need, and does not move the start deadline
+    if (this.phase === 'starting') {
+      if (msg.event === 'start') return; // one start is being checked already
+      if (this.messagesWhileStarting.length >= MAX_MESSAGES_WHILE_STARTING) {
+        this.drop('media-before-start', 'message while the start is checked (the queue is full)');
+        return;
       }
+      this.messagesWhileStarting.push(msg.event === 'media' ? { ...msg, payload: msg.payload.slice() } : msg);
+      return;
     }
-    if (this.hasStarted) {
-      log.warn({ event: LogEvent.WS_START, errKind: ErrorKind.PROTOCOL, problem: 'duplicate-start', callSid: this.callSid, streamSid: this.streamSid }, 'second start on one stream');
+    if (msg.event === 'start') {
+      this.acceptStart(msg);
+      return;
     }
+    if (msg.event === 'stop') {
+      this.close(CLOSE_NORMAL, 'stop before start');
+      return;
+    }
+    this.drop('media-before-start', `${msg.event} before start`);
+  }
+
+  /** The stream's start: its token checked (when signatures are on) and consumed; then the call begins. */
+  private acceptStart(msg: Extract<InboundMessage, { event: 'start' }>): void {
+    const { start } = msg;
+    if (!this.options.isSignatureCheckOn) {
+      this.beginCall(msg);
+      return;
+    }
+    const token = start.customParameters[STREAM_TOKEN_PARAM];
+    const nowMs = Date.now();
+    if (token === undefined || !verifyStreamToken(this.options.streamTokenSecret, token, start.callSid, nowMs)) {
+      this.refuseToken(msg, token === undefined ? 'missing' : 'invalid');
+      return;
+    }
+    this.phase = 'starting';
+    const expiresAtMs = streamTokenExpiryMs(token) ?? nowMs;
+    let consumed: Promise<boolean>;
+    try {
+      consumed = this.options.streamTokenLedger.consume(streamTokenKey(start.callSid, token), expiresAtMs);
+    } catch (error) {
+      consumed = Promise.reject(error);
+    }
+    consumed.then(
+      (isFirstUse) => {
+        if (this.isClosed) return;
+        if (!isFirstUse) {
+          this.refuseToken(msg, 'replayed');
+          return;
+        }
+        this.beginCall(msg);
+        const waiting = this.messagesWhileStarting;
+        this.messagesWhileStarting = [];
+        for (const queued of waiting) {
+          if (this.isClosed || this.phase !== 'live') break;
+          this.onLiveMessage(queued);
+        }
+      },
+      (error: unknown) => {
+        if (this.isClosed) return;
+        log.error({ event: LogEvent.WS_TOKEN_FAIL, errKind: ErrorKind.INTERNAL, callSid: start.callSid, streamSid: msg.streamSid, err: error }, 'the stream-token ledger could not be asked; closing');
+        this.close(CLOSE_INTERNAL_ERROR, 'internal error');
+      },
+    );
+  }
+
+  /** A message that waited for the start, now that the call is live (the same path as a fresh one). */
+  private onLiveMessage(msg: InboundMessage): void {
+    if (msg.event === 'media') {
+      const verdict = this.rate!.take(Date.now());
+      if (verdict !== 'accept') {
+        this.onOverRate(verdict);
+        return;
+      }
+      this.framesIn++;
+      this.options.stats.framesIn++;
+      this.maybeLogMedia();
+    }
+    if (msg.event !== 'connected' && msg.event !== 'start') this.noteSequence(msg.sequenceNumber);
+    if (msg.event === 'stop') this.hasStopped = true;
+    this.forward(msg);
+    if (msg.event === 'stop') this.logStop('stop');
+  }
+
+  private refuseToken(msg: Extract<InboundMessage, { event: 'start' }>, reason: 'missing' | 'invalid' | 'replayed'): void {
+    const { stats } = this.options;
+    if (reason === 'replayed') stats.streamTokenReplays++;
+    else stats.streamTokenFailures++;
+    log.warn({ event: LogEvent.WS_TOKEN_FAIL, errKind: ErrorKind.SIGNATURE, reason, callSid: msg.start.callSid, streamSid: msg.streamSid, hasToken: reason !== 'missing', socketId: this.id },
+      reason === 'replayed' ? 'stream token already used by another stream; closing' : 'stream token missing or invalid; closing');
+    this.close(CLOSE_POLICY_VIOLATION, reason === 'replayed' ? 'stream token already used' : 'invalid stream token');
+  }
+
+  /** The start is accepted: the socket becomes a call (its session, its counters). */
+  private beginCall(msg: Extract<InboundMessage, { event: 'start' }>): void {
+    const { stats } = this.options;
+    const { start } = msg;
+    this.phase = 'live';
     this.hasStarted = true;
     this.callSid = start.callSid;
     this.streamSid = msg.streamSid;
+    this.options.socketsAwaitingStart.delete(this);
+    stats.socketsAwaitingStart--;
+    stats.activeCalls++;
+    stats.callsTotal++;
+    const nowMs = Date.now();
+    this.rate = new InboundRateLimit(nowMs);
+    this.nextMediaSummaryAtMs = nowMs + LOG_SUMMARY_INTERVAL_MS;
     this.noteSequence(msg.sequenceNumber);
-    this.nextMediaSummaryAtMs = Date.now() + LOG_SUMMARY_INTERVAL_MS;
     log.info({
       event: LogEvent.WS_START, callSid: start.callSid, streamSid: msg.streamSid, accountSid: start.accountSid,
       tracks: start.tracks, mediaFormat: start.mediaFormat, subprotocol: this.info.subprotocol, path: this.info.path,
-      remoteAddress: this.info.remoteAddress, socketId: this.id,
+      remoteAddress: this.info.remoteAddress, socketId: this.id, waitedMs: nowMs - this.openedAtMs,
     }, 'media stream started');
-    return true;
+    this.options.onActiveCallsChanged?.();
+    try {
+      this.session = this.options.sessionFactory(this.transport);
+    } catch (error) {
+      stats.sessionErrors++;
+      log.error({ event: LogEvent.WS_CLOSE, errKind: ErrorKind.INTERNAL, where: 'session-create', callSid: this.callSid, streamSid: this.streamSid, socketId: this.id, err: error }, 'session factory threw; closing the socket');
+      this.close(CLOSE_INTERNAL_ERROR, 'internal error');
+      return;
+    }
+    this.forward(msg);
+  }
+
+  private noteDuplicateStart(): void {
+    log.warn({ event: LogEvent.WS_START, errKind: ErrorKind.PROTOCOL, problem: 'duplicate-start', callSid: this.callSid, streamSid: this.streamSid }, 'second start on one stream');
+  }
+
+  /** Media over the stream's rate: dropped and counted; a stream that stays over it is closed (logged once). */
+  private onOverRate(verdict: 'drop' | 'close'): void {
+    this.framesDroppedRate++;
+    this.drop('rate', 'media faster than real time');
+    if (verdict !== 'close') return;
+    this.options.stats.streamsClosedRate++;
+    log.warn({ event: LogEvent.WS_RATE_CLOSE, errKind: ErrorKind.PROTOCOL, callSid: this.callSid, streamSid: this.streamSid, framesDroppedRate: this.framesDroppedRate, socketId: this.id }, 'media kept coming faster than real time; closing the stream');
+    this.close(CLOSE_POLICY_VIOLATION, 'media faster than real time');
+  }
+
+  /** The start deadline passed (the thread's sweep): closed, never counted as a call. */
+  closeForStartTimeout(): void {
+    if (this.isClosed || this.phase === 'live') return;
+    this.options.stats.startTimeouts++;
+    this.close(CLOSE_POLICY_VIOLATION, 'no valid start in time');
   }
 
   private forward(msg: InboundMessage): void {
@@ -359,11 +519,11 @@ export class MediaSocket {
     }
   }
 
+  /** A gap counts once, however many numbers it skips: one message claiming 10^15 cannot inflate the counters. */
   private noteSequence(sequenceNumber: number): void {
     if (this.lastSequence >= 0 && sequenceNumber > this.lastSequence + 1) {
-      const skipped = sequenceNumber - this.lastSequence - 1;
-      this.sequenceGaps += skipped;
-      this.options.stats.sequenceGaps += skipped;
+      this.sequenceGaps++;
+      this.options.stats.sequenceGaps++;
     }
     if (sequenceNumber > this.lastSequence) this.lastSequence = sequenceNumber;
   }
@@ -371,6 +531,13 @@ export class MediaSocket {
   private drop(reason: DropReason, detail: string): void {
     const { stats } = this.options;
     stats[DROP_COUNTER[reason]]++;
+    if (reason === 'rate') {
+      if (!this.hasWarnedRate) {
+        this.hasWarnedRate = true;
+        log.warn({ event: LogEvent.WS_DROP, errKind: ErrorKind.PROTOCOL, reason, callSid: this.callSid, streamSid: this.streamSid, socketId: this.id }, 'media faster than real time dropped (further ones are only counted)');
+      }
+      return;
+    }
     if (reason === 'media-before-start') {
       if (!this.hasWarnedMediaBeforeStart) {
         this.hasWarnedMediaBeforeStart = true;
@@ -419,7 +586,8 @@ export class MediaSocket {
     log.info({
       event: LogEvent.WS_STOP, callSid: this.callSid, streamSid: this.streamSid, cause, closeReason: this.closeReason || undefined,
       hasStarted: this.hasStarted, durationMs: Date.now() - this.openedAtMs, framesIn: this.framesIn, framesOut: this.framesOut,
-      framesDropped: this.framesDropped, sequenceGaps: this.sequenceGaps, parseFailures: this.parseFailures, socketId: this.id,
+      framesDropped: this.framesDropped, framesDroppedRate: this.framesDroppedRate, sequenceGaps: this.sequenceGaps,
+      parseFailures: this.parseFailures, socketId: this.id,
     }, cause === 'stop' ? 'media stream stopped' : 'media socket closed');
   }
 }

@@ -6,6 +6,11 @@
 // its listen socket (Node aborts if a thread exits with one open) and its sockets, then exit. For /metrics, each thread
 // also ships its prom-client snapshot (histograms, labelled counters) once a second and with a metrics collect; the
 // supervisor hands every thread's snapshot back (a dead thread's are kept, merged) and the asking thread renders them.
+// Every totals the supervisor serves for /metrics is also sent to the other threads, and each thread keeps the last
+// one it got: when the supervisor does not answer a collect in time (its event loop stalled), /metrics shows those
+// last served totals, with their ages, instead of this thread's figures alone (which would read as counter resets and
+// a drop in edge_threads_ready). This thread's own figures are shown as of then too, not fresh: a later scrape that
+// lands on another thread could only show them as of then, and a counter must never read lower than it did.
 // EDGE_THREADS=0 runs the same App in the main thread instead (one event loop; handy for tests and tiny hosts).
 // This file is also the worker's entry: loaded in a worker with our workerData, it runs one edge thread.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -13,6 +18,7 @@ import type { SessionFactory } from '../call/types.js';
 import type { Config } from '../config.js';
 import { ErrorKind, LogEvent, log, setLogLevel } from '../observability/log.js';
 import { attachEngineMetrics, mergeSnapshots, threadMetricsSnapshot, type MetricsSnapshot } from '../observability/metrics.js';
+import { MemoryStreamTokenLedger, RemoteStreamTokenLedger } from './stream-token-ledger.js';
 import {
   createEdgeApp,
   createEdgeThreadStats,
@@ -39,7 +45,7 @@ export interface SessionFactoryContext {
 const EDGE_THREAD_KIND = 'ai-crmd-edge-thread';
 /** How often a thread pushes its counters to the supervisor (it also pushes on every call start/end). */
 export const STATS_PUSH_INTERVAL_MS = 1_000;
-/** How long a thread waits for the supervisor's totals before /version answers with its own counters. */
+/** How long a thread waits for the supervisor's totals before answering with the last totals it was given. */
 export const COLLECT_TIMEOUT_MS = 1_000;
 /** How long the supervisor waits for threads to exit after `shutdown` before terminating them. */
 export const THREAD_EXIT_TIMEOUT_MS = 3_000;
@@ -61,13 +67,24 @@ interface EdgeWorkerData {
 export type ThreadToMainMessage =
   | { type: 'ready'; threadIndex: number; port: number }
   | { type: 'listen-failed'; threadIndex: number; reason: string }
-  | { type: 'stats'; threadIndex: number; stats: EdgeThreadStats; callStats: CallStats; metrics?: MetricsSnapshot }
-  | { type: 'collect'; threadIndex: number; requestId: number; stats: EdgeThreadStats; callStats: CallStats; metrics?: MetricsSnapshot }
-  | { type: 'closed'; threadIndex: number };
+  | { type: 'stats'; threadIndex: number; takenAtMs: number; stats: EdgeThreadStats; callStats: CallStats; metrics?: MetricsSnapshot }
+  | {
+    type: 'collect'; threadIndex: number; requestId: number; takenAtMs: number; stats: EdgeThreadStats; callStats: CallStats;
+    metrics?: MetricsSnapshot;
+  }
+  | { type: 'closed'; threadIndex: number }
+  /** Has this stream token been used by any stream of this process? (one stream per token) */
+  | { type: 'consume-stream-token'; threadIndex: number; requestId: number; tokenKey: string; expiresAtMs: number }
+  /** Test hook (EDGE_TEST_HOOKS=1): block the supervisor's event loop for `ms`. */
+  | { type: 'test-stall'; threadIndex: number; ms: number };
 
 /** Messages from the supervisor to an edge thread. */
 export type MainToThreadMessage =
   | { type: 'totals'; requestId: number; totals: EdgeTotals }
+  /** Totals served to another thread's /metrics (or, to a new thread, the last ones served): the fallback to show. */
+  | { type: 'served-totals'; totals: EdgeTotals }
+  | { type: 'test-stall-started' }
+  | { type: 'stream-token-consumed'; requestId: number; isFirstUse: boolean }
   | { type: 'drain' }
   | { type: 'shutdown' };
 
@@ -127,6 +144,8 @@ interface ThreadSlot {
   stats: EdgeThreadStats | null;
   callStats: CallStats | null;
   metrics: MetricsSnapshot | null;
+  /** When the thread took the figures last received (0 = none yet); kept after it dies, until its successor reports. */
+  takenAtMs: number;
   startedAtMs: number;
   backoffMs: number;
 }
@@ -137,6 +156,10 @@ export class EdgeThreadSupervisor implements EdgeRunner {
   private readonly retired = createEdgeThreadStats();
   private readonly retiredCallStats: CallStats = {};
   private retiredMetrics: MetricsSnapshot | null = null;
+  /** The last totals served for /metrics: what a thread shows when the supervisor does not answer in time. */
+  private lastServedMetricsTotals: EdgeTotals | null = null;
+  /** Every stream token used by any edge thread of this process (one stream per token). */
+  private readonly streamTokens = new MemoryStreamTokenLedger();
   private restarts = 0;
   private isDraining = false;
   private isShuttingDown = false;
@@ -144,7 +167,10 @@ export class EdgeThreadSupervisor implements EdgeRunner {
 
   constructor(private readonly options: EdgeRunnerOptions) {
     for (let index = 0; index < options.config.edgeThreads; index++) {
-      this.slots.push({ index, worker: null, isReady: false, stats: null, callStats: null, metrics: null, startedAtMs: 0, backoffMs: RESTART_BACKOFF_MIN_MS });
+      this.slots.push({
+        index, worker: null, isReady: false, stats: null, callStats: null, metrics: null, takenAtMs: 0, startedAtMs: 0,
+        backoffMs: RESTART_BACKOFF_MIN_MS,
+      });
     }
   }
 
@@ -181,12 +207,16 @@ export class EdgeThreadSupervisor implements EdgeRunner {
     const callStats: CallStats = {};
     sumCallStats(callStats, this.retiredCallStats);
     for (const slot of this.slots) if (slot.callStats) sumCallStats(callStats, slot.callStats);
+    const statsTakenAtMs: Record<string, number> = {};
+    for (const slot of this.slots) if (slot.takenAtMs > 0) statsTakenAtMs[slot.index] = slot.takenAtMs;
     const totals: EdgeTotals = {
       stats,
       callStats,
       edgeThreads: this.slots.length,
+      // listening right now, as the threads told us ('ready' after listen; 'closed' or exit after)
       edgeThreadsReady: this.slots.filter((slot) => slot.isReady).length,
       edgeThreadRestarts: this.restarts,
+      statsTakenAtMs,
     };
     if (withMetrics) {
       const snapshots: MetricsSnapshot[] = this.retiredMetrics ? [this.retiredMetrics] : [];
@@ -253,6 +283,8 @@ export class EdgeThreadSupervisor implements EdgeRunner {
     slot.metrics = null;
     slot.startedAtMs = Date.now();
     let isFirstReadyPending = onFirstReady !== undefined;
+    // A restarted thread must not fall back to its own (new, near zero) figures if its first collect times out.
+    if (this.lastServedMetricsTotals) worker.postMessage({ type: 'served-totals', totals: this.lastServedMetricsTotals } satisfies MainToThreadMessage);
 
     worker.on('message', (message: ThreadToMainMessage) => {
       switch (message.type) {
@@ -274,19 +306,42 @@ export class EdgeThreadSupervisor implements EdgeRunner {
         case 'stats':
           slot.stats = message.stats;
           slot.callStats = message.callStats;
+          slot.takenAtMs = message.takenAtMs;
           if (message.metrics) slot.metrics = message.metrics;
           return;
         case 'collect': {
           slot.stats = message.stats;
           slot.callStats = message.callStats;
+          slot.takenAtMs = message.takenAtMs;
           if (message.metrics) slot.metrics = message.metrics;
-          const reply: MainToThreadMessage = { type: 'totals', requestId: message.requestId, totals: this.totals(message.metrics !== undefined) };
-          worker.postMessage(reply);
+          const totals = this.totals(message.metrics !== undefined);
+          worker.postMessage({ type: 'totals', requestId: message.requestId, totals } satisfies MainToThreadMessage);
+          if (message.metrics) {
+            // Once per scrape: every thread then holds what the scraper has seen, and never shows it less.
+            this.lastServedMetricsTotals = totals;
+            for (const other of this.slots) {
+              if (other !== slot) other.worker?.postMessage({ type: 'served-totals', totals } satisfies MainToThreadMessage);
+            }
+          }
+          return;
+        }
+        case 'test-stall': {
+          if (!this.options.areTestHooksOn) return;
+          worker.postMessage({ type: 'test-stall-started' } satisfies MainToThreadMessage);
+          const untilMs = Date.now() + message.ms;
+          while (Date.now() < untilMs) {
+            // busy: this is the stall (a synchronous hog in the main thread, as a blocked stdout write would be)
+          }
           return;
         }
         case 'closed':
           slot.isReady = false;
           return;
+        case 'consume-stream-token': {
+          const isFirstUse = this.streamTokens.consumeNow(message.tokenKey, message.expiresAtMs);
+          worker.postMessage({ type: 'stream-token-consumed', requestId: message.requestId, isFirstUse } satisfies MainToThreadMessage);
+          return;
+        }
       }
     });
     worker.on('error', (error) => {
@@ -398,30 +453,44 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
 
   const pendingCollects = new Map<number, { resolve: (totals: EdgeTotals) => void; timer: NodeJS.Timeout }>();
   let nextRequestId = 1;
+  /** The newest totals the supervisor served for /metrics (to any thread): shown when a collect times out. */
+  let lastServedTotals: EdgeTotals | null = null;
+  let onStallStarted: (() => void) | null = null;
   const coordinator: EdgeCoordinator = {
     collectTotals(localStats, localCallStats, localMetrics) {
       return new Promise((resolve) => {
         const requestId = nextRequestId++;
+        const takenAtMs = Date.now();
         const timer = setTimeout(() => {
           pendingCollects.delete(requestId);
-          resolve({
+          // Only before any totals were ever served (no scrape can have seen more): this thread's figures alone.
+          resolve(lastServedTotals ?? {
             stats: { ...localStats }, callStats: { ...localCallStats }, edgeThreads: config.edgeThreads, edgeThreadsReady: 1,
-            edgeThreadRestarts: 0, ...(localMetrics ? { metricSnapshots: [localMetrics] } : {}),
+            edgeThreadRestarts: 0, statsTakenAtMs: { [threadIndex]: takenAtMs }, ...(localMetrics ? { metricSnapshots: [localMetrics] } : {}),
           });
         }, COLLECT_TIMEOUT_MS);
         pendingCollects.set(requestId, { resolve, timer });
         post({
-          type: 'collect', threadIndex, requestId, stats: { ...localStats }, callStats: { ...localCallStats },
+          type: 'collect', threadIndex, requestId, takenAtMs, stats: { ...localStats }, callStats: { ...localCallStats },
           ...(localMetrics ? { metrics: localMetrics } : {}),
         });
       });
     },
+    ...(data.areTestHooksOn
+      ? {
+        stallSupervisorForTest: (ms: number) =>
+          new Promise<void>((resolve) => {
+            onStallStarted = resolve;
+            post({ type: 'test-stall', threadIndex, ms });
+          }),
+      }
+      : {}),
   };
 
   let isPushScheduled = false;
   const pushStats = (): void => {
     isPushScheduled = false;
-    if (edge) post({ type: 'stats', threadIndex, stats: { ...edge.stats }, callStats: edge.readCallStats() });
+    if (edge) post({ type: 'stats', threadIndex, takenAtMs: Date.now(), stats: { ...edge.stats }, callStats: edge.readCallStats() });
   };
   const schedulePush = (): void => {
     if (isPushScheduled) return;
@@ -433,17 +502,23 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
   const pushStatsAndMetrics = (): void => {
     threadMetricsSnapshot().then(
       (metrics) => {
-        if (edge && !isShuttingDown) post({ type: 'stats', threadIndex, stats: { ...edge.stats }, callStats: edge.readCallStats(), metrics });
+        if (edge && !isShuttingDown) {
+          post({ type: 'stats', threadIndex, takenAtMs: Date.now(), stats: { ...edge.stats }, callStats: edge.readCallStats(), metrics });
+        }
       },
       () => pushStats(),
     );
   };
 
+  // The process's used stream tokens live in the main thread, so that a replay is caught on whichever thread it lands.
+  const streamTokenLedger = new RemoteStreamTokenLedger(({ requestId, tokenKey, expiresAtMs }) =>
+    post({ type: 'consume-stream-token', threadIndex, requestId, tokenKey, expiresAtMs }));
   const sessionFactory = await loadSessionFactory(data.sessionModuleUrl, { config, threadIndex });
   const callStats = callStatsReader(sessionFactory);
   attachEngineMetrics(sessionFactory);
   edge = createEdgeApp({
     config, sessionFactory, coordinator, threadIndex, onActiveCallsChanged: schedulePush, areTestHooksOn: data.areTestHooksOn,
+    streamTokenLedger,
     ...(callStats ? { callStats } : {}),
   });
   if (data.isDraining) edge.startDraining();
@@ -461,6 +536,8 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
   port.on('message', (message: MainToThreadMessage) => {
     switch (message.type) {
       case 'totals': {
+        // Kept even when its collect already timed out: it is newer than what this thread holds.
+        if (message.totals.metricSnapshots) lastServedTotals = message.totals;
         const pending = pendingCollects.get(message.requestId);
         if (!pending) return;
         pendingCollects.delete(message.requestId);
@@ -468,6 +545,16 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
         pending.resolve(message.totals);
         return;
       }
+      case 'served-totals':
+        lastServedTotals = message.totals;
+        return;
+      case 'stream-token-consumed':
+        streamTokenLedger.onAnswer(message.requestId, message.isFirstUse);
+        return;
+      case 'test-stall-started':
+        onStallStarted?.();
+        onStallStarted = null;
+        return;
       case 'drain':
         edge?.startDraining();
         pushStats();

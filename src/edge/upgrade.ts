@@ -46,7 +46,7 @@ export function isHandshakeSignatureValid(config: HandshakeSignatureConfig, sign
 }
 
 /** Why an upgrade was refused (also the counter name). */
-export type UpgradeRefusal = 'draining' | 'bad-signature' | 'not-websocket';
+export type UpgradeRefusal = 'draining' | 'busy' | 'bad-signature' | 'not-websocket';
 
 /** What the media socket carries from the handshake into its life. */
 export interface UpgradeInfo {
@@ -59,6 +59,8 @@ export interface UpgradeInfo {
 export interface UpgradeDecider {
   config: HandshakeSignatureConfig;
   isDraining(): boolean;
+  /** Has this thread as many sockets awaiting their start as it takes (WS_MAX_SOCKETS_AWAITING_START)? */
+  isAwaitingStartFull(): boolean;
   onRefused(reason: UpgradeRefusal): void;
   /** Builds the per-socket user data handed to res.upgrade (called only when the upgrade goes ahead). */
   createUserData(info: UpgradeInfo): object;
@@ -101,6 +103,12 @@ export function handleMediaUpgrade(
   if (!isHandshakeSignatureValid(decider.config, signature)) {
     decider.onRefused('bad-signature');
     refuse(res, '403 Forbidden', 'Invalid X-Twilio-Signature\n');
+    return;
+  }
+  // After the signature: an unsigned flood is refused as 403 and cannot fill the thread's quota of waiting sockets.
+  if (decider.isAwaitingStartFull()) {
+    decider.onRefused('busy');
+    refuse(res, '503 Service Unavailable', 'Too many media sockets waiting for their start; try again\n', [['Retry-After', '1']]);
     return;
   }
   const subprotocol = negotiateSubprotocol(secWebSocketProtocol);

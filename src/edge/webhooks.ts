@@ -2,12 +2,13 @@
 // handler that answers later registers onAborted and corks its writes. Signatures are checked against the URL Twilio
 // saw: PUBLIC_BASE_URL + path + query, never the internal address or the Host header. The incoming-call webhook answers
 // TwiML that connects the call to our media WebSocket with a short-lived token bound to the CallSid; status callbacks
-// get 204 at once and are handled (logged) only after the response has gone.
+// get 204 at once and are handled (logged) only after the response has gone. While the thread drains, a signed
+// incoming call gets 503 with Retry-After instead of TwiML (status callbacks still get 204).
 // Per request the work is: read the body (one copy), parse the form once, one twilio.validateRequest, and for an
 // incoming call render a TwiML template built once with VoiceResponse (see src/twilio/twiml.ts). Public URLs and
 // templates are computed once per config; nothing is scheduled after the response when its log line would be dropped.
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
-import { PROMETHEUS_CONTENT_TYPE } from '../observability/metrics.js';
+import { PROMETHEUS_CONTENT_TYPE, countWebhookRefusedDraining } from '../observability/metrics.js';
 import { STREAM_TOKEN_PARAM, createStreamToken, publicUrlFor, validateWebhookSignature } from '../twilio/signature.js';
 import { createConnectStreamTemplate, type ConnectStreamTemplate } from '../twilio/twiml.js';
 import type { EdgeThreadStats } from './media-socket.js';
@@ -29,7 +30,15 @@ export interface WebhookConfig {
 export interface WebhookContext {
   config: WebhookConfig;
   stats: EdgeThreadStats;
+  /** True once this thread drains (SIGTERM): the voice webhook then answers 503 instead of TwiML. */
+  isDraining(): boolean;
 }
+
+/**
+ * Seconds in the Retry-After of a draining instance's 503. Short: a caller is waiting on the line, and whatever honours
+ * it (a load balancer, a proxy) should try again at once, on another instance; this one will not take the call.
+ */
+export const DRAINING_RETRY_AFTER_S = 1;
 
 export class MalformedFormError extends Error {}
 
@@ -125,6 +134,7 @@ export function respond(
 
 const TEXT = [['Content-Type', 'text/plain; charset=utf-8']] as const;
 const TWIML_HEADERS = [['Content-Type', 'text/xml'], ['Cache-Control', 'no-store']] as const;
+const DRAINING_HEADERS = [...TEXT, ['Retry-After', String(DRAINING_RETRY_AFTER_S)]] as const;
 
 /**
  * Reads a form body with onData and calls `onForm` with the parsed params (synchronously inside the last onData call),
@@ -240,6 +250,19 @@ export function handleIncomingCall(ctx: WebhookContext, res: HttpResponse, req: 
       return;
     }
     const callSid = params['CallSid'] ?? '';
+    // After the signature check: an unsigned request gets 403 whatever our state, and learns nothing about a deploy.
+    // A signed one gets 503 rather than TwiML pointing at a stream this instance would refuse, so Twilio goes to the
+    // number's fallback URL (or retries, with #rc/#rp) while the call can still be placed. The connection is closed so
+    // that a retry through a proxy opens a new one, which can reach another instance.
+    if (ctx.isDraining()) {
+      countWebhookRefusedDraining();
+      respond(res, '503 Service Unavailable', 'Draining: not taking new calls\n', DRAINING_HEADERS, true);
+      if (!log.isLevelEnabled('info')) return;
+      setImmediate(() => {
+        log.info({ event: LogEvent.WEBHOOK_REJECT, reason: 'draining', callSid: callSid || undefined }, 'incoming call refused with 503: draining');
+      });
+      return;
+    }
     if (callSid.length === 0) {
       respond(res, '400 Bad Request', 'Missing CallSid\n', TEXT);
       return;

@@ -72,6 +72,13 @@ const providerErrors = new Counter({
   registers: [threadRegistry],
 });
 
+// Counted here rather than in EdgeThreadStats (the media socket's counters): only the webhook handler moves it.
+const webhooksRefusedDraining = new Counter({
+  name: `${METRIC_PREFIX}webhooks_refused_draining_total`,
+  help: 'Voice webhooks (incoming calls) answered 503 while draining, so that Twilio uses the fallback URL or retries',
+  registers: [threadRegistry],
+});
+
 const seenLabelValues = new Map<string, Set<string>>();
 
 /** A label value Prometheus and our series count can live with: [a-z0-9_.-], at most 40 characters, capped per label. */
@@ -98,6 +105,11 @@ export function observeTurnLatency(stage: TurnLatencyStage | (string & {}), ms: 
 /** One failed provider call: provider (e.g. "openai-asr", "google-tts") and kind (an ErrorKind value). */
 export function countProviderError(provider: string, kind: string): void {
   providerErrors.inc({ provider: labelValue('provider', provider), kind: labelValue('kind', kind) });
+}
+
+/** One incoming-call webhook refused with 503 because this instance is draining. */
+export function countWebhookRefusedDraining(): void {
+  webhooksRefusedDraining.inc();
 }
 
 /** Pacing error of one clock pass, in ms (also observed automatically by attachEngineMetrics). */
@@ -219,8 +231,11 @@ interface CounterSpec {
 
 /** EdgeThreadStats fields (src/edge/media-socket.ts) -> metric. Several fields may share a family (with labels). */
 const EDGE_METRICS: Readonly<Record<string, CounterSpec>> = {
-  activeCalls: { name: 'active_calls', type: 'gauge', help: 'Open media WebSockets (live calls), all edge threads' },
-  callsTotal: { name: 'calls_total', type: 'counter', help: 'Media WebSockets opened since start' },
+  activeCalls: { name: 'active_calls', type: 'gauge', help: 'Media WebSockets whose start was accepted (live calls), all edge threads' },
+  callsTotal: { name: 'calls_total', type: 'counter', help: 'Media WebSockets whose start was accepted, since start' },
+  socketsAwaitingStart: { name: 'sockets_awaiting_start', type: 'gauge', help: 'Open media WebSockets without an accepted start yet (not calls)' },
+  startTimeouts: { name: 'start_timeouts_total', type: 'counter', help: 'Media WebSockets closed for sending no valid start within WS_START_TIMEOUT_S' },
+  upgradesRefusedBusy: { name: 'upgrades_refused_busy_total', type: 'counter', help: 'Media upgrades answered 503: the thread held WS_MAX_SOCKETS_AWAITING_START sockets awaiting their start' },
   framesIn: { name: 'frames_in_total', type: 'counter', help: 'Inbound media frames (20 ms each) taken from Twilio and given to call sessions' },
   framesOut: { name: 'frames_out_total', type: 'counter', help: 'Text frames written to media sockets (media, mark, clear)' },
   framesDropped: {
@@ -239,8 +254,11 @@ const EDGE_METRICS: Readonly<Record<string, CounterSpec>> = {
   droppedOversized: { name: 'inbound_frames_dropped_total', type: 'counter', labels: { reason: 'oversized' }, help: '' },
   droppedBinaryFrame: { name: 'inbound_frames_dropped_total', type: 'counter', labels: { reason: 'binary-frame' }, help: '' },
   droppedMediaBeforeStart: { name: 'inbound_frames_dropped_total', type: 'counter', labels: { reason: 'media-before-start' }, help: '' },
-  sequenceGaps: { name: 'inbound_sequence_gaps_total', type: 'counter', help: 'Inbound sequence numbers skipped (messages Twilio sent that never arrived)' },
+  droppedRate: { name: 'inbound_frames_dropped_total', type: 'counter', labels: { reason: 'rate' }, help: '' },
+  streamsClosedRate: { name: 'streams_closed_over_rate_total', type: 'counter', help: 'Media streams closed (1008) for sending faster than real time for several seconds' },
+  sequenceGaps: { name: 'inbound_sequence_gaps_total', type: 'counter', help: 'Gaps in inbound sequence numbers (messages lost between Twilio and us; a gap counts once, however many it skipped)' },
   streamTokenFailures: { name: 'signature_failures_total', type: 'counter', labels: { where: 'stream-token' }, help: 'Requests refused for a missing or bad Twilio signature or stream token, by where' },
+  streamTokenReplays: { name: 'signature_failures_total', type: 'counter', labels: { where: 'stream-token-replayed' }, help: '' },
   upgradesRefusedSignature: { name: 'signature_failures_total', type: 'counter', labels: { where: 'upgrade' }, help: '' },
   webhookSignatureFailures: { name: 'signature_failures_total', type: 'counter', labels: { where: 'webhook' }, help: '' },
   sessionErrors: { name: 'session_errors_total', type: 'counter', help: 'Exceptions thrown by a call session into the edge (caught; a bug)' },
@@ -254,6 +272,10 @@ const CALL_HELP: Readonly<Record<string, string>> = {
   callsTotal: 'Call sessions created',
   framesIn: 'Inbound media frames taken in by the call engine',
   gapFramesFilled: 'Silence frames inserted where Twilio\'s media timestamps skipped',
+  gapFramesSkipped: 'Frames of a media timestamp jump left unfilled (over 2 s per jump, or filling faster than 5x real time)',
+  timestampsCorrected: 'Media frames whose timestamp stood still or ran back (placed 20 ms after the previous frame)',
+  inboundStalePushes: 'Inbound frames pushed for a DSP slot that was already freed (dropped; a call ending mid-push)',
+  inboundSinkErrors: 'Exceptions thrown by a call while its inbound frames were dispatched (caught; a bug)',
   framesOut: 'Outbound media frames (160 bytes of mu-law, 20 ms) written by the playout',
   dropped: 'Outbound writes of the playout that the transport dropped (closed socket or backpressure)',
   marksSent: 'Marks sent after agent utterances',
@@ -285,6 +307,12 @@ export interface MetricsInput {
   edgeThreads: number;
   edgeThreadsReady: number;
   edgeThreadRestarts: number;
+  /**
+   * Per edge thread (by index), how old the figures shown for it are, in seconds: about 0 for the answering thread
+   * and up to STATS_PUSH_INTERVAL_MS for the others; more when the supervisor did not answer in time and the last
+   * figures it handed out were shown instead, or when a thread has stopped reporting (stalled, dead, restarting).
+   */
+  threadStatsAgeS?: Readonly<Record<string, number>>;
   isDraining: boolean;
   info: { version: string; node: string; engine: string };
   /** Every thread's snapshot (and the retired threads' merged one). */
@@ -321,6 +349,10 @@ export function countersToSnapshot(input: MetricsInput): MetricsSnapshot {
   add({ name: 'edge_threads', type: 'gauge', help: 'Edge threads configured (0 = the edge runs in the main thread)' }, input.edgeThreads);
   add({ name: 'edge_threads_ready', type: 'gauge', help: 'Edge threads listening right now' }, input.edgeThreadsReady);
   add({ name: 'edge_thread_restarts_total', type: 'counter', help: 'Edge threads restarted by the supervisor after dying' }, input.edgeThreadRestarts);
+  const ageHelp = 'Age of the figures shown for each edge thread, in seconds (over a few seconds: the supervisor or that thread is not answering, and its last figures are shown)';
+  for (const [thread, ageS] of Object.entries(input.threadStatsAgeS ?? {})) {
+    if (Number.isFinite(ageS)) add({ name: 'edge_thread_stats_age_seconds', type: 'gauge', help: ageHelp, labels: { thread } }, Math.max(0, ageS));
+  }
   add({ name: 'draining', type: 'gauge', help: '1 while draining after SIGTERM/SIGINT (new calls refused), else 0' }, input.isDraining ? 1 : 0);
   add(
     { name: 'build_info', type: 'gauge', help: 'Always 1; the labels say what runs', labels: { version: input.info.version, node: input.info.node, engine: input.info.engine } },

@@ -123,15 +123,22 @@ export function createStreamToken(secret: string, callSid: string, nowMs: number
   return `${expiresAtMs.toString(36)}.${streamTokenMac(secret, callSid, expiresAtMs)}`;
 }
 
+/** A token's expiry (ms since the epoch) as it claims it, or null when it has no readable one (verify it first). */
+export function streamTokenExpiryMs(token: string): number | null {
+  const dot = token.indexOf('.');
+  if (dot <= 0 || dot > 12) return null;
+  const expiryText = token.slice(0, dot);
+  if (!/^[0-9a-z]+$/.test(expiryText)) return null;
+  const expiresAtMs = parseInt(expiryText, 36);
+  return Number.isSafeInteger(expiresAtMs) ? expiresAtMs : null;
+}
+
 /** True when `token` was made with `secret` for `callSid` and has not expired at `nowMs`. Constant-time MAC compare. */
 export function verifyStreamToken(secret: string, token: string, callSid: string, nowMs: number): boolean {
   if (typeof token !== 'string' || token.length > 128) return false;
+  const expiresAtMs = streamTokenExpiryMs(token);
+  if (expiresAtMs === null) return false;
   const dot = token.indexOf('.');
-  if (dot <= 0 || dot > 12) return false;
-  const expiryText = token.slice(0, dot);
-  if (!/^[0-9a-z]+$/.test(expiryText)) return false;
-  const expiresAtMs = parseInt(expiryText, 36);
-  if (!Number.isSafeInteger(expiresAtMs)) return false;
   const isMacValid = safeEqual(token.slice(dot + 1), streamTokenMac(secret, callSid, expiresAtMs));
   return isMacValid && nowMs <= expiresAtMs;
 }

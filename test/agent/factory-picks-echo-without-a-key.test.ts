@@ -14,20 +14,20 @@ const noPool = { utteranceToWav16k: async () => new Uint8Array(0), pcmToMulawFra
 
 describe('loadAgentFactory', () => {
   it('gives the echo agent when no OpenAI key is set, or AGENT=echo, without loading the AI modules', async () => {
-    expect(await loadAgentFactory(loadConfig({}))).toBe(createEchoAgent);
-    expect(await loadAgentFactory(loadConfig({ OPENAI_API_KEY: 'sk-x', AGENT: 'echo' }))).toBe(createEchoAgent);
+    expect(await loadAgentFactory(loadConfig({ INSECURE_DEV_MODE: '1' }))).toBe(createEchoAgent);
+    expect(await loadAgentFactory(loadConfig({ INSECURE_DEV_MODE: '1', OPENAI_API_KEY: 'sk-x', AGENT: 'echo' }))).toBe(createEchoAgent);
     expect(isAiAgentLoaded()).toBe(false);
   });
 
   it('gives the AI pipeline with a key: OpenAI speech with TTS_PROVIDER=openai, Google with credentials', async () => {
     process.env['METADATA_SERVER_DETECTION'] = 'none';
-    const openaiTts = await loadAgentFactory(loadConfig({ OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', TTS_PROVIDER: 'openai' }), { audio: noPool });
+    const openaiTts = await loadAgentFactory(loadConfig({ INSECURE_DEV_MODE: '1', OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', TTS_PROVIDER: 'openai' }), { audio: noPool });
     expect(isAiAgentLoaded()).toBe(true);
     const agent = openaiTts(call);
     expect(agent).toBeInstanceOf(PipelineAgent);
     expect((agent as PipelineAgent).providers).toEqual({ transcriber: 'openai-asr', responder: 'openai-llm', synthesizer: 'openai-tts' });
     const google = await loadAgentFactory(loadConfig({
-      OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+      INSECURE_DEV_MODE: '1', OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
       GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: fakeServiceAccount().json, GOOGLE_TTS_API_ENDPOINT: 'http://127.0.0.1:9',
     }), { audio: noPool });
     expect((google(call) as PipelineAgent).providers.synthesizer).toBe('google-tts');
@@ -35,7 +35,7 @@ describe('loadAgentFactory', () => {
   });
 
   it('the synchronous engine builder refuses an AI config without an agent factory, naming the way out', () => {
-    const config = loadConfig({ OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', TTS_PROVIDER: 'openai' });
+    const config = loadConfig({ INSECURE_DEV_MODE: '1', OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', TTS_PROVIDER: 'openai' });
     expect(() => createSessionFactory({ config })).toThrow(/createEngineSessionFactory/);
   });
 });

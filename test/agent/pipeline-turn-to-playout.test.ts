@@ -96,7 +96,7 @@ beforeAll(async () => {
   googleFake = await startFakeGoogleTts({ account, msPerChar: 30 });
   pool = new DspPool({ threads: 1 });
   config = loadConfig({
-    OPENAI_API_KEY: 'test', OPENAI_BASE_URL: openaiFake.baseUrl, GOOGLE_TTS_API_ENDPOINT: googleFake.endpointUrl,
+    INSECURE_DEV_MODE: '1', OPENAI_API_KEY: 'test', OPENAI_BASE_URL: openaiFake.baseUrl, GOOGLE_TTS_API_ENDPOINT: googleFake.endpointUrl,
     GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: account.json, LANGUAGE: 'he', GREETING, SYSTEM_PROMPT: 'You are a test agent.',
     ASR_TIMEOUT_MS: '600', LLM_TIMEOUT_MS: '600', TTS_TIMEOUT_MS: '600', EDGE_THREADS: '1', DSP_THREADS: '1',
   });
@@ -192,7 +192,7 @@ describe('the AI pipeline', () => {
 
   it('with TTS_PROVIDER=openai, speaks through OpenAI speech (pcm at 24 kHz) instead', async () => {
     const openaiConfig = loadConfig({
-      OPENAI_API_KEY: 'test', OPENAI_BASE_URL: openaiFake.baseUrl, TTS_PROVIDER: 'openai', LANGUAGE: 'he', GREETING,
+      INSECURE_DEV_MODE: '1', OPENAI_API_KEY: 'test', OPENAI_BASE_URL: openaiFake.baseUrl, TTS_PROVIDER: 'openai', LANGUAGE: 'he', GREETING,
       EDGE_THREADS: '1', DSP_THREADS: '1',
     });
     const ctx = new RecordingContext();

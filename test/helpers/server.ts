@@ -18,11 +18,14 @@ export const TEST_SESSION_MODULE = join(REPO_ROOT, 'dist', 'test', 'edge', 'test
 const SERVER_VARIABLE_PREFIXES = [
   'PORT', 'HOST', 'PUBLIC_BASE_URL', 'TWILIO_', 'STREAM_TOKEN_', 'EDGE_', 'DSP_THREADS', 'DRAIN_TIMEOUT_S', 'LOG_LEVEL',
   'WS_', 'SLOW_CLIENT_', 'PLAYOUT_', 'VAD_', 'TURN_', 'BARGE_IN', 'AGENT', 'GREETING', 'SYSTEM_PROMPT', 'LANGUAGE',
-  'OPENAI_', 'TTS_', 'GOOGLE_', 'ASR_', 'LLM_', 'UWS_', 'VITEST',
+  'OPENAI_', 'TTS_', 'GOOGLE_', 'ASR_', 'LLM_', 'UWS_', 'INSECURE_', 'VITEST',
 ];
 
 export interface StartServerOptions {
-  /** Extra environment (EDGE_THREADS defaults to 2, LOG_LEVEL to info, DRAIN_TIMEOUT_S to 5). */
+  /**
+   * Extra environment (EDGE_THREADS defaults to 2, LOG_LEVEL to info, DRAIN_TIMEOUT_S to 5, and INSECURE_DEV_MODE to 1
+   * unless the test sets TWILIO_AUTH_TOKEN or its own INSECURE_DEV_MODE: a token-less server refuses to start).
+   */
   env?: Record<string, string>;
   /** How long to wait for the server to answer /version with all threads ready. */
   readyTimeoutMs?: number;
@@ -83,7 +86,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     if (value === undefined || SERVER_VARIABLE_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
     env[name] = value;
   }
-  Object.assign(env, { EDGE_THREADS: '2', LOG_LEVEL: 'info', DRAIN_TIMEOUT_S: '5' }, options.env ?? {}, {
+  const isSecurityChosen = options.env?.['TWILIO_AUTH_TOKEN'] !== undefined || options.env?.['INSECURE_DEV_MODE'] !== undefined;
+  const devMode: Record<string, string> = isSecurityChosen ? {} : { INSECURE_DEV_MODE: '1' };
+  Object.assign(env, { EDGE_THREADS: '2', LOG_LEVEL: 'info', DRAIN_TIMEOUT_S: '5' }, devMode, options.env ?? {}, {
     PORT: String(port),
     HOST: '127.0.0.1',
   });
@@ -183,6 +188,38 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       return result;
     },
   };
+}
+
+export interface RunToExit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the built server with exactly `env` (plus PATH), from a directory without a .env file, until it exits: for
+ * configurations it must refuse before it listens. Rejects if it is still running after `timeoutMs`.
+ */
+export function runServerToExit(env: Record<string, string>, timeoutMs = 10_000): Promise<RunToExit> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [SERVER_ENTRY], {
+      cwd: tmpdir(),
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the server did not exit within ${timeoutMs} ms (it should refuse to start):\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolveRun({ code, stdout, stderr });
+    });
+  });
 }
 
 export interface RawResponse {

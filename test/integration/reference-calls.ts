@@ -80,11 +80,14 @@ export interface VersionCounters {
   activeCalls: number;
   /** The call engine's counters, summed over threads. */
   call: Record<string, number>;
+  /** The edge's sockets that have not sent an accepted start (not calls). */
+  socketsAwaitingStart: number;
 }
 
 export async function readCounters(server: RunningServer): Promise<VersionCounters> {
   const { body } = await getJson(`${server.baseUrl}/version`);
-  return { activeCalls: Number(body['activeCalls']), call: (body['call'] ?? {}) as Record<string, number> };
+  const edge = (body['counters'] ?? {}) as Record<string, number>;
+  return { activeCalls: Number(body['activeCalls']), call: (body['call'] ?? {}) as Record<string, number>, socketsAwaitingStart: Number(edge['socketsAwaitingStart']) };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -94,7 +97,8 @@ export async function waitUntilNoCalls(server: RunningServer, timeoutMs: number)
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const counters = await readCounters(server);
-    if ((counters.activeCalls === 0 && counters.call['activeCalls'] === 0) || Date.now() > deadline) return counters;
+    const isEmpty = counters.activeCalls === 0 && counters.call['activeCalls'] === 0 && counters.socketsAwaitingStart === 0;
+    if (isEmpty || Date.now() > deadline) return counters;
     await sleep(100);
   }
 }

@@ -1,39 +1,8 @@
 // A bad configuration stops the built server at start, before it listens: one message on stderr names every bad
 // variable with what it should be (not just the first), the JSON log carries the same list, and the exit code is
 // non-zero, which is what a deploy's health check and a process supervisor need to see.
-import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { SERVER_ENTRY, freePort } from '../helpers/server.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node dist/src/main.js` with exactly `env` (plus PATH), from a directory without a .env file. */
-function runServer(env: Record<string, string>, timeoutMs = 10_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_ENTRY], {
-      cwd: tmpdir(),
-      env: { PATH: process.env['PATH'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the server did not exit within ${timeoutMs} ms (it should refuse to start):\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { freePort, runServerToExit as runServer } from '../helpers/server.js';
 
 describe('a bad configuration', () => {
   it('fails at start with every problem in one message and a non-zero exit', async () => {
@@ -74,7 +43,7 @@ describe('a bad configuration', () => {
   });
 
   it('one bad value alone is named, with the value it got', async () => {
-    const run = await runServer({ PORT: '99999' });
+    const run = await runServer({ PORT: '99999', INSECURE_DEV_MODE: '1' }); // the opt-in, so that PORT is the only problem
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/Invalid configuration \(1 problem\):\n {2}- PORT must be an integer from 0 to 65535 \(got "99999"\)/);
   });

@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   attachEngineMetrics,
   countProviderError,
+  countWebhookRefusedDraining,
   mergeSnapshots,
   observeTurnLatency,
   renderMetrics,
@@ -75,6 +76,21 @@ describe('metrics summed across threads', () => {
     for (const family of ['aicrmd_turn_latency_seconds', 'aicrmd_provider_errors_total']) {
       expect(merged.get(family)?.samples).toEqual(separate.get(family)?.samples);
     }
+  });
+
+  it('says how old each thread\'s figures are, and counts voice webhooks refused while draining', async () => {
+    countWebhookRefusedDraining();
+    const threadA = await threadMetricsSnapshot();
+    resetThreadMetrics();
+    countWebhookRefusedDraining();
+    const threadB = await threadMetricsSnapshot();
+    const families = parsePrometheusText(await renderMetrics({ ...input([threadA, threadB]), threadStatsAgeS: { 0: 0, 1: 2.5, 2: -0.01 } }));
+    expect(families.get('aicrmd_edge_thread_stats_age_seconds')?.type).toBe('gauge');
+    expect(sampleValue(families, 'aicrmd_edge_thread_stats_age_seconds', { thread: '0' })).toBe(0);
+    expect(sampleValue(families, 'aicrmd_edge_thread_stats_age_seconds', { thread: '1' })).toBe(2.5);
+    expect(sampleValue(families, 'aicrmd_edge_thread_stats_age_seconds', { thread: '2' })).toBe(0); // clock skew is not "fresher"
+    expect(sampleValue(families, 'aicrmd_webhooks_refused_draining_total')).toBe(2);
+    expect(families.get('aicrmd_webhooks_refused_draining_total')?.type).toBe('counter');
   });
 
   it('label values are sanitized and capped, so a typo cannot create unbounded series', async () => {

@@ -1,0 +1,19 @@
+// A DSP pool worker that is stuck, for tests of the pool's deadline and queue bound (DspPoolOptions.workerFilename):
+// utteranceToWav16k and pcmToMulawFrames never answer within a test (a wedged thread), while decodeBatch answers at
+// once with zeros of the right size, so that a test can wait until the thread is up before it fills the queue.
+const STALL_MS = 60_000;
+
+const stall = () => new Promise((resolve) => setTimeout(() => resolve(new Uint8Array(0)), STALL_MS));
+
+export function utteranceToWav16k() {
+  return stall();
+}
+
+export function pcmToMulawFrames() {
+  return stall();
+}
+
+export function decodeBatch(task) {
+  const frames = task.codes.length / 160;
+  return new Uint8Array(frames * 4 + task.codes.length * 2);
+}
