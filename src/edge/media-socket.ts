@@ -97,6 +97,8 @@ export interface MediaSocketOptions {
   openSockets: Set<MediaSocket>;
   /** The sockets of this thread without an accepted start (the start-deadline sweep reads it). */
   socketsAwaitingStart: Set<MediaSocket>;
+  /** The wall clock the inbound rate is measured on (ms); default Date.now (a benchmark drives it by hand). */
+  wallClockMs?: () => number;
   /** Called when the number of active calls changes (the thread reports it to the supervisor). */
   onActiveCallsChanged?: () => void;
 }
@@ -200,7 +202,10 @@ export class MediaSocket {
     private readonly options: MediaSocketOptions,
   ) {
     this.transport = new UwsCallTransport(this);
+    this.nowMs = options.wallClockMs ?? Date.now;
   }
+
+  private readonly nowMs: () => number;
 
   /** Is this socket a call yet (its start accepted)? */
   get isLive(): boolean {
@@ -236,7 +241,7 @@ export class MediaSocket {
     }
     switch (msg.event) {
       case 'media': {
-        const verdict = this.rate!.take(Date.now());
+        const verdict = this.rate!.take(this.nowMs());
         if (verdict !== 'accept') {
           this.onOverRate(verdict);
           return;
@@ -430,7 +435,7 @@ export class MediaSocket {
   /** A message that waited for the start, now that the call is live (the same path as a fresh one). */
   private onLiveMessage(msg: InboundMessage): void {
     if (msg.event === 'media') {
-      const verdict = this.rate!.take(Date.now());
+      const verdict = this.rate!.take(this.nowMs());
       if (verdict !== 'accept') {
         this.onOverRate(verdict);
         return;
@@ -467,7 +472,7 @@ export class MediaSocket {
     stats.activeCalls++;
     stats.callsTotal++;
     const nowMs = Date.now();
-    this.rate = new InboundRateLimit(nowMs);
+    this.rate = new InboundRateLimit(this.nowMs());
     this.nextMediaSummaryAtMs = nowMs + LOG_SUMMARY_INTERVAL_MS;
     this.noteSequence(msg.sequenceNumber);
     log.info({
