@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: every benchmark, ours against its peer in the same run, sized to fit in about 10 minutes on 2 cores.
- * dsp (dist/bench/dsp/run.js, as a child process, when it is built), then load (simultaneous calls), then webhooks.
+ * dsp (dist/bench/dsp/run.js, as a child process, when it is built), then load (simultaneous calls), then webhooks,
+ * then hotpath (the per-frame cost of the hardening guards, before and after; dist/bench/hotpath/run.js, a child).
  * Each part writes its own section of bench/RESULTS.md; load also draws bench/load-pacing.svg.
  *
- *   node dist/bench/run.js [--only dsp,load,webhooks] [--quick]
+ *   node dist/bench/run.js [--only dsp,load,webhooks,hotpath] [--quick]
  * --quick: a smoke run (small N, short windows) that still writes the report.
  */
 import { spawn } from 'node:child_process';
@@ -28,7 +29,7 @@ function runChild(script: string, args: string[], timeoutMs: number): Promise<nu
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const onlyArg = argv.indexOf('--only');
-  const only = new Set((onlyArg >= 0 ? argv[onlyArg + 1] ?? '' : 'dsp,load,webhooks').split(','));
+  const only = new Set((onlyArg >= 0 ? argv[onlyArg + 1] ?? '' : 'dsp,load,webhooks,hotpath').split(','));
   const isQuick = argv.includes('--quick');
   const started = Date.now();
   const failures: string[] = [];
@@ -75,6 +76,17 @@ async function main(): Promise<void> {
     } catch (err) {
       failures.push(`webhooks: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  if (only.has('hotpath')) {
+    section('hotpath');
+    const hotpath = join(findRepoRoot(), 'dist', 'bench', 'hotpath', 'run.js');
+    const childArgs = isQuick ? ['--expose-gc', hotpath, '--rounds', '3', '--no-callgrind'] : ['--expose-gc', hotpath];
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, childArgs, { stdio: 'inherit' });
+      child.once('exit', (exitCode) => resolve(exitCode));
+    });
+    if (code !== 0) failures.push(`hotpath exited with ${code}`);
   }
 
   process.stdout.write(`\nbench: done in ${((Date.now() - started) / 1000).toFixed(0)} s; bench/RESULTS.md updated\n`);
