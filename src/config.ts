@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { LOG_LEVELS, type LogLevel } from './observability/log.js';
+import { MAX_PLAYOUT_LEAD_FRAMES } from './call/playout.js';
 import { DEFAULT_STREAM_TOKEN_TTL_MS, deriveStreamTokenSecret, streamUrlFor } from './twilio/signature.js';
 
 export type AgentKind = 'echo' | 'openai';
@@ -272,7 +273,7 @@ const EnvSchema = z.object({
   SLOW_CLIENT_OVERFLOW_MS: intVar(20, 600_000, 'a number of milliseconds'),
   WS_START_TIMEOUT_S: intVar(1, 120, 'a number of seconds'),
   WS_MAX_SOCKETS_AWAITING_START: intVar(1, 100_000, 'a number of sockets'),
-  PLAYOUT_LEAD_FRAMES: intVar(0, 50, 'a number of 20 ms frames'),
+  PLAYOUT_LEAD_FRAMES: intVar(0, MAX_PLAYOUT_LEAD_FRAMES, 'a number of 20 ms frames'),
   VAD_ONSET_MS: intVar(20, 2000, 'a number of milliseconds'),
   VAD_HANGOVER_MS: intVar(20, 5000, 'a number of milliseconds'),
   VAD_MARGIN_DB: numVar(0, 60),
@@ -418,7 +419,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     streamTokenSecret = deriveStreamTokenSecret(twilioAuthToken);
     streamTokenSecretSource = 'auth-token';
   } else {
-    // dev mode: tokens are not checked; main passes this to edge threads as STREAM_TOKEN_SECRET so all agree
+    // dev mode: tokens are not checked; the edge threads get this config (the secret with it) from the supervisor
     streamTokenSecret = randomBytes(32).toString('base64url');
     streamTokenSecretSource = 'random';
   }
@@ -556,10 +557,3 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   };
 }
 
-/**
- * The environment an edge thread should load its config from so that it agrees with the main thread: the same
- * variables plus the stream-token secret (which is random per process in development mode).
- */
-export function envForThreads(config: Config, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return { ...env, STREAM_TOKEN_SECRET: config.streamTokenSecret };
-}

@@ -4,21 +4,22 @@
 // for up to DRAIN_TIMEOUT_S, then close every listen socket and socket and exit 0. A second signal skips the wait.
 //
 // Environment read here besides src/config.ts (both are test/dev hooks, off by default):
-//   EDGE_SESSION_MODULE  path or file: URL of a module exporting createSessionFactory({ config, threadIndex })
-//                        (default: the call engine, src/call/engine-module.ts; see SESSION_MODULE_URL)
-//   EDGE_TEST_HOOKS=1    adds POST /__test/crash-thread (crashes the edge thread that serves it) for supervision tests
+//   EDGE_SESSION_MODULE  path or file: URL of a module exporting createCallEngine({ config, threadIndex })
+//                        (default: the thread's composition root, src/thread-root.ts; see SESSION_MODULE_URL)
+//   EDGE_TEST_HOOKS=1    adds POST /__test/crash-thread (crashes the edge thread that serves it) and
+//                        POST /__test/stall-supervisor?ms=N (blocks the main thread) for supervision tests
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
-import { createEdgeRunner, type EdgeRunner } from './edge/threads.js';
+import { createEdgeRunner, type EdgeRunner } from './edge/supervisor.js';
 import { uwsEngine, uwsLoadMessage } from './edge/uws.js';
 import { ErrorKind, LogEvent, log, setLogLevel } from './observability/log.js';
 
 /**
- * The session module every edge thread loads: the call engine (its createSessionFactory builds the thread's registry,
- * clock and batched DSP); EDGE_SESSION_MODULE swaps in another module with the same contract (tests).
+ * The session module every edge thread loads: the thread's composition root (its createCallEngine builds the thread's
+ * clock, batched DSP, agent and registry); EDGE_SESSION_MODULE swaps in another module with the same contract (tests).
  */
-const SESSION_MODULE_URL = new URL('./call/engine-module.js', import.meta.url).href;
+const SESSION_MODULE_URL = new URL('./thread-root.js', import.meta.url).href;
 
 function sessionModuleUrl(env: NodeJS.ProcessEnv): string {
   const override = env['EDGE_SESSION_MODULE']?.trim();

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, ConfigError, envForThreads, loadConfig, loadDotEnv } from '../src/config.js';
+import { CONFIG_VARIABLES, ConfigError, loadConfig, loadDotEnv } from '../src/config.js';
 import { deriveStreamTokenSecret } from '../src/twilio/signature.js';
 
 const AUTH = 'f'.repeat(32);
@@ -290,11 +290,6 @@ describe('.env and threads', () => {
     }
   });
 
-  it('envForThreads carries the stream secret so that dev-mode threads agree', () => {
-    const main = loadConfig(DEV);
-    const thread = loadConfig(envForThreads(main, DEV));
-    expect(thread.streamTokenSecret).toBe(main.streamTokenSecret);
-  });
 });
 
 describe('security is on unless switched off on purpose', () => {

@@ -1,17 +1,17 @@
 /**
- * What a crossing into a pool thread costs: DspPool.decodeBatch (mu-law frames -> PCM + per-frame dBFS, in a Piscina
- * worker) with 1, 50 and 500 frames per task, against the same work inline on the calling thread (native, and plain
- * JS). CPU is process.cpuUsage() across the whole process (every thread), per frame; wall time per frame too.
+ * What a crossing into a pool thread costs: a batch decode (mu-law frames -> PCM + per-frame dBFS) as a job of the
+ * production DSP pool (DecodeBatchPool in decode-pool.ts: DspPool with this one job added) with 1, 50 and 500 frames
+ * per task, against the same work inline on the calling thread (native, and plain JS). CPU is process.cpuUsage() across the whole process (every thread), per frame; wall time per frame too.
  * A few tasks stay in flight so the worker is kept busy; each task's bytes are a fresh copy (the input is transferred).
  */
 
 import { frameLevelsDbfs, mulawDecodeInto } from '../../src/audio/dsp.js';
-import { DspPool } from '../../src/audio/pool.js';
+import { SAMPLES_PER_FRAME } from '../../src/twilio/media-format.js';
+import { DecodeBatchPool } from './decode-pool.js';
 import { jsMulawDecodeInto } from './js-mulaw.js';
 import { fixture, fmtNs, fmtRate, fmtRatio, type SectionResult } from './report.js';
 import { consume, measureCpuWall, median, nowNs, type CpuWallSample } from './timing.js';
 
-const SAMPLES_PER_FRAME = 160;
 const IN_FLIGHT = 8;
 const POOL_THREADS = 1;   // as in DESIGN.md's figures: one worker, the main thread submitting
 
@@ -26,7 +26,7 @@ function jsLevelsInto(pcm: Int16Array, out: Float32Array): void {
 }
 
 /** Sends `totalFrames` through the pool in tasks of `framesPerTask`, keeping IN_FLIGHT tasks outstanding. */
-function poolRun(pool: DspPool, source: Uint8Array, framesPerTask: number, totalFrames: number, latenciesNs: number[]): Promise<number> {
+function poolRun(pool: DecodeBatchPool, source: Uint8Array, framesPerTask: number, totalFrames: number, latenciesNs: number[]): Promise<number> {
   const taskBytes = framesPerTask * SAMPLES_PER_FRAME;
   const sourceTasks = Math.floor(source.length / taskBytes);
   return new Promise((resolve, reject) => {
@@ -65,7 +65,7 @@ function inlineRun(source: Uint8Array, framesPerCall: number, totalFrames: numbe
   return Promise.resolve(totalFrames);
 }
 
-/** The worker's decodeBatch job (src/audio/dsp-worker.ts), run inline: one result buffer, levels then PCM. */
+/** The worker's decodeBatch job (decode-worker.ts), run inline: one result buffer, levels then PCM. */
 const inlineNative = (codes: Uint8Array): number => {
   const frames = codes.length / SAMPLES_PER_FRAME;
   const out = new ArrayBuffer(frames * 4 + codes.length * 2);
@@ -90,11 +90,11 @@ const inlineJs = (codes: Uint8Array): number => {
 export async function benchPool(isQuick: boolean): Promise<SectionResult> {
   const source = new Uint8Array(fixture('conv-en.8k.ul').subarray(0, 500 * SAMPLES_PER_FRAME));
   const scale = isQuick ? 0.2 : 1;
-  const pool = new DspPool({ threads: POOL_THREADS });
+  const pool = new DecodeBatchPool({ threads: POOL_THREADS });
   const latencies = new Map<string, number[]>();
   const cases: Case[] = [];
   for (const [framesPerTask, totalFrames] of [[1, 15_000], [50, 150_000], [500, 300_000]] as const) {
-    const label = `DspPool.decodeBatch, ${framesPerTask} frame${framesPerTask === 1 ? '' : 's'} per task`;
+    const label = `DecodeBatchPool.decodeBatch (a DspPool job), ${framesPerTask} frame${framesPerTask === 1 ? '' : 's'} per task`;
     const lat: number[] = [];
     latencies.set(label, lat);
     cases.push({ label, framesPerTask, totalFrames: Math.round(totalFrames * scale), isPool: true, run: (s) => poolRun(pool, s, framesPerTask, Math.round(totalFrames * scale), lat) });

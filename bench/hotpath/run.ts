@@ -27,9 +27,12 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { findRepoRoot, loadConversation } from '../load/conversation.js';
 import { machineLine, replaceSection } from '../load/results-file.js';
+import { serializeConnected, serializeStart } from '../../src/twilio/caller-messages.js';
+import { FRAME_MS, MEDIA_SUBPROTOCOL, MULAW_MEDIA_FORMAT } from '../../src/twilio/media-format.js';
+// the same hand-driven time for both builds (each build's FrameClock takes any TimeSource)
+import { ManualTimeSource } from '../../test/helpers/manual-time-source.js';
 
 const DEFAULT_BASELINE = 'c9cf168'; // main before issue 12's hardening
-const FRAME_MS = 20;
 const CALLGRIND_CALLS = 50;
 const CALLGRIND_SHORT_TICKS = 200;
 const CALLGRIND_LONG_TICKS = 600;
@@ -122,14 +125,13 @@ interface Workload { calls: number; ticks: number }
 /** One round on `build`: fresh engine and sockets, `ticks` ticks; returns CPU ns per inbound frame. */
 function runRound(build: Build, workload: Workload, conversation: ReturnType<typeof loadConversation>): { nsPerFrame: number; framesIn: number } {
   type Ctor = new (...args: unknown[]) => Record<string, unknown>;
-  const ManualTimeSource = build.clock['ManualTimeSource'] as Ctor;
   const FrameClock = build.clock['FrameClock'] as Ctor;
   const InboundBatcher = build.dsp['InboundBatcher'] as Ctor;
   const createSessionFactory = build.registry['createSessionFactory'] as (options: object) => ((t: unknown) => unknown) & { registry: { shutdown(): void; stats(): Record<string, number> } };
   const MediaSocket = build.mediaSocket['MediaSocket'] as Ctor;
   const createEdgeThreadStats = build.mediaSocket['createEdgeThreadStats'] as () => Record<string, number>;
 
-  const time = new ManualTimeSource(0) as unknown as { nowMs(): number; advance(ms: number): void };
+  const time = new ManualTimeSource(0);
   const clock = new FrameClock({ time });
   const batcher = new InboundBatcher({ maxSlots: workload.calls + 8, maxFramesPerTick: 1024 });
   const factory = createSessionFactory({
@@ -143,7 +145,7 @@ function runRound(build: Build, workload: Workload, conversation: ReturnType<typ
     streamTokenLedger: { consume: () => Promise.resolve(true) }, maxBackpressureBytes: 1 << 20, slowClientOverflowMs: 2000,
     openSockets: new Set(), socketsAwaitingStart: new Set(), wallClockMs: () => wallStartMs + time.nowMs(),
   };
-  const info = { path: '/ws/twilio-media', query: '', subprotocol: 'audio.twilio.com', remoteAddress: '127.0.0.1' };
+  const info = { path: '/ws/twilio-media', query: '', subprotocol: MEDIA_SUBPROTOCOL, remoteAddress: '127.0.0.1' };
   const sockets: Array<Record<string, (...args: unknown[]) => unknown>> = [];
   const offsets: number[] = [];
   const { payloadAscii, loopFrames, startFrames } = conversation;
@@ -151,11 +153,10 @@ function runRound(build: Build, workload: Workload, conversation: ReturnType<typ
     const conn = new MediaSocket(info, options) as unknown as Record<string, (...args: unknown[]) => unknown>;
     conn['onOpen']!(stubSocket(conn as never));
     const streamSid = `MZ${String(c).padStart(32, '0')}`;
-    conn['onMessage']!(ascii('{"event":"connected","protocol":"Call","version":"1.0.0"}'), false);
-    conn['onMessage']!(ascii(JSON.stringify({
-      event: 'start', sequenceNumber: '1', streamSid,
-      start: { streamSid, accountSid: 'AC' + '0'.repeat(32), callSid: `CA${String(c).padStart(32, '0')}`, tracks: ['inbound'],
-        mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 }, customParameters: {} },
+    conn['onMessage']!(ascii(serializeConnected()), false);
+    conn['onMessage']!(ascii(serializeStart(1, {
+      streamSid, accountSid: 'AC' + '0'.repeat(32), callSid: `CA${String(c).padStart(32, '0')}`, tracks: ['inbound'],
+      mediaFormat: { ...MULAW_MEDIA_FORMAT }, customParameters: {},
     })), false);
     sockets.push(conn);
     offsets.push(startFrames[(c * 7919) % startFrames.length]!);

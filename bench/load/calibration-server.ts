@@ -12,10 +12,11 @@
 import { createServer, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { FRAME_BYTES, FRAME_MS, MULAW_SILENCE_BYTE } from '../../src/twilio/media-format.js';
+import { serializeMark, serializeMedia } from '../../src/twilio/outbound-serializers.js';
 
 const PORT = Number(process.env.PORT ?? 8083);
 const HOST = process.env.HOST ?? '127.0.0.1';
-const FRAME_MS = 20;
 const PLAY_FRAMES = Math.max(1, Math.floor(Number(process.env.CALIBRATION_PLAY_FRAMES ?? 230)));
 const CYCLE_FRAMES = PLAY_FRAMES + Math.max(1, Math.floor(Number(process.env.CALIBRATION_SILENT_FRAMES ?? 230)));
 
@@ -25,8 +26,9 @@ function serverFrame(text: string): Buffer {
   return Buffer.concat([header, payload]);
 }
 
-const MEDIA = serverFrame(JSON.stringify({ event: 'media', streamSid: 'MZ' + '0'.repeat(32), media: { payload: Buffer.alloc(160, 0xff).toString('base64') } }));
-const MARK = serverFrame(JSON.stringify({ event: 'mark', streamSid: 'MZ' + '0'.repeat(32), mark: { name: 'calibration' } }));
+const CALIBRATION_STREAM_SID = 'MZ' + '0'.repeat(32);
+const MEDIA = serverFrame(serializeMedia(CALIBRATION_STREAM_SID, new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE_BYTE)));
+const MARK = serverFrame(serializeMark(CALIBRATION_STREAM_SID, 'calibration'));
 
 interface Call { socket: Socket; nextDue: number; frame: number; isOpen: boolean }
 const slots: Call[][] = Array.from({ length: FRAME_MS }, () => []);

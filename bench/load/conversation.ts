@@ -8,10 +8,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FRAME_BYTES, FRAME_MS, MULAW_SILENCE_BYTE } from '../../src/twilio/media-format.js';
 
-export const FRAME_MS = 20;
-export const BYTES_PER_FRAME = 160;
-const MULAW_SILENCE = 0xff;
 const MULAW_NEGATIVE_ZERO = 0x7f;
 
 export interface Utterance {
@@ -62,14 +60,14 @@ export function loadConversation(options: ConversationOptions = {}): LoadConvers
   const label = labels[name];
   if (!label) throw new Error(`labels.json has no entry for ${name}`);
 
-  const sourceFrames = Math.ceil(raw.length / BYTES_PER_FRAME);
-  const source = Buffer.alloc(sourceFrames * BYTES_PER_FRAME, MULAW_SILENCE);
+  const sourceFrames = Math.ceil(raw.length / FRAME_BYTES);
+  const source = Buffer.alloc(sourceFrames * FRAME_BYTES, MULAW_SILENCE_BYTE);
   raw.copy(source);
   const utts = label.utterances_s;
 
   const frames: Buffer[] = [];
   const utterances: Utterance[] = [];
-  const silentFrame = Buffer.alloc(BYTES_PER_FRAME, MULAW_SILENCE);
+  const silentFrame = Buffer.alloc(FRAME_BYTES, MULAW_SILENCE_BYTE);
   let segStartFrame = 0;
   for (let u = 0; u < utts.length; u++) {
     const [startS, endS] = utts[u]!;
@@ -77,7 +75,7 @@ export function loadConversation(options: ConversationOptions = {}): LoadConvers
     const cutS = next ? (endS + next[0]) / 2 : sourceFrames * (FRAME_MS / 1000);
     const segEndFrame = Math.min(sourceFrames, Math.round((cutS * 1000) / FRAME_MS));
     const loopBase = frames.length - segStartFrame;
-    for (let f = segStartFrame; f < segEndFrame; f++) frames.push(source.subarray(f * BYTES_PER_FRAME, (f + 1) * BYTES_PER_FRAME));
+    for (let f = segStartFrame; f < segEndFrame; f++) frames.push(source.subarray(f * FRAME_BYTES, (f + 1) * FRAME_BYTES));
     utterances.push({
       startFrame: loopBase + Math.floor((startS * 1000) / FRAME_MS),
       endFrame: loopBase + Math.floor((endS * 1000 - 0.001) / FRAME_MS),
@@ -99,8 +97,8 @@ export function loadConversation(options: ConversationOptions = {}): LoadConvers
     const norm = Buffer.from(frame);
     let silent = true;
     for (let b = 0; b < norm.length; b++) {
-      if (norm[b] === MULAW_NEGATIVE_ZERO) norm[b] = MULAW_SILENCE;
-      if (norm[b] !== MULAW_SILENCE) silent = false;
+      if (norm[b] === MULAW_NEGATIVE_ZERO) norm[b] = MULAW_SILENCE_BYTE;
+      if (norm[b] !== MULAW_SILENCE_BYTE) silent = false;
     }
     isSilent[i] = silent ? 1 : 0;
     if (!silent) {

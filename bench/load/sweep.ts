@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Histogram } from './histogram.js';
 import { loadConversation } from './conversation.js';
+import { MEDIA_SUBPROTOCOL } from '../../src/twilio/media-format.js';
 import { processCpuMs, processRssBytes, threadCpuByName, machineCpuMs } from './procstat.js';
 import { startServer, type RunningServer, type ServerKind } from './servers.js';
 import type { StepCall, StepPlan, ToWorker, FromWorker, WorkerResult } from './protocol.js';
@@ -150,7 +151,7 @@ export async function runStep(gen: LoadGenerator, server: { name: string; pid: n
     host: opts.host ?? '127.0.0.1',
     port: server.port,
     path: opts.path ?? '/ws/twilio-media',
-    protocol: opts.protocol ?? 'audio.twilio.com',
+    protocol: opts.protocol ?? MEDIA_SUBPROTOCOL,
     calls: c,
     gridBaseAbs: Math.floor(begin / 20) * 20,
     windowStartAbs,

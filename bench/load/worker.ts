@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Histogram } from './histogram.js';
-import { loadConversation, FRAME_MS, type LoadConversation } from './conversation.js';
+import { loadConversation, type LoadConversation } from './conversation.js';
+import { serializeConnected, serializeInboundMark, serializeStart, serializeStop } from '../../src/twilio/caller-messages.js';
+import { FRAME_BYTES, FRAME_MS, MEDIA_PAYLOAD_BASE64_CHARS, MULAW_MEDIA_FORMAT, MULAW_SILENCE_BYTE } from '../../src/twilio/media-format.js';
 import {
   buildUpgradeRequest, parseResponseHead, clientFrame, clientHeaderLength, writeClientHeader, maskInPlace,
   ServerFrameReader, OPCODE_TEXT, OPCODE_CLOSE, OPCODE_PING, OPCODE_PONG, type FrameSink,
@@ -21,9 +23,8 @@ const SLOTS = FRAME_MS;                 // one slot per ms of the 20 ms period
 const ACCOUNT_SID = 'AC' + '0'.repeat(32);
 const PAYLOAD_KEY = Buffer.from('"payload":"', 'latin1');
 const EVENT_KEY = Buffer.from('"event":', 'latin1');
-const BASE64_160_LENGTH = 216;
 const MAX_CATCH_UP_FRAMES = 50;
-const SILENT_FRAME_BASE64 = Buffer.alloc(160, 0xff).toString('base64');
+const SILENT_FRAME_BASE64 = Buffer.alloc(FRAME_BYTES, MULAW_SILENCE_BYTE).toString('base64');
 
 const workerIndex = (workerData as { index: number }).index;
 const conv: LoadConversation = loadConversation();
@@ -115,15 +116,10 @@ class Call implements FrameSink {
       if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
       this.isOpen = true;
       this.stats.callsOpened++;
-      this.sendText(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
-      this.sendText(JSON.stringify({
-        event: 'start',
-        sequenceNumber: String(this.seq++),
-        start: {
-          accountSid: ACCOUNT_SID, streamSid: this.streamSid, callSid: this.callSid, tracks: ['inbound'],
-          mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 }, customParameters: {},
-        },
-        streamSid: this.streamSid,
+      this.sendText(serializeConnected());
+      this.sendText(serializeStart(this.seq++, {
+        accountSid: ACCOUNT_SID, streamSid: this.streamSid, callSid: this.callSid, tracks: ['inbound'],
+        mediaFormat: { ...MULAW_MEDIA_FORMAT }, customParameters: {},
       }));
       onOpen(this);
       if (rest.length > 0) this.onData(rest);
@@ -157,6 +153,7 @@ class Call implements FrameSink {
     if (!socket || this.isClosed || !this.isOpen) return;
     const f = (this.spec.startFrame + this.mediaCount) % conv.loopFrames;
     const chunk = this.mediaCount + 1;
+    // serializeInboundMedia's text, built by hand around a pre-encoded payload: the generator's per-frame cost stays out of the figures
     const prefix = '{"event":"media","sequenceNumber":"' + this.seq + '","media":{"track":"inbound","chunk":"' + chunk +
       '","timestamp":"' + this.mediaCount * FRAME_MS + '","payload":"';
     const payload = conv.payloadAscii[f]!;
@@ -199,10 +196,7 @@ class Call implements FrameSink {
     if (!this.socket || this.isClosed) return;
     this.isStopping = true;
     if (this.isOpen) {
-      this.sendText(JSON.stringify({
-        event: 'stop', sequenceNumber: String(this.seq++),
-        stop: { accountSid: ACCOUNT_SID, callSid: this.callSid }, streamSid: this.streamSid,
-      }));
+      this.sendText(serializeStop(this.seq++, this.streamSid, ACCOUNT_SID, this.callSid));
       this.socket.write(clientFrame(OPCODE_CLOSE, Buffer.from([0x03, 0xe8]), this.maskKey));
     }
     this.socket.end();
@@ -253,7 +247,7 @@ class Call implements FrameSink {
     let q = -1;
     if (p >= 0 && p < end) q = buf.indexOf(0x22, p + PAYLOAD_KEY.length);
     const b64Start = p + PAYLOAD_KEY.length;
-    if (q < 0 || q > end || q - b64Start !== BASE64_160_LENGTH) stats.badPayloads++;
+    if (q < 0 || q > end || q - b64Start !== MEDIA_PAYLOAD_BASE64_CHARS) stats.badPayloads++;
     if (!this.inPlayback) {
       this.inPlayback = true;
       this.pbFrames = 0; this.pbLastIdx = -1; this.pbLost = 0; this.pbDup = 0; this.pbUnmatched = 0;
@@ -323,7 +317,7 @@ class Call implements FrameSink {
     let name = '';
     try { name = String((JSON.parse(text) as { mark?: { name?: unknown } }).mark?.name ?? ''); } catch { this.stats.protocolErrors++; }
     if (this.isStopping || this.isClosed) return;
-    this.sendText(JSON.stringify({ event: 'mark', sequenceNumber: String(this.seq++), streamSid: this.streamSid, mark: { name } }));
+    this.sendText(serializeInboundMark(this.seq++, this.streamSid, name));
     this.stats.marksEchoed++;
   }
 

@@ -9,6 +9,7 @@
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { FRAME_BYTES, FRAME_MS, MEDIA_SUBPROTOCOL, MULAW_SILENCE_BYTE } from '../../src/twilio/media-format.js';
 
 const { mulaw } = createRequire(import.meta.url)('alawmulaw') as typeof import('alawmulaw');
 
@@ -17,7 +18,6 @@ const HOST = process.env.HOST ?? '127.0.0.1';
 
 // Turn detection, close to ai-crmd's defaults: speech is a frame above an adaptive floor + margin (and above an
 // absolute gate); 60 ms of it starts a turn, 600 ms without it ends the turn.
-const FRAME_MS = 20;
 const ONSET_FRAMES = 60 / FRAME_MS;
 const HANGOVER_FRAMES = 600 / FRAME_MS;
 const MARGIN_DB = 10;
@@ -49,7 +49,7 @@ const server = http.createServer((req, res) => {
 const wss = new WebSocketServer({
   server,
   path: '/ws/twilio-media',
-  handleProtocols: (protocols) => (protocols.has('audio.twilio.com') ? 'audio.twilio.com' : false),
+  handleProtocols: (protocols) => (protocols.has(MEDIA_SUBPROTOCOL) ? MEDIA_SUBPROTOCOL : false),
 });
 
 wss.on('connection', (ws: WebSocket) => {
@@ -72,9 +72,9 @@ wss.on('connection', (ws: WebSocket) => {
   const play = (pcm: Int16Array): void => {
     const ulaw = mulaw.encode(pcm);
     const frames: string[] = [];
-    for (let o = 0; o < ulaw.length; o += 160) {
-      const frame = Buffer.alloc(160, 0xff);
-      frame.set(ulaw.subarray(o, Math.min(o + 160, ulaw.length)));
+    for (let o = 0; o < ulaw.length; o += FRAME_BYTES) {
+      const frame = Buffer.alloc(FRAME_BYTES, MULAW_SILENCE_BYTE);
+      frame.set(ulaw.subarray(o, Math.min(o + FRAME_BYTES, ulaw.length)));
       frames.push(frame.toString('base64'));
     }
     const name = `echo-${++playCount}`;
@@ -83,6 +83,7 @@ wss.on('connection', (ws: WebSocket) => {
     playback = setInterval(() => {
       if (ws.readyState !== ws.OPEN) { stopPlayback(); return; }
       if (i < frames.length) {
+        // JSON.stringify, not our serializers: the peer stands for a server written like Twilio's Node samples
         ws.send(JSON.stringify({ event: 'media', streamSid, media: { payload: frames[i++] } }));
       } else {
         ws.send(JSON.stringify({ event: 'mark', streamSid, mark: { name } }));

@@ -1,21 +1,24 @@
-// The AI pipeline's agent factory for the calls of one edge thread, with its providers built once per thread and
-// shared by its calls: one OpenAI client (ASR, chat and, with TTS_PROVIDER=openai, speech), one Google TTS client, and
-// one DSP pool for the bulk audio jobs (created lazily, sized so that all edge threads together use about DSP_THREADS
-// workers). The pipeline's turn latencies and provider errors go to the metrics module's histogram and counter here.
+// Builds the AI pipeline's agent for the calls of one edge thread: its providers, made once and shared by the
+// thread's calls (one OpenAI client for ASR, chat and, with TTS_PROVIDER=openai, speech; one Google TTS client), and
+// its DSP pool for the bulk audio jobs (started on the first job, sized so that all edge threads together use about
+// DSP_THREADS workers). It keeps no state of its own: what it builds is handed back with the means to release it,
+// and the thread's metrics are handed in (turn latencies and provider errors go there).
 // Imported only when the AI agent is configured (factory.ts): it pulls in the provider SDKs.
 import OpenAI from 'openai';
-import { Vad } from '../audio/dsp.js';
-import { DspPool } from '../audio/pool.js';
+import { resolveVadOptions } from '../audio/dsp.js';
+import { DspJobError, DspPool } from '../audio/pool.js';
 import type { Config } from '../config.js';
-import { countProviderError, observeTurnLatency } from '../observability/metrics.js';
+import type { ErrorKindName } from '../observability/log.js';
+import { FRAME_MS } from '../twilio/media-format.js';
 import { defaultFallbackLine } from './fallback-audio.js';
 import { GoogleSynthesizer, loadGoogleCredentials } from './google-tts.js';
-import { addTurnLatencyObserver } from './latency.js';
+import type { TurnStage } from './latency.js';
 import { OpenAIResponder } from './openai-responder.js';
 import { OpenAISynthesizer } from './openai-synthesizer.js';
 import { OpenAITranscriber } from './openai-transcriber.js';
 import { PipelineAgent, type PipelineAudio, type PipelineOptions } from './pipeline.js';
-import type { AgentFactory, Responder, Synthesizer, Transcriber } from './types.js';
+import type { Responder, Synthesizer, Transcriber } from './types.js';
+import type { AgentFactory } from '../call/agent-contract.js';
 
 /** The parts of Config the agent reads. */
 export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'>;
@@ -26,31 +29,57 @@ export interface AgentFactoryDeps {
   transcriber?: Transcriber;
   responder?: Responder;
   synthesizer?: Synthesizer;
-  /** Overrides the pipeline's options (thresholds, fallback line, ...). */
+  /** Overrides the pipeline's options (thresholds, fallback line, metrics callbacks, ...). */
   pipeline?: Partial<PipelineOptions>;
 }
 
-let threadPool: DspPool | undefined;
-let isMetricsWired = false;
+/** Where the pipeline reports, per turn and never per frame: the thread's metrics (src/observability/metrics.ts). */
+export interface AgentMetrics {
+  /** One stage of one turn, in ms since the end of the caller's speech (aicrmd_turn_latency_seconds). */
+  observeTurnLatency(stage: TurnStage, ms: number): void;
+  /** One failed provider call (aicrmd_provider_errors_total). */
+  countProviderError(provider: string, kind: ErrorKindName): void;
+}
 
-/** This thread's DSP pool for the pipeline, created on first use. */
-function poolFor(config: AgentConfig): PipelineAudio {
-  return {
-    utteranceToWav16k: (pcm, signal) => (threadPool ??= newPool(config)).utteranceToWav16k(pcm, signal),
-    pcmToMulawFrames: (pcm, rateHz, signal) => (threadPool ??= newPool(config)).pcmToMulawFrames(pcm, rateHz, signal),
+/** What the builder is handed: the thread's metrics, and optionally parts built outside. */
+export interface AgentParts extends AgentFactoryDeps {
+  metrics: AgentMetrics;
+}
+
+/** A built agent: the factory of the thread's calls, and the release of what it holds. */
+export interface BuiltAgent {
+  readonly agentFactory: AgentFactory;
+  /**
+   * Releases what the build holds (the DSP pool, if a job started it). Call it once the thread's calls have ended;
+   * a pool job asked for after it fails with a DspJobError. Safe to call more than once.
+   */
+  release(): Promise<void>;
+}
+
+/** The pipeline's DSP pool for one build: started on its first job, destroyed by `release`. */
+function lazyPool(config: AgentConfig): { audio: PipelineAudio; release: () => Promise<void> } {
+  let pool: DspPool | undefined;
+  let isReleased = false;
+  const poolFor = (job: string): DspPool => {
+    if (isReleased) throw new DspJobError(`dsp job ${job}: the agent's DSP pool was released`, job, 'failed');
+    if (pool === undefined) {
+      const threads = Math.max(1, Math.floor(config.dspThreads / Math.max(1, config.edgeThreads)));
+      pool = new DspPool({ threads, ...config.dspPool });
+    }
+    return pool;
   };
-}
-
-function newPool(config: AgentConfig): DspPool {
-  const threads = Math.max(1, Math.floor(config.dspThreads / Math.max(1, config.edgeThreads)));
-  return new DspPool({ threads, ...config.dspPool });
-}
-
-/** Releases this thread's DSP pool (tests, shutdown). */
-export async function destroyAgentResources(): Promise<void> {
-  const pool = threadPool;
-  threadPool = undefined;
-  await pool?.destroy();
+  return {
+    audio: {
+      utteranceToWav16k: async (pcm, signal) => poolFor('utteranceToWav16k').utteranceToWav16k(pcm, signal),
+      pcmToMulawFrames: async (pcm, rateHz, signal) => poolFor('pcmToMulawFrames').pcmToMulawFrames(pcm, rateHz, signal),
+    },
+    release: async () => {
+      isReleased = true;
+      const started = pool;
+      pool = undefined;
+      await started?.destroy();
+    },
+  };
 }
 
 export function createSynthesizer(config: AgentConfig, openai: OpenAI | undefined): Synthesizer {
@@ -69,12 +98,13 @@ export function createSynthesizer(config: AgentConfig, openai: OpenAI | undefine
 }
 
 /**
- * The AI pipeline's AgentFactory for `config`. Throws (with a message naming the setting) when the providers cannot
- * be built, e.g. unreadable Google credentials.
+ * Builds the AI pipeline for one edge thread from `config`: its providers (unless `parts` gives them) and its DSP
+ * pool (unless `parts.audio` is given), reporting to `parts.metrics`. Throws (with a message naming the setting) when
+ * the providers cannot be built, e.g. unreadable Google credentials.
  */
-export function createAiAgentFactory(config: AgentConfig, deps: AgentFactoryDeps = {}): AgentFactory {
-  const needsOpenAI = deps.transcriber === undefined || deps.responder === undefined
-    || (deps.synthesizer === undefined && config.tts.provider === 'openai');
+export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent {
+  const needsOpenAI = parts.transcriber === undefined || parts.responder === undefined
+    || (parts.synthesizer === undefined && config.tts.provider === 'openai');
   const openai = needsOpenAI
     ? new OpenAI({
       apiKey: config.openai.apiKey,
@@ -85,22 +115,20 @@ export function createAiAgentFactory(config: AgentConfig, deps: AgentFactoryDeps
     })
     : undefined;
   // a transcriber per call (it is only a few fields; its attempt count is per call), the clients shared
-  const newTranscriber = (): Transcriber => deps.transcriber
+  const newTranscriber = (): Transcriber => parts.transcriber
     ?? new OpenAITranscriber({ client: openai as OpenAI, model: config.openai.asrModel, timeoutMs: config.timeouts.asrMs });
-  const responder = deps.responder
+  const responder = parts.responder
     ?? new OpenAIResponder({ client: openai as OpenAI, model: config.openai.chatModel, timeoutMs: config.timeouts.llmMs });
-  const synthesizer = deps.synthesizer ?? createSynthesizer(config, openai);
-  const audio = deps.audio ?? poolFor(config);
-  // the VAD's effective hangover (the DSP's default where config leaves it out): the latency origin
-  const hangoverMs = Math.ceil(new Vad(config.vad).options.hangoverMs / 20) * 20;
-  if (!isMetricsWired) {
-    isMetricsWired = true;
-    addTurnLatencyObserver(observeTurnLatency);
-  }
+  const synthesizer = parts.synthesizer ?? createSynthesizer(config, openai);
+  // the pool is this build's unless the audio jobs were handed in (then releasing them is the giver's business)
+  const audio = parts.audio !== undefined ? { audio: parts.audio, release: async () => {} } : lazyPool(config);
+  // the VAD's effective hangover (the DSP's default where config leaves it out), in whole frames: the latency origin
+  const hangoverMs = Math.ceil(resolveVadOptions(config.vad).hangoverMs / FRAME_MS) * FRAME_MS;
+  const { metrics } = parts;
   const options: Omit<PipelineOptions, 'transcriber'> = {
     responder,
     synthesizer,
-    audio,
+    audio: audio.audio,
     systemPrompt: config.agent.systemPrompt,
     greeting: config.agent.greeting,
     asrLanguage: config.language.whisper,
@@ -109,8 +137,12 @@ export function createAiAgentFactory(config: AgentConfig, deps: AgentFactoryDeps
     fallbackTimeoutMs: config.timeouts.ttsMs,
     hangoverMs,
     turnDeadlineMs: config.timeouts.turnMs,
-    onProviderError: countProviderError,
-    ...deps.pipeline,
+    onProviderError: (provider, kind) => metrics.countProviderError(provider, kind),
+    onTurnLatency: (stage, ms) => metrics.observeTurnLatency(stage, ms),
+    ...parts.pipeline,
   };
-  return () => new PipelineAgent({ ...options, transcriber: newTranscriber() });
+  return {
+    agentFactory: () => new PipelineAgent({ ...options, transcriber: newTranscriber() }),
+    release: audio.release,
+  };
 }

@@ -3,13 +3,14 @@
 // barge-in) runs and is tested without any provider. DTMF digits are logged.
 import { mulawEncodeInto } from '../audio/dsp.js';
 import { LogEvent } from '../observability/log.js';
-import type { Agent, AgentContext, AgentFactory, CallerTurn, HeardInfo } from './types.js';
+import { SAMPLE_RATE_HZ } from '../twilio/media-format.js';
+import type { Agent, AgentContext, AgentFactory, CallerTurn, HeardInfo } from '../call/agent-contract.js';
 
 /**
  * The thread's encode buffer, shared by its calls: ctx.play copies the bytes into the playout at once, so a turn's
  * mu-law needs no array of its own (fewer typed arrays, fewer full GCs under load).
  */
-let scratch = new Uint8Array(8000 * 10);
+let scratch = new Uint8Array(SAMPLE_RATE_HZ * 10); // 10 s of mu-law, grown when a turn is longer
 
 function encodeToScratch(pcm: Int16Array): Uint8Array {
   if (scratch.length < pcm.length) scratch = new Uint8Array(Math.max(pcm.length, scratch.length * 2));

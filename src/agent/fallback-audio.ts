@@ -4,6 +4,7 @@
 // synthesis itself is down, a generated two-beep tone stands in. The cache is per process (thread) and per
 // synthesizer, line and language, so later calls reuse it.
 import { mulawEncode } from '../audio/dsp.js';
+import { SAMPLE_RATE_HZ, SAMPLES_PER_FRAME } from '../twilio/media-format.js';
 import type { Synthesizer } from './types.js';
 
 /** A default line per language (primary subtag); English otherwise. */
@@ -20,18 +21,17 @@ export function defaultFallbackLine(languageCode: string): string {
 /** Converts synthesized audio to 8 kHz mu-law frames (the DSP pool's job in the pipeline). */
 export type ToMulawFrames = (result: Awaited<ReturnType<Synthesizer['synthesize']>>) => Promise<Uint8Array>;
 
-const FRAME_BYTES = 160;
-
 /**
  * Two short beeps (440 Hz, 180 ms each, 120 ms apart) at about -16 dBFS with 10 ms fades, as whole 20 ms mu-law
  * frames: clearly "something went wrong" and never a click.
  */
 export function fallbackTone(): Uint8Array {
-  const rateHz = 8000;
-  const beepSamples = 180 * 8;
-  const gapSamples = 120 * 8;
-  const fadeSamples = 10 * 8;
-  const total = Math.ceil((2 * beepSamples + gapSamples) / FRAME_BYTES) * FRAME_BYTES;
+  const rateHz = SAMPLE_RATE_HZ;
+  const samplesPerMs = rateHz / 1000;
+  const beepSamples = 180 * samplesPerMs;
+  const gapSamples = 120 * samplesPerMs;
+  const fadeSamples = 10 * samplesPerMs;
+  const total = Math.ceil((2 * beepSamples + gapSamples) / SAMPLES_PER_FRAME) * SAMPLES_PER_FRAME;
   const pcm = new Int16Array(total);
   const amplitude = 0.16 * 32767;
   for (const start of [0, beepSamples + gapSamples]) {

@@ -1,32 +1,27 @@
 // Per-turn latency of the AI pipeline, stage by stage from the end of the caller's speech: transcript ready, first
 // reply token, first synthesized audio, first frame written to Twilio (the playout reports it through
 // Agent.onUtteranceStarted on the tick that sends it). The agent learns of a turn one VAD hangover after the speech
-// ended, so the origin is "turn received - hangover". Each milestone goes to the log lines (ASR_TEXT, TTS_SUCCESS)
-// and to whoever registered with addTurnLatencyObserver (the metrics module's histogram), per turn, never per frame.
+// ended, so the origin is "turn received - hangover". Each milestone goes to the log lines (ASR_TEXT, TTS_SUCCESS,
+// REPLY_FIRST_FRAME) and to the turn's observer (the thread's metrics histogram), per turn, never per frame.
+// TURN_STAGES is the one list of stage names: the pipeline marks them, the metrics label them.
 
+/** The stages of a turn, in the order they are reached (also the `stage` label of aicrmd_turn_latency_seconds). */
 export const TURN_STAGES = ['transcript', 'first_token', 'first_audio', 'first_frame'] as const;
 export type TurnStage = (typeof TURN_STAGES)[number];
 
+/** Told of each stage of a turn the first time it is reached, with its latency in ms. */
 export type TurnLatencyObserver = (stage: TurnStage, ms: number) => void;
-
-const observers = new Set<TurnLatencyObserver>();
-
-/** Registers an observer of every stage of every turn in this thread; returns its removal. */
-export function addTurnLatencyObserver(observer: TurnLatencyObserver): () => void {
-  observers.add(observer);
-  return () => {
-    observers.delete(observer);
-  };
-}
 
 /** The milestones of one turn. */
 export class TurnLatency {
   /** performance.now() of the estimated end of speech. */
   readonly originMs: number;
   private readonly marks: Partial<Record<TurnStage, number>> = {};
+  private readonly observer: TurnLatencyObserver | undefined;
 
-  constructor(hangoverMs = 0, nowMs = performance.now()) {
+  constructor(hangoverMs = 0, observer?: TurnLatencyObserver, nowMs = performance.now()) {
     this.originMs = nowMs - hangoverMs;
+    this.observer = observer;
   }
 
   /** Records a stage the first time it is reached (later calls are ignored); returns its latency in ms. */
@@ -35,12 +30,10 @@ export class TurnLatency {
     if (existing !== undefined) return existing;
     const ms = Math.round(nowMs - this.originMs);
     this.marks[stage] = ms;
-    for (const observer of observers) {
-      try {
-        observer(stage, ms);
-      } catch {
-        // an observer's bug must not break a call
-      }
+    try {
+      this.observer?.(stage, ms);
+    } catch {
+      // an observer's bug must not break a call
     }
     return ms;
   }

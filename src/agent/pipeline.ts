@@ -4,11 +4,8 @@
 //
 // Interruption: every reply (greeting or turn) has its own AbortController joined with the turn's signal and the
 // call's, passed down to each provider request, so a barge-in closes the sockets of whatever is in flight.
-// The conversation keeps only what the caller heard of a cut reply. HeardInfo gives frames heard per utterance; each
-// utterance is a list of sentences with their frame counts, so the heard text is: every sentence whose frames were
-// all heard, plus the heard share of the sentence that was cut, by characters (backed off to the last word boundary
-// so that no half word is kept), then "…" to tell the model that it was interrupted. A reply of which nothing was
-// heard leaves the history.
+// The conversation keeps only what the caller heard of a cut reply (HeardInfo: frames heard per utterance; the text
+// is cut in heard-text.ts). A reply of which nothing was heard leaves the history.
 //
 // Failure: every provider call has a time limit; transcription may retry once. On top of those, a caller turn has
 // one budget shared by its stages (TURN_DEADLINE_MS, counted from the end of speech; turn-budget.ts): when it runs
@@ -20,33 +17,23 @@
 // synthesis is down) and the call goes on. Every error is logged with its kind and latency; nothing here ever
 // rejects to the call engine except what it catches and logs itself.
 //
-// Whisper invents text on silence and noise ("thank you", "thanks for watching"): turns too short or too quiet are
-// not sent, and known hallucination phrases on a low-energy turn are dropped.
+// Whisper invents text on silence and noise: turns too short or too quiet are not sent, and known hallucination
+// phrases on a low-energy turn are dropped (hallucinations.ts).
 import type { Logger } from 'pino';
 import { ErrorKind, LogEvent, logError, type ErrorKindName } from '../observability/log.js';
 import { DspJobError } from '../audio/pool.js';
+import { FRAME_BYTES } from '../twilio/media-format.js';
 import { fallbackAudioNow, prepareFallback, type FallbackSource } from './fallback-audio.js';
-import { TurnLatency } from './latency.js';
+import { asrSkipReason, DEFAULT_ENERGY, shouldDropTranscript, type EnergyThresholds } from './hallucinations.js';
+import { heardText, type SpokenSentence } from './heard-text.js';
+import { TurnLatency, type TurnLatencyObserver, type TurnStage } from './latency.js';
 import { DeadlineExceeded } from './provider-call.js';
+import { SentenceQueue } from './sentence-queue.js';
 import { TurnBudget } from './turn-budget.js';
 import { SentenceCutter, type SentenceCutterOptions } from './sentences.js';
-import {
-  ProviderError,
-  type Agent,
-  type AgentContext,
-  type CallEndReason,
-  type CallerTurn,
-  type ChatMessage,
-  type HeardInfo,
-  type PlayedInfo,
-  type Responder,
-  type SampleRateHz,
-  type SynthesisResult,
-  type Synthesizer,
-  type Transcriber,
-} from './types.js';
+import { ProviderError, type ChatMessage, type Responder, type SampleRateHz, type SynthesisResult, type Synthesizer, type Transcriber } from './types.js';
+import { type Agent, type AgentContext, type CallEndReason, type CallerTurn, type HeardInfo, type PlayedInfo } from '../call/agent-contract.js';
 
-const FRAME_BYTES = 160;
 /** Replies whose first frame is awaited at once (normally one; more only when playback was stopped without a clear report). */
 const MAX_AWAITING_FIRST_FRAME = 8;
 
@@ -82,9 +69,9 @@ export interface PipelineOptions {
    * of speech (the turn reaching the agent less hangoverMs). Undefined: the stages' own limits only.
    */
   turnDeadlineMs?: number;
-  /** Turns shorter than this are not transcribed (default 300 ms). */
+  /** Turns shorter than this are not transcribed (default DEFAULT_MIN_ASR_TURN_MS, 300 ms). */
   minAsrTurnMs?: number;
-  /** Turns whose loudest frame is quieter than this are not transcribed (default -45 dBFS). */
+  /** Turns whose loudest frame is quieter than this are not transcribed (default DEFAULT_MIN_PEAK_DBFS, -45 dBFS). */
   minPeakDbfs?: number;
   /** A turn with a mean level below this (or a peak below lowEnergyPeakDbfs) is low-energy (default -42 dBFS). */
   lowEnergyMeanDbfs?: number;
@@ -94,143 +81,15 @@ export interface PipelineOptions {
   cutter?: SentenceCutterOptions;
   /** Told of each failed provider call (metrics). */
   onProviderError?: (provider: string, kind: ErrorKindName) => void;
+  /** Told of each turn's latency at each stage, in ms since the end of speech (metrics). */
+  onTurnLatency?: TurnLatencyObserver;
 }
-
-/** One sentence as played: its text and its length in 20 ms frames. */
-export interface SpokenSentence {
-  text: string;
-  frames: number;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Pure parts (unit-tested)
-
-/** Phrases Whisper is known to produce on silence, noise or music (compared after normalizeTranscript). */
-export const HALLUCINATION_PHRASES: readonly string[] = [
-  'thank you', 'thank you very much', 'thanks', 'thanks for watching', 'thank you for watching',
-  'thanks for watching and see you next time', 'please subscribe', 'subscribe to my channel', 'like and subscribe',
-  'see you next time', 'bye', 'bye bye', 'you', 'so', 'okay', 'oh', 'music', 'applause', 'silence',
-  'תודה', 'תודה רבה', 'תודה שצפיתם', 'תודה על הצפייה', 'תודה רבה על הצפייה', 'תודה לכם', 'ביי', 'להתראות',
-  'הירשמו לערוץ', 'תרגום', 'כתוביות', 'שלום',
-];
-/** Fragments that mark a hallucination anywhere in the text (subtitle credits and the like). */
-const HALLUCINATION_FRAGMENTS = [/amara\.org/i, /subtitles? by/i, /transcri(bed|ption) by/i, /כתוביות/, /תורגם (ע"י|על ידי)/, /♪/];
-
-/** Lower case, punctuation and brackets removed, whitespace collapsed. */
-export function normalizeTranscript(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[\p{P}\p{S}]+/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
-
-export function isKnownHallucination(text: string): boolean {
-  if (HALLUCINATION_FRAGMENTS.some((pattern) => pattern.test(text))) return true;
-  const normalized = normalizeTranscript(text);
-  return normalized.length === 0 || HALLUCINATION_PHRASES.includes(normalized);
-}
-
-export interface EnergyThresholds {
-  lowEnergyMeanDbfs: number;
-  lowEnergyPeakDbfs: number;
-}
-
-export const DEFAULT_ENERGY: EnergyThresholds = { lowEnergyMeanDbfs: -42, lowEnergyPeakDbfs: -30 };
-
-export function isLowEnergyTurn(turn: Pick<CallerTurn, 'meanDbfs' | 'peakDbfs'>, thresholds: EnergyThresholds = DEFAULT_ENERGY): boolean {
-  return turn.meanDbfs < thresholds.lowEnergyMeanDbfs || turn.peakDbfs < thresholds.lowEnergyPeakDbfs;
-}
-
-/** A transcript to drop: empty, or a known hallucination phrase on a low-energy turn. */
-export function shouldDropTranscript(text: string, turn: Pick<CallerTurn, 'meanDbfs' | 'peakDbfs'>, thresholds?: EnergyThresholds): boolean {
-  if (normalizeTranscript(text).length === 0) return true;
-  return isLowEnergyTurn(turn, thresholds) && isKnownHallucination(text);
-}
-
-/** The mark that ends a reply the caller did not hear to its end. */
-export const CUT_MARK = '…';
-
-/**
- * What the caller heard of an utterance made of `sentences`, given how many of its frames were heard: the sentences
- * heard whole, then the heard share (by characters, backed off to a word boundary) of the one that was cut, then "…".
- * Returns the whole text when every frame was heard and '' when none was.
- */
-export function heardText(sentences: readonly SpokenSentence[], framesHeard: number): string {
-  const total = sentences.reduce((n, s) => n + s.frames, 0);
-  const whole = sentences.map((s) => s.text).join(' ');
-  if (framesHeard >= total) return whole;
-  if (framesHeard <= 0) return '';
-  const kept: string[] = [];
-  let start = 0;
-  for (const sentence of sentences) {
-    const end = start + sentence.frames;
-    if (end <= framesHeard) {
-      kept.push(sentence.text);
-    } else {
-      const share = (framesHeard - start) / Math.max(1, sentence.frames);
-      let chars = Math.floor(share * sentence.text.length);
-      const text = sentence.text;
-      // back off to a word boundary (no half words), unless that leaves nothing of a long-heard sentence
-      if (chars < text.length && chars > 0 && !/\s/.test(text[chars] ?? ' ')) {
-        const space = text.lastIndexOf(' ', chars);
-        chars = space > 0 ? space : 0;
-      }
-      const part = text.slice(0, chars).trim();
-      if (part.length > 0) kept.push(part);
-      break;
-    }
-    start = end;
-  }
-  const text = kept.join(' ').trim();
-  return text.length > 0 ? `${text}${CUT_MARK}` : '';
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The agent
 
 /** An utterance the agent produced: its sentences as enqueued, and its message in the history (if any). */
 interface SpokenUtterance {
   id: string;
   sentences: SpokenSentence[];
   message: ChatMessage | undefined;
-}
-
-/** A small single-consumer queue of sentences between the LLM stream and the synthesis loop. */
-class SentenceQueue {
-  private readonly items: string[] = [];
-  private waiter: (() => void) | undefined;
-  private isClosed = false;
-  error: unknown = undefined;
-
-  push(item: string): void {
-    this.items.push(item);
-    this.wake();
-  }
-
-  close(error?: unknown): void {
-    this.isClosed = true;
-    if (error !== undefined) this.error = error;
-    this.wake();
-  }
-
-  /** The next sentence, or undefined once closed and empty. */
-  async next(): Promise<string | undefined> {
-    for (;;) {
-      const item = this.items.shift();
-      if (item !== undefined) return item;
-      if (this.isClosed) return undefined;
-      await new Promise<void>((resolve) => {
-        this.waiter = resolve;
-      });
-    }
-  }
-
-  private wake(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.();
-  }
 }
 
 export class PipelineAgent implements Agent {
@@ -294,7 +153,7 @@ export class PipelineAgent implements Agent {
     const ctx = this.ctx;
     if (ctx === null || turnSignal.aborted) return;
     const log = ctx.log;
-    const latency = new TurnLatency(this.options.hangoverMs ?? 0);
+    const latency = new TurnLatency(this.options.hangoverMs ?? 0, this.options.onTurnLatency);
     const reply = this.newReply(turnSignal, ctx.signal);
     // `signal` is the reply's own (barge-in, a newer turn, the call's end: nothing to say); `stageSignal` adds the
     // turn's budget (time is up: say the fallback)
@@ -304,11 +163,10 @@ export class PipelineAgent implements Agent {
     let stage = 'asr';
     try {
       // 1. too short or too quiet: Whisper would invent something
-      const minMs = this.options.minAsrTurnMs ?? 300;
-      const minPeak = this.options.minPeakDbfs ?? -45;
-      if (turn.durationMs < minMs || turn.peakDbfs < minPeak) {
+      const skipReason = asrSkipReason(turn, this.options.minAsrTurnMs, this.options.minPeakDbfs);
+      if (skipReason !== undefined) {
         log.info({ event: LogEvent.ASR_SKIP, turnId: turn.turnId, durationMs: turn.durationMs, peakDbfs: round1(turn.peakDbfs),
-          reason: turn.durationMs < minMs ? 'too-short' : 'too-quiet' }, 'turn not transcribed');
+          reason: skipReason }, 'turn not transcribed');
         return;
       }
       // 2. the turn as a 16 kHz WAV, built in the pool (the turn's buffer is ours: it is transferred)
@@ -367,8 +225,9 @@ export class PipelineAgent implements Agent {
     const latency = this.awaitingFirstFrame.get(utteranceId);
     if (latency === undefined) return;
     this.awaitingFirstFrame.delete(utteranceId);
-    latency.mark('first_frame', sentAtMs);
-    this.log?.info({ event: LogEvent.TTS_SUCCESS, utteranceId, stage: 'first_frame', ...latency.fields() }, 'first frame sent');
+    const stage: TurnStage = 'first_frame';
+    latency.mark(stage, sentAtMs);
+    this.log?.info({ event: LogEvent.REPLY_FIRST_FRAME, utteranceId, stage, ...latency.fields() }, 'first frame sent');
   }
 
   onUtterancePlayed(played: PlayedInfo): void {
@@ -521,7 +380,7 @@ export class PipelineAgent implements Agent {
   /** A failed turn or greeting: log it; for a turn not aborted, the caller hears the fallback. */
   private onFailure(error: unknown, stage: string, signal: AbortSignal, turnId: number | undefined, latency?: TurnLatency): void {
     if (signal.aborted) {
-      this.log?.debug({ event: LogEvent.PROVIDER_ERROR, errKind: ErrorKind.ABORTED, stage, turnId }, 'turn aborted');
+      this.log?.debug({ event: LogEvent.AGENT_REPLY_ABORTED, errKind: ErrorKind.ABORTED, stage, turnId }, 'turn aborted');
       return;
     }
     const errKind = this.logProviderFailure(error, turnId !== undefined ? `turn ${turnId} (${stage})` : stage, latency);

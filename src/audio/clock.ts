@@ -9,7 +9,8 @@
 // Pass hooks (the batched inbound DSP) run at the start of every pass, before the buckets that fell due.
 // The clock runs only while it has at least one subscriber: with none, no timer is left behind.
 
-export const FRAME_MS = 20;
+import { FRAME_MS } from '../twilio/media-format.js';
+
 export const DEFAULT_PHASES = 4;
 
 /** Where the clock reads time and arms its timer. Injected in tests (a manual clock) for deterministic runs. */
@@ -293,57 +294,5 @@ export class FrameClock {
   private reportError(error: unknown): void {
     this.stats.handlerErrors++;
     this.onHandlerError?.(error);
-  }
-}
-
-/** A manual time source for deterministic tests: time moves only when advanced; a timer fires when its time comes. */
-export class ManualTimeSource implements TimeSource {
-  private now: number;
-  private nextId = 1;
-  private readonly timers = new Map<number, { atMs: number; fn: () => void }>();
-  /** Extra lateness added to each timer as it is armed (to simulate a busy event loop). */
-  latenessMs: (armedAtMs: number) => number = () => 0;
-
-  constructor(startMs = 1000) {
-    this.now = startMs;
-  }
-
-  nowMs(): number {
-    return this.now;
-  }
-
-  setTimer(fn: () => void, delayMs: number): unknown {
-    const id = this.nextId++;
-    this.timers.set(id, { atMs: this.now + Math.max(1, delayMs) + this.latenessMs(this.now), fn });
-    return id;
-  }
-
-  clearTimer(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-
-  get pendingTimers(): number {
-    return this.timers.size;
-  }
-
-  /** Moves time forward by `ms`, firing every timer that comes due, in order. */
-  advance(ms: number): void {
-    const target = this.now + ms;
-    for (;;) {
-      let nextId = -1;
-      let nextAt = Infinity;
-      for (const [id, t] of this.timers) {
-        if (t.atMs < nextAt) {
-          nextAt = t.atMs;
-          nextId = id;
-        }
-      }
-      if (nextId < 0 || nextAt > target) break;
-      const timer = this.timers.get(nextId)!;
-      this.timers.delete(nextId);
-      if (nextAt > this.now) this.now = nextAt;
-      timer.fn();
-    }
-    this.now = target;
   }
 }

@@ -1,9 +1,9 @@
 // What runs in a DspPool thread: bulk jobs on whole buffers (an utterance to a 16 kHz WAV for ASR, a synthesized
-// reply to 8 kHz mu-law frames, a stateless batch decode). Inputs arrive transferred; results go back with
-// Piscina's move(), so no buffer is copied between threads. The addon is context-aware: each thread loads its own.
+// reply to 8 kHz mu-law frames). Inputs arrive transferred; results go back with Piscina's move(), so no buffer is
+// copied between threads. The addon is context-aware: each thread loads its own.
 import { move } from 'piscina';
-import { frameLevelsDbfs, MULAW_SILENCE, mulawDecodeInto, mulawEncodeInto, resampleWhole, SAMPLES_PER_FRAME_8K,
-  type SampleRateHz } from './dsp.js';
+import { FRAME_BYTES, MULAW_SILENCE_BYTE, SAMPLE_RATE_HZ } from '../twilio/media-format.js';
+import { mulawEncodeInto, resampleWhole, type SampleRateHz } from './dsp.js';
 
 export const WAV_HEADER_BYTES = 44;
 
@@ -28,7 +28,7 @@ export function writeWavHeader(view: DataView, sampleRateHz: number, dataBytes: 
 }
 
 export function utteranceToWav16k(task: { pcm: Int16Array }): unknown {
-  const pcm16k = resampleWhole(task.pcm, 8000, 16000);
+  const pcm16k = resampleWhole(task.pcm, SAMPLE_RATE_HZ, 16000);
   const wav = new Uint8Array(WAV_HEADER_BYTES + pcm16k.byteLength);
   writeWavHeader(new DataView(wav.buffer), 16000, pcm16k.byteLength);
   wav.set(new Uint8Array(pcm16k.buffer, pcm16k.byteOffset, pcm16k.byteLength), WAV_HEADER_BYTES);
@@ -36,20 +36,11 @@ export function utteranceToWav16k(task: { pcm: Int16Array }): unknown {
 }
 
 export function pcmToMulawFrames(task: { pcm: Int16Array; rateHz: SampleRateHz }): unknown {
-  const pcm8k = task.rateHz === 8000 ? task.pcm : resampleWhole(task.pcm, task.rateHz, 8000);
-  const frames = Math.ceil(pcm8k.length / SAMPLES_PER_FRAME_8K);
-  const out = new Uint8Array(frames * SAMPLES_PER_FRAME_8K);
+  const pcm8k = task.rateHz === SAMPLE_RATE_HZ ? task.pcm : resampleWhole(task.pcm, task.rateHz, SAMPLE_RATE_HZ);
+  // one mu-law byte per sample: whole frames, the last one padded with silence
+  const frames = Math.ceil(pcm8k.length / FRAME_BYTES);
+  const out = new Uint8Array(frames * FRAME_BYTES);
   mulawEncodeInto(pcm8k, out);
-  out.fill(MULAW_SILENCE, pcm8k.length);
+  out.fill(MULAW_SILENCE_BYTE, pcm8k.length);
   return move(out);
-}
-
-/** One buffer back: [levels: frames x f32][pcm: frames x 160 x i16]; the pool splits it into two views. */
-export function decodeBatch(task: { codes: Uint8Array }): unknown {
-  const frames = task.codes.length / SAMPLES_PER_FRAME_8K;
-  const out = new ArrayBuffer(frames * 4 + task.codes.length * 2);
-  const pcm = new Int16Array(out, frames * 4, task.codes.length);
-  mulawDecodeInto(task.codes, pcm);
-  new Float32Array(out, 0, frames).set(frameLevelsDbfs(pcm, SAMPLES_PER_FRAME_8K));
-  return move(new Uint8Array(out));
 }

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FRAME_MS, MULAW_SILENCE_BYTE, SAMPLES_PER_FRAME } from '../twilio/media-format.js';
 
 // ---------- the addon ----------
 
@@ -81,9 +82,10 @@ const addon: NativeAddon = loadAddon();
 
 export const SUPPORTED_RATES_HZ = [8000, 16000, 24000, 48000] as const;
 export type SampleRateHz = (typeof SUPPORTED_RATES_HZ)[number];
-export const FRAME_MS = 20;
-export const SAMPLES_PER_FRAME_8K = 160; // 20 ms at 8 kHz
-export const MULAW_SILENCE = 0xff; // mu-law code for 0
+// the frame and silence of the Media Streams format (src/twilio/media-format.ts), under the names this API has used
+export { FRAME_MS };
+export const SAMPLES_PER_FRAME_8K = SAMPLES_PER_FRAME; // 20 ms at 8 kHz
+export const MULAW_SILENCE = MULAW_SILENCE_BYTE; // mu-law code for 0
 /** The level reported for digital silence (and the lowest level the VAD reports). */
 export const MIN_LEVEL_DBFS = -100;
 

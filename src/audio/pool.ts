@@ -1,5 +1,5 @@
 // The Piscina pool: the DSP addon in worker threads for bulk work that should not stall an edge thread's 20 ms
-// clock (a whole utterance to a 16 kHz WAV for ASR, a whole TTS reply to 8 kHz mu-law frames, batch decodes).
+// clock (a whole utterance to a 16 kHz WAV for ASR, a whole TTS reply to 8 kHz mu-law frames).
 // Never a task per frame: a crossing costs far more than the work on 160 bytes. Buffers are transferred both ways.
 // Every job has a deadline (queue wait included) and the queue is bounded: a stuck or swamped pool must fail a job
 // fast with a DspJobError (which the pipeline treats like a provider failure: the caller hears the fallback line),
@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { isSampleRateHz, SAMPLES_PER_FRAME_8K, SUPPORTED_RATES_HZ, type SampleRateHz } from './dsp.js';
+import { isSampleRateHz, SUPPORTED_RATES_HZ, type SampleRateHz } from './dsp.js';
 
 export interface DspPoolOptions {
   /** Worker threads. Default: max(1, cores - 1), leaving cores for the edge. */
@@ -18,7 +18,8 @@ export interface DspPoolOptions {
   jobTimeoutMs?: number;
   /** Jobs that may wait for a free thread; one more is refused (default DEFAULT_DSP_MAX_QUEUE). */
   maxQueue?: number;
-  /** The worker module (tests: a worker that stalls); default the compiled dsp-worker.js. */
+  /** The worker module (tests: a worker that stalls; bench/dsp: one with a job of its own); default the compiled
+   * dsp-worker.js. */
   workerFilename?: string;
 }
 
@@ -56,15 +57,16 @@ function workerFilename(): string {
 
 /** `view` itself when it covers all of its ArrayBuffer (which is then transferred), else a copy: never detach memory
  * the caller did not hand over (a Node Buffer from the shared pool, a window into a larger buffer). */
-function owned(view: Int16Array): Int16Array;
-function owned(view: Uint8Array): Uint8Array;
-function owned(view: Int16Array | Uint8Array): Int16Array | Uint8Array {
+export function owned(view: Int16Array): Int16Array;
+export function owned(view: Uint8Array): Uint8Array;
+export function owned(view: Int16Array | Uint8Array): Int16Array | Uint8Array {
   const isWhole = view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
   if (isWhole) return view;
   return view instanceof Int16Array ? new Int16Array(view) : new Uint8Array(view);
 }
 
-function describe(value: unknown): string {
+/** What a wrong argument was, for a TypeError's message ("Uint8Array", "null", "string"). */
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (ArrayBuffer.isView(value)) return value.constructor.name;
   return typeof value;
@@ -99,9 +101,10 @@ export class DspPool {
 
   /**
    * Runs one job with the pool's deadline joined with `signal`; every failure becomes a DspJobError. Whatever was
-   * listed in `transferList` is detached only once the job is handed to a thread.
+   * listed in `transferList` is detached only once the job is handed to a thread. (Protected: bench/dsp's pool adds
+   * a job of its own to measure a crossing.)
    */
-  private async run(name: string, task: object, transferList: ArrayBuffer[], signal: AbortSignal | undefined): Promise<unknown> {
+  protected async run(name: string, task: object, transferList: ArrayBuffer[], signal: AbortSignal | undefined): Promise<unknown> {
     if (signal?.aborted === true) {
       throw new DspJobError(`dsp job ${name}: aborted before it started`, name, 'aborted', { cause: signal.reason });
     }
@@ -154,22 +157,6 @@ export class DspPool {
     }
     const input = owned(pcm);
     return (await this.run('pcmToMulawFrames', { pcm: input, rateHz }, [input.buffer as ArrayBuffer], signal)) as Uint8Array;
-  }
-
-  /** Stateless batched decode (bench + bulk): mu-law frames (length a multiple of 160) -> PCM + per-frame dBFS
-   * levels. Both results are views of one transferred buffer. */
-  async decodeBatch(codes: Uint8Array, signal?: AbortSignal): Promise<{ pcm: Int16Array; levelsDbfs: Float32Array }> {
-    if (!(codes instanceof Uint8Array)) throw new TypeError(`codes must be a Uint8Array (got ${describe(codes)})`);
-    if (codes.length % SAMPLES_PER_FRAME_8K !== 0) {
-      throw new RangeError(`codes length must be a multiple of ${SAMPLES_PER_FRAME_8K} (got ${codes.length})`);
-    }
-    const input = owned(codes);
-    const frames = input.length / SAMPLES_PER_FRAME_8K;
-    const out = (await this.run('decodeBatch', { codes: input }, [input.buffer as ArrayBuffer], signal)) as Uint8Array;
-    return {
-      levelsDbfs: new Float32Array(out.buffer, out.byteOffset, frames),
-      pcm: new Int16Array(out.buffer, out.byteOffset + frames * 4, frames * SAMPLES_PER_FRAME_8K),
-    };
   }
 
   async destroy(): Promise<void> {

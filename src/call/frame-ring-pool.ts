@@ -5,10 +5,10 @@
 // the pool, ring memory is allocated while calls connect, 64 blocks at a time, and later calls reuse it.
 // A block that comes back may still hold a previous call's audio: the playout only ever sends bytes it wrote.
 // Memory: slabs live as long as the thread, so the pool holds blocks for the thread's peak of concurrent calls.
+import { FRAME_BYTES } from '../twilio/media-format.js';
 
 export const DEFAULT_BLOCK_FRAMES = 256;
 export const DEFAULT_BLOCKS_PER_SLAB = 64;
-const FRAME_BYTES = 160;
 
 export interface FrameRingPoolOptions {
   /** Frames per block (a call's first ring). Default 256. */

@@ -8,10 +8,8 @@
 // dispatch goes back to the native free list only after it (no new call can take it and receive the old call's
 // frames), the dispatch reads slot ids and times from its own copy (a push during it cannot redirect a frame to another
 // call), a flush asked for during a dispatch runs right after it, and a sink that throws loses its frame, not the pass.
+import { FRAME_BYTES, MULAW_SILENCE_BYTE, SAMPLES_PER_FRAME } from '../twilio/media-format.js';
 
-const FRAME_BYTES = 160;
-const SAMPLES_PER_FRAME = 160;
-const MULAW_SILENCE_BYTE = 0xff;
 
 /** The slice of src/audio/dsp.ts's InboundBatcher this module uses (a fake can stand in for it in tests). */
 export interface InboundBatcherLike {

@@ -10,13 +10,21 @@
 // end; replaced by a ring of its own, doubled, only when an utterance outgrows it), and go to the wire from there
 // through the stream's MediaFrameWriter (its JSON written once, the payload encoded into it per frame): the per-tick
 // path allocates nothing (a mark or a clear makes its string).
-import type { HeardInfo, PlayedInfo, UtteranceProgress } from '../agent/types.js';
-import { MediaFrameWriter, serializeClear, serializeMark } from '../twilio/media-streams.js';
+import type { HeardInfo, PlayedInfo, UtteranceProgress } from './agent-contract.js';
+import { MediaFrameWriter, serializeClear, serializeMark } from '../twilio/outbound-serializers.js';
 import { threadFrameRingPool, type FrameRingPool } from './frame-ring-pool.js';
 import type { CallTransport, ThreadCallStats } from './types.js';
+import { FRAME_BYTES, MULAW_SILENCE_BYTE } from '../twilio/media-format.js';
 
-export const FRAME_BYTES = 160;
-const MULAW_SILENCE_BYTE = 0xff;
+/** The most frames the playout keeps in Twilio's buffer ahead of real time (PLAYOUT_LEAD_FRAMES; 1 s). */
+export const MAX_PLAYOUT_LEAD_FRAMES = 50;
+
+/** The one rule for a playout lead (config, the registry and the playout all check it with this). */
+export function checkLeadFrames(leadFrames: number, name = 'leadFrames'): void {
+  if (!Number.isInteger(leadFrames) || leadFrames < 0 || leadFrames > MAX_PLAYOUT_LEAD_FRAMES) {
+    throw new RangeError(`${name} must be an integer from 0 to ${MAX_PLAYOUT_LEAD_FRAMES} (got ${leadFrames})`);
+  }
+}
 /** Marks sent before a clear that Twilio has not returned yet; bounded in case Twilio never returns them. */
 const MAX_FLUSHED_MARKS = 256;
 const MAX_AWAITING_MARKS = 256;
@@ -61,7 +69,7 @@ export type MarkResult =
 
 export class Playout {
   readonly leadFrames: number;
-  /** Frames written to the transport by this playout (sent or dropped). */
+  /** Frames the transport took (a dropped frame is not counted: see stats.dropped). */
   framesSent = 0;
 
   private readonly transport: CallTransport;
@@ -97,9 +105,7 @@ export class Playout {
   private readonly sendDueBound = (): void => this.sendDue();
 
   constructor(options: PlayoutOptions) {
-    if (!Number.isInteger(options.leadFrames) || options.leadFrames < 0 || options.leadFrames > 500) {
-      throw new RangeError(`leadFrames must be an integer from 0 to 500 (got ${options.leadFrames})`);
-    }
+    checkLeadFrames(options.leadFrames);
     this.transport = options.transport;
     this.streamSid = options.streamSid;
     this.leadFrames = options.leadFrames;
@@ -193,10 +199,13 @@ export class Playout {
     this.sendDueMarks();
     while (!this.isDisposed && this.readFrame < sendableEnd && this.playheadEnd < limit) {
       const frame = this.mediaFrames.write(this.ring, (this.readFrame % this.capacityFrames) * FRAME_BYTES);
-      if (this.transport.sendUtf8(frame)) stats.framesOut++;
-      else stats.dropped++;
+      if (this.transport.sendUtf8(frame)) {
+        stats.framesOut++;
+        this.framesSent++;
+      } else {
+        stats.dropped++;
+      }
       if (this.isDisposed) return; // the write closed the socket and ended the call
-      this.framesSent++;
       this.readFrame++;
       this.playheadEnd++;
       if (this.readFrame > this.nextStartFrame) this.noteStarted();

@@ -1,19 +1,17 @@
 // The calls of one edge thread, and what they share: the thread's 20 ms clock, the batched inbound DSP (one
-// InboundBatcher, one slot per call, one crossing per clock pass) and the counters reported by /version and metrics.
-// A session is registered when its socket opens and removed when it ends (stop, close, idle timeout, hang-up), so
-// `activeCalls` returning to zero is the proof that nothing was left behind.
-//
-// createSessionFactory() builds one thread's engine with a given agent (echo by default); the edge's session module,
-// engine-module.ts, loads the configured agent first (createEngineSessionFactory).
+// InboundBatcher, one slot per call, one crossing per clock pass) and the engine's counters. A session is registered
+// when its stream's start is accepted and removed when it ends (stop, close, idle timeout, hang-up), so
+// `liveSessions` returning to zero is the proof that nothing was left behind.
+// The registry is handed its parts (src/thread-root.ts, the thread's composition root, builds them; tests build
+// theirs): it neither picks the agent nor reads configuration beyond the call engine's own settings.
 import type { Logger } from 'pino';
 import { createEchoAgent } from '../agent/echo.js';
-import { loadAgentFactory } from '../agent/factory.js';
-import type { AgentFactory } from '../agent/types.js';
+import type { AgentFactory } from './agent-contract.js';
 import { FrameClock } from '../audio/clock.js';
-import { InboundBatcher, Vad } from '../audio/dsp.js';
-import type { Config } from '../config.js';
+import { InboundBatcher, resolveVadOptions } from '../audio/dsp.js';
 import { ErrorKind, LogEvent, log as rootLog } from '../observability/log.js';
 import { InboundBatch, type InboundBatcherLike } from './inbound.js';
+import { checkLeadFrames } from './playout.js';
 import { CallSession } from './session.js';
 import { createThreadCallStats, type CallEngineConfig, type CallTransport, type SessionFactory, type ThreadCallStats } from './types.js';
 
@@ -24,9 +22,8 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 export interface CallRegistryOptions {
   /** With the edge's whole Config, ws.idleTimeoutS (WS_IDLE_TIMEOUT_S; 0 = off) is the engine's idle timeout too. */
-  config: CallEngineConfig & { agent?: { kind: string }; ws?: { idleTimeoutS: number } };
-  /** Default: the echo agent. */
-  agentFactory?: AgentFactory;
+  config: CallEngineConfig & { ws?: { idleTimeoutS: number } };
+  agentFactory: AgentFactory;
   /** Default: a new FrameClock on real time (one per thread). */
   clock?: FrameClock;
   /** Default: a new InboundBatcher from the addon. */
@@ -53,22 +50,14 @@ export class CallRegistry {
     const maxCalls = options.maxCalls ?? DEFAULT_MAX_CALLS_PER_THREAD;
     const maxFrames = options.maxFramesPerBatch ?? DEFAULT_MAX_FRAMES_PER_BATCH;
     const log = (options.log ?? rootLog).child({ threadIndex: options.threadIndex ?? 0 });
-    let clockErrors = 0;
-    this.clock = options.clock ?? new FrameClock({
-      // a bug; logged the first time and then once per 1000, never 50 lines a second
-      onHandlerError: (err) => {
-        if (clockErrors++ % 1000 === 0) {
-          log.error({ event: LogEvent.CLOCK_LATE, errKind: ErrorKind.INTERNAL, err, count: clockErrors }, 'a clock tick handler threw');
-        }
-      },
-    });
+    this.clock = options.clock ?? createThreadClock(log);
     const batcher = options.batcher ?? new InboundBatcher({ maxSlots: maxCalls, maxFramesPerTick: maxFrames });
     this.inbound = new InboundBatch(batcher, maxFrames, this.counters);
     // The VAD's effective timing (the DSP's defaults where config leaves them out) corrects turn starts and ends.
-    const vadOptions = new Vad(options.config.vad).options;
+    const vadOptions = resolveVadOptions(options.config.vad);
     const deps = {
       config: options.config,
-      agentFactory: options.agentFactory ?? createEchoAgent,
+      agentFactory: options.agentFactory,
       clock: this.clock,
       inbound: this.inbound,
       stats: this.counters,
@@ -94,14 +83,11 @@ export class CallRegistry {
     return this.createSessionBound;
   }
 
+  /** Sessions alive on this thread (the same figure as stats().liveSessions). */
   get activeCalls(): number {
     return this.sessions.size;
   }
 
-  /** Live sessions (tests, drain). */
-  get liveSessions(): ReadonlySet<CallSession> {
-    return this.sessions;
-  }
 
   /** Batched inbound DSP crossings so far (the metrics pass hook reads it every pass: no copy of the counters). */
   get dspBatches(): number {
@@ -113,7 +99,7 @@ export class CallRegistry {
     const clock = this.clock.stats;
     return {
       ...this.counters,
-      activeCalls: this.sessions.size,
+      liveSessions: this.sessions.size,
       clockPasses: clock.passes,
       clockSubTicksMerged: clock.subTicksMerged,
       clockHandlerErrors: clock.handlerErrors,
@@ -127,38 +113,36 @@ export class CallRegistry {
   }
 }
 
-export interface SessionFactoryOptions extends Omit<CallRegistryOptions, 'config'> {
-  config: CallRegistryOptions['config'];
+export interface SessionFactoryOptions extends Omit<CallRegistryOptions, 'agentFactory'> {
+  /** Default: the echo agent. */
+  agentFactory?: AgentFactory;
 }
 
-/** The call engine's SessionFactory, with its registry attached (stats, shutdown). */
+/** The call engine's SessionFactory, with its registry attached (tests and benchmarks read its stats). */
 export type EngineSessionFactory = SessionFactory & { readonly registry: CallRegistry };
 
-/**
- * Builds one thread's call engine and returns its SessionFactory (with `.registry`), with `options.agentFactory` or
- * the echo agent. A config that asks for the AI agent needs createEngineSessionFactory (it loads the pipeline).
- */
+/** A registry for tests and benchmarks, with the echo agent unless told otherwise; returns its SessionFactory. */
 export function createSessionFactory(options: SessionFactoryOptions): EngineSessionFactory {
-  if (options.agentFactory === undefined && (options.config as Partial<Config>).agent?.kind === 'openai') {
-    throw new TypeError('config.agent.kind is "openai": build the engine with createEngineSessionFactory(), which loads the AI agent');
-  }
   const registry = new CallRegistry({ ...options, agentFactory: options.agentFactory ?? createEchoAgent });
   const factory = registry.sessionFactory;
   return Object.assign((transport: CallTransport) => factory(transport), { registry });
 }
 
-/** Builds one thread's call engine with the agent its config asks for (the edge's whole Config: echo or the AI pipeline). */
-export async function createEngineSessionFactory(options: SessionFactoryOptions): Promise<EngineSessionFactory> {
-  const agentFactory = options.agentFactory ?? await loadAgentFactory(options.config as Config);
-  return createSessionFactory({ ...options, agentFactory });
+/** One thread's clock, whose tick-handler errors (a bug) are logged the first time and then once per 1000. */
+export function createThreadClock(log: Logger): FrameClock {
+  let handlerErrors = 0;
+  return new FrameClock({
+    onHandlerError: (err) => {
+      if (handlerErrors++ % 1000 === 0) {
+        log.error({ event: LogEvent.TICK_HANDLER_ERROR, errKind: ErrorKind.INTERNAL, err, count: handlerErrors }, 'a clock tick handler threw');
+      }
+    },
+  });
 }
 
 /** Checks the call engine's settings up front, with messages naming the setting (a session must never throw later). */
 function checkConfig(config: CallEngineConfig): void {
-  const { leadFrames } = config.playout;
-  if (!Number.isInteger(leadFrames) || leadFrames < 0 || leadFrames > 500) {
-    throw new RangeError(`config.playout.leadFrames must be an integer from 0 to 500 (got ${leadFrames})`);
-  }
+  checkLeadFrames(config.playout.leadFrames, 'config.playout.leadFrames');
   const { minTurnMs, maxTurnMs } = config.turns;
   if (!(minTurnMs >= 0)) throw new RangeError(`config.turns.minTurnMs must be >= 0 (got ${minTurnMs})`);
   if (!(maxTurnMs > minTurnMs)) {

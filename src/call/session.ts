@@ -11,16 +11,16 @@
 // The session ends on `stop`, on the socket's close, on idle timeout or on the agent's hang-up, and leaves nothing
 // behind: its clock subscription, DSP slot, buffers, in-flight agent work and registry entry all go.
 import type { Logger } from 'pino';
-import type { Agent, AgentContext, AgentFactory, CallEndReason, CallerTurn, CallInfo, HeardInfo } from '../agent/types.js';
+import type { Agent, AgentContext, AgentFactory, CallEndReason, CallerTurn, CallInfo, HeardInfo } from './agent-contract.js';
 import type { ClockSubscription, FrameClock } from '../audio/clock.js';
 import { ErrorKind, LogEvent, callLogger } from '../observability/log.js';
-import type { InboundMessage } from '../twilio/media-streams.js';
+import type { InboundMessage } from '../twilio/media-messages.js';
 import type { InboundBatch, InboundFrameSink } from './inbound.js';
 import { Playout } from './playout.js';
 import { TurnDetector, type TurnListener } from './turns.js';
-import type { CallEngineConfig, CallSessionHandle, CallTransport, ThreadCallStats } from './types.js';
+import { CloseCode, type CallEngineConfig, type CallSessionHandle, type CallTransport, type ThreadCallStats } from './types.js';
+import { FRAME_MS } from '../twilio/media-format.js';
 
-const FRAME_MS = 20;
 /** A gap longer than this (in frames, 2 s) is filled only with its last part: enough silence for any VAD hangover. */
 export const MAX_GAP_FILL_FRAMES = 100;
 /** Gap-fill frames the budget regains per clock tick (20 ms): filling never runs faster than 5x real time. */
@@ -35,9 +35,6 @@ const TIMESTAMP_JITTER_MS = FRAME_MS / 2;
 export const MEDIA_WAIT_TICKS = 15;
 /** How often (in ticks) a session checks its idle timer: once a second. */
 const IDLE_CHECK_TICKS = 50;
-const CLOSE_NORMAL = 1000;
-const CLOSE_GOING_AWAY = 1001;
-const CLOSE_TRY_AGAIN_LATER = 1013;
 
 export type SessionState = 'connected' | 'started' | 'stopped';
 
@@ -95,8 +92,6 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     this.log = deps.log;
     this.idleSinceMs = deps.clock.nowMs();
     this.subscription = deps.clock.subscribe(this.onTick);
-    deps.stats.activeCalls++;
-    deps.stats.callsTotal++;
   }
 
   get isEnded(): boolean {
@@ -184,7 +179,6 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     this.agent = null;
     this.context = null;
     if (agent !== null) this.guard('onCallEnd', () => agent.onCallEnd(reason));
-    stats.activeCalls--;
     if (reason === 'idle') stats.idleTimeouts++;
     step(() => {
       if (wasStarted || reason !== 'closed') {
@@ -193,7 +187,7 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     });
     step(() => {
       if (reason !== 'closed' && !this.transport.isClosed) {
-        this.transport.close(reason === 'shutdown' ? CLOSE_GOING_AWAY : CLOSE_NORMAL, reason);
+        this.transport.close(reason === 'shutdown' ? CloseCode.GOING_AWAY : CloseCode.NORMAL, reason);
       }
     });
     this.deps.onEnded(this);
@@ -203,10 +197,7 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
   // ---- inbound ----
 
   private onStart(streamSid: string, callSid: string, accountSid: string, customParameters: Record<string, string>): void {
-    if (this.state !== 'connected') {
-      this.log.warn({ event: LogEvent.WS_START, errKind: ErrorKind.PROTOCOL, problem: 'duplicate-start' }, 'second start ignored');
-      return;
-    }
+    if (this.state !== 'connected') return; // a second start (the edge has logged it)
     this.streamSid = streamSid;
     this.callSid = callSid;
     this.log = callLogger(callSid, streamSid, this.deps.log);
@@ -214,8 +205,8 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     try {
       this.slot = this.deps.inbound.allocSlot(this, config.vad);
     } catch (error) {
-      this.log.error({ event: LogEvent.WS_START, errKind: ErrorKind.DSP, err: error }, 'no DSP slot for this call; closing');
-      this.transport.close(CLOSE_TRY_AGAIN_LATER, 'server full');
+      this.log.error({ event: LogEvent.CALL_START_FAILED, errKind: ErrorKind.DSP, err: error }, 'no DSP slot for this call; closing');
+      this.transport.close(CloseCode.TRY_AGAIN_LATER, 'server full');
       this.end('closed');
       return;
     }
@@ -240,7 +231,7 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       agent = this.deps.agentFactory(call);
     } catch (error) {
       this.deps.stats.agentErrors++;
-      this.log.error({ event: LogEvent.WS_START, errKind: ErrorKind.INTERNAL, err: error }, 'agent factory threw; closing');
+      this.log.error({ event: LogEvent.CALL_START_FAILED, errKind: ErrorKind.INTERNAL, err: error }, 'agent factory threw; closing');
       this.end('hang-up');
       return;
     }
@@ -413,11 +404,11 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
 
   private onAgentError(what: string, error: unknown, signal: AbortSignal | undefined): void {
     if (signal?.aborted === true || this.callAbort.signal.aborted) {
-      this.log.debug({ event: LogEvent.PROVIDER_ERROR, errKind: ErrorKind.ABORTED, where: what, err: error }, 'agent work aborted');
+      this.log.debug({ event: LogEvent.AGENT_CALLBACK_ERROR, errKind: ErrorKind.ABORTED, where: what, err: error }, 'agent work aborted');
       return;
     }
     this.deps.stats.agentErrors++;
-    this.log.error({ event: LogEvent.PROVIDER_ERROR, errKind: ErrorKind.INTERNAL, where: what, err: error }, 'agent callback failed');
+    this.log.error({ event: LogEvent.AGENT_CALLBACK_ERROR, errKind: ErrorKind.INTERNAL, where: what, err: error }, 'agent callback failed');
   }
 }
 

@@ -3,12 +3,12 @@
 // that are speaking hold chunks, instead of every call keeping a buffer as long as its longest turn, and a call's
 // first turn grows without reallocating. Each typed array's memory counts as V8 external memory, and fast growth of
 // it makes V8 run full mark-compacts (each a pause of every call on the thread), so fewer, reused chunks matter.
+import { SAMPLES_PER_FRAME } from '../twilio/media-format.js';
 
 export const DEFAULT_CHUNK_MS = 1000;
 /** Free chunks a pool keeps for reuse (16 KB each at 1 s); past it, returned chunks are left to the GC. */
 export const DEFAULT_MAX_FREE_CHUNKS = 4096;
 const SAMPLES_PER_MS = 8;
-const SAMPLES_PER_FRAME = 160;
 
 export interface TurnAudioPoolOptions {
   /** Chunk length; a whole number of 20 ms frames. Default 1000. */

@@ -9,11 +9,10 @@
 // onset plus the turn's frames louder than the line's idle level by speechMarginDb (the VAD's hangover is silence).
 // A turn's audio is collected into 1 s chunks from the thread's TurnAudioPool, given back when the turn ends: nothing
 // is allocated per frame, and a call that is not speaking holds no turn buffer.
-import type { CallerTurn } from '../agent/types.js';
+import type { CallerTurn } from './agent-contract.js';
 import { threadTurnAudioPool, type TurnAudioPool } from './turn-audio-pool.js';
+import { FRAME_MS, SAMPLES_PER_FRAME } from '../twilio/media-format.js';
 
-export const SAMPLES_PER_FRAME = 160;
-const FRAME_MS = 20;
 /** VadEvent values of src/audio/dsp.ts (kept as numbers here: the per-frame path compares plain integers). */
 export const VAD_EVENT_SPEECH_START = 1;
 export const VAD_EVENT_SPEECH_END = 2;
@@ -97,10 +96,6 @@ export class TurnDetector {
     this.preRollFrames = Math.max(1, Math.ceil((options.onsetMs + this.options.leadInMs) / FRAME_MS));
     this.preRoll = new Int16Array(this.preRollFrames * SAMPLES_PER_FRAME);
     this.maxTurnSamples = Math.floor(options.maxTurnMs / FRAME_MS) * SAMPLES_PER_FRAME;
-  }
-
-  get isInTurn(): boolean {
-    return this.state === State.InTurn;
   }
 
   get turns(): number {

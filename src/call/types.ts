@@ -1,7 +1,16 @@
 // What the call engine and the edge agree on. The edge owns sockets and hands each one to a session through a
 // SessionFactory; the session writes only through CallTransport (which checks the socket's closed flag), so the
 // engine never touches uWebSockets.js and can be driven in tests by a fake transport that records strings.
-import type { InboundMessage } from '../twilio/media-streams.js';
+import type { InboundMessage } from '../twilio/media-messages.js';
+
+/** The WebSocket close codes the server sends (RFC 6455, 7.4.1), in one place for the engine and the edge. */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001, // drain timed out, thread shutdown
+  POLICY_VIOLATION: 1008, // bad, replayed or missing stream token; no start in time; media over the rate
+  INTERNAL_ERROR: 1011,
+  TRY_AGAIN_LATER: 1013, // the thread's call engine is full
+} as const;
 
 /** One socket as the call engine sees it. Implemented by the edge over a uWS socket (and by fakes in tests). */
 export interface CallTransport {
@@ -21,20 +30,28 @@ export interface CallSessionHandle {
   onTransportClosed(): void;
 }
 
-/** Creates the session for a freshly upgraded socket (one per stream, owned by this thread). */
+/** Creates the session for a stream whose start was accepted (one per stream, owned by this thread). */
 export type SessionFactory = (transport: CallTransport) => CallSessionHandle;
+
+/** What one edge thread's call engine offers the edge: sessions, its counters, its shutdown. Nothing else is reached. */
+export interface CallEngine {
+  readonly sessionFactory: SessionFactory;
+  /** This thread's engine counters, plain numbers (the supervisor sums them across threads). */
+  readStats(): Record<string, number>;
+  /** Ends every call and releases what the engine holds (the AI agent's DSP pool, the clock's hooks). */
+  shutdown(): Promise<void>;
+}
 
 /** Counters of one edge thread's call engine; plain numbers so the supervisor can sum them across threads. */
 export interface ThreadCallStats {
-  activeCalls: number;          // sessions alive on this thread (connected or started)
-  callsTotal: number;           // sessions created since start
-  framesIn: number;             // inbound media frames taken in
+  liveSessions: number;         // sessions alive on this thread (read from the registry; a leak check: the edge counts calls)
+  framesIn: number;             // inbound media frames taken into calls (after the edge's guards)
   gapFramesFilled: number;      // silence frames inserted where Twilio's timestamps skipped
   gapFramesSkipped: number;     // frames of a timestamp jump left unfilled (beyond the per-jump cap or the fill budget)
   timestampsCorrected: number;  // media frames whose timestamp stood still or ran back (placed at the stream's time)
   inboundStalePushes: number;   // frames pushed for a DSP slot already freed (a call that ended mid-push; dropped)
   inboundSinkErrors: number;    // exceptions from a call while its inbound frames were dispatched (caught)
-  framesOut: number;            // outbound media frames written
+  framesOut: number;            // outbound media frames written (the transport took them)
   dropped: number;              // outbound writes the transport dropped (closed or backpressure)
   marksSent: number;
   marksHeard: number;           // marks Twilio returned because the audio was played
@@ -54,7 +71,7 @@ export interface ThreadCallStats {
 
 export function createThreadCallStats(): ThreadCallStats {
   return {
-    activeCalls: 0, callsTotal: 0, framesIn: 0, gapFramesFilled: 0, gapFramesSkipped: 0, timestampsCorrected: 0,
+    liveSessions: 0, framesIn: 0, gapFramesFilled: 0, gapFramesSkipped: 0, timestampsCorrected: 0,
     inboundStalePushes: 0, inboundSinkErrors: 0, framesOut: 0, dropped: 0, marksSent: 0,
     marksHeard: 0, marksFlushed: 0, turns: 0, turnsTooShort: 0, turnsForcedEnd: 0, bargeIns: 0, dspBatches: 0,
     dspFrames: 0, agentErrors: 0, idleTimeouts: 0, clockPasses: 0, clockSubTicksMerged: 0, clockHandlerErrors: 0,

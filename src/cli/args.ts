@@ -1,7 +1,7 @@
 // Command-line options of `npm run call`, parsed and checked up front (node:util parseArgs) with a usage text,
 // kept apart from the entry point so that tests can check them.
 import { parseArgs } from 'node:util';
-import { TWILIO_MEDIA_SUBPROTOCOL } from '../twilio/media-streams.js';
+import { MEDIA_SUBPROTOCOL } from '../twilio/media-format.js';
 
 export const USAGE = `Usage: npm run call -- [options] [URL]
 
@@ -9,10 +9,13 @@ A Twilio-compatible caller for a running server.
 
   --url URL              ws:// or wss:// media endpoint, e.g. wss://HOST/ws/twilio-media (or give it as the last argument)
   --probe                handshake only: print status, negotiated subprotocol and every header of the 101; exit 0 on 101
-  --protocol NAME        subprotocol to offer (default ${TWILIO_MEDIA_SUBPROTOCOL}); --protocol '' offers none
+  --protocol NAME        subprotocol to offer (default ${MEDIA_SUBPROTOCOL}); --protocol '' offers none
   --file PATH            audio to stream: raw 8 kHz mu-law (.ul) or an 8 kHz mono WAV (16-bit PCM or mu-law)
   --out PATH             record what the server played to an 8 kHz 16-bit WAV
   --tail-ms MS           keep listening this long after the file ends (default 3000)
+  --listen               take turns: after each utterance in the file (found by its level), send silence until
+                         the agent's reply has played (its mark came back), then go on; without it the file
+                         plays straight through and may talk over a reply (barge-in)
   --signature SIG        send this X-Twilio-Signature
   --auth-token TOKEN     sign the URL like Twilio, and add the stream token the server expects
   --stream-token-secret S  secret for the stream token (default: derived from --auth-token)
@@ -44,6 +47,8 @@ export interface CallArgs {
   params: Record<string, string>;
   dtmf: Array<{ atMs: number; digit: string }>;
   sendStop: boolean;
+  /** --listen: wait for each reply before going on with the file. */
+  isListening: boolean;
   isJson: boolean;
   isQuiet: boolean;
   isHelp: boolean;
@@ -69,6 +74,7 @@ export function parseCallArgs(argv: string[]): CallArgs {
         params: { type: 'string', multiple: true },
         dtmf: { type: 'string', multiple: true },
         'no-stop': { type: 'boolean', default: false },
+        listen: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -79,8 +85,8 @@ export function parseCallArgs(argv: string[]): CallArgs {
   }
   const { values, positionals } = parsed;
   const empty: CallArgs = {
-    url: '', isProbe: false, protocol: TWILIO_MEDIA_SUBPROTOCOL, file: undefined, out: undefined, tailMs: 3000,
-    signature: undefined, authToken: undefined, streamTokenSecret: undefined, params: {}, dtmf: [], sendStop: true,
+    url: '', isProbe: false, protocol: MEDIA_SUBPROTOCOL, file: undefined, out: undefined, tailMs: 3000,
+    signature: undefined, authToken: undefined, streamTokenSecret: undefined, params: {}, dtmf: [], sendStop: true, isListening: false,
     isJson: false, isQuiet: false, isHelp: true,
   };
   if (values.help) return empty;
@@ -129,7 +135,7 @@ export function parseCallArgs(argv: string[]): CallArgs {
   return {
     url,
     isProbe: values.probe ?? false,
-    protocol: values.protocol === undefined ? TWILIO_MEDIA_SUBPROTOCOL : values.protocol === '' ? null : values.protocol,
+    protocol: values.protocol === undefined ? MEDIA_SUBPROTOCOL : values.protocol === '' ? null : values.protocol,
     file: values.file,
     out: values.out,
     tailMs,
@@ -139,6 +145,7 @@ export function parseCallArgs(argv: string[]): CallArgs {
     params,
     dtmf,
     sendStop: !values['no-stop'],
+    isListening: values.listen ?? false,
     isJson: values.json ?? false,
     isQuiet: values.quiet ?? false,
     isHelp: false,

@@ -3,14 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { mulawDecode, mulawEncode } from '../audio/dsp.js';
+import { SAMPLE_RATE_HZ } from '../twilio/media-format.js';
 import { buildWavPcm16, parseWav, pcm16FromBytes, WavFormatError } from './wav.js';
-
-export const CALL_SAMPLE_RATE_HZ = 8000;
 
 /** Mu-law bytes from a WAV file's contents (8 kHz mono, 16-bit PCM or mu-law). */
 export function mulawFromWav(bytes: Uint8Array): Uint8Array {
   const wav = parseWav(bytes);
-  if (wav.sampleRateHz !== CALL_SAMPLE_RATE_HZ || wav.channels !== 1) {
+  if (wav.sampleRateHz !== SAMPLE_RATE_HZ || wav.channels !== 1) {
     throw new WavFormatError(`WAV must be 8000 Hz mono (got ${wav.sampleRateHz} Hz, ${wav.channels} channels)`);
   }
   if (wav.encoding === 'mulaw') return wav.data.slice();
@@ -25,5 +24,5 @@ export function loadMulawFile(path: string): Uint8Array {
 
 /** Mu-law bytes -> an 8 kHz mono 16-bit WAV file. */
 export function wavFromMulaw(mulaw: Uint8Array): Uint8Array {
-  return buildWavPcm16(mulawDecode(mulaw), CALL_SAMPLE_RATE_HZ);
+  return buildWavPcm16(mulawDecode(mulaw), SAMPLE_RATE_HZ);
 }

@@ -5,6 +5,10 @@ import { writeFileSync } from 'node:fs';
 import { USAGE, UsageError, parseCallArgs, type CallArgs } from './args.js';
 import { Caller, signatureForStreamUrl, type CallerEvent, type CallerResult } from './caller.js';
 import { probe } from './probe.js';
+import { FRAME_BYTES, SAMPLE_RATE_HZ } from '../twilio/media-format.js';
+
+/** Mu-law carries one byte per sample. */
+const MULAW_BYTES_PER_S = SAMPLE_RATE_HZ;
 
 async function runProbe(args: CallArgs): Promise<number> {
   const signature = args.signature ?? (args.authToken ? signatureForStreamUrl(args.authToken, args.url) : undefined);
@@ -30,15 +34,15 @@ function printSummary(result: CallerResult, out: string | undefined): void {
   const p = result.pacing;
   const lines = [
     `call ${result.callSid} stream ${result.streamSid} (${(result.durationMs / 1000).toFixed(1)} s, subprotocol ${result.protocol || '(none)'})`,
-    `frames sent ${result.framesSent}, received ${result.framesReceived} (${(result.receivedMulaw.length / 8000).toFixed(2)} s of audio) in ${result.playbacks.length} playbacks`,
+    `frames sent ${result.framesSent}, received ${result.framesReceived} (${(result.receivedMulaw.length / MULAW_BYTES_PER_S).toFixed(2)} s of audio) in ${result.playbacks.length} playbacks`,
     `marks received ${result.marksReceived.length}, echoed ${result.marksEchoed.length}; clears ${result.clears}`,
     `pacing (inter-arrival within playbacks, ${p.intervals} intervals): p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms, max ${p.maxMs} ms; ` +
       `error |x-20| p50 ${p.p50ErrorMs} p99 ${p.p99ErrorMs} max ${p.maxErrorMs} ms; gaps > 60 ms: ${p.gapsOver60Ms}`,
-    `problems: invalid messages ${result.invalidMessages}, wrong streamSid ${result.wrongStreamSid}, frames not 160 bytes ${result.badFrameSize}; ` +
+    `problems: invalid messages ${result.invalidMessages}, wrong streamSid ${result.wrongStreamSid}, frames not ${FRAME_BYTES} bytes ${result.badFrameSize}; ` +
       `our sends ran up to ${result.maxSendLateMs.toFixed(1)} ms late`,
     `closed ${result.closeCode}${result.closeReason ? ' ' + result.closeReason : ''}`,
   ];
-  if (out) lines.push(`recorded ${(result.heardMulaw.length / 8000).toFixed(2)} s to ${out}`);
+  if (out) lines.push(`recorded ${(result.heardMulaw.length / MULAW_BYTES_PER_S).toFixed(2)} s to ${out}`);
   console.log(lines.join('\n'));
 }
 
@@ -54,6 +58,7 @@ async function runCall(args: CallArgs): Promise<number> {
     customParameters: args.params,
     dtmf: args.dtmf,
     sendStop: args.sendStop,
+    listen: args.isListening,
     ...(args.signature ? { signature: args.signature } : {}),
     ...(args.authToken ? { authToken: args.authToken } : {}),
     ...(args.streamTokenSecret ? { streamTokenSecret: args.streamTokenSecret } : {}),

@@ -3,14 +3,13 @@
 // due at t0 + n x 20 ms, so lateness never accumulates), then stop. Like Twilio it plays what the server sends on a
 // playout timeline, returns each mark once the audio before it has played, and on clear drops what is still queued
 // and returns every pending mark at once. It records what the caller heard and the pacing of the server's frames.
-// Used by `npm run call`, the tests and the load benchmark.
+// With `listen`, it takes turns like a person: after each of its utterances (found in the audio, utterances.ts) it
+// sends silence until the agent's reply has played, then goes on with the audio. Used by `npm run call` and the tests.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import {
-  MEDIA_PAYLOAD_BYTES,
-  TWILIO_MEDIA_SUBPROTOCOL,
   parseOutbound,
   serializeConnected,
   serializeDtmf,
@@ -18,16 +17,21 @@ import {
   serializeInboundMedia,
   serializeStart,
   serializeStop,
-  MULAW_MEDIA_FORMAT,
-  type StartInfo,
-} from '../twilio/media-streams.js';
+} from '../twilio/caller-messages.js';
+import { FRAME_BYTES, FRAME_MS, MEDIA_SUBPROTOCOL, MULAW_MEDIA_FORMAT, MULAW_SILENCE_BYTE, SAMPLE_RATE_HZ } from '../twilio/media-format.js';
+import type { StartInfo } from '../twilio/media-messages.js';
 import { STREAM_TOKEN_PARAM, createStreamToken, deriveStreamTokenSecret } from '../twilio/signature.js';
+import { MulawTimeline } from './mulaw-timeline.js';
+import { pacingStats, type PacingStats } from './pacing-stats.js';
+import { findUtterances, listenPauseFrames } from './utterances.js';
 
-export const FRAME_MS = 20;
-const SAMPLES_PER_MS = 8;
-const MULAW_SILENCE = 0xff;
-/** A gap longer than this inside one playback is audible. */
-export const AUDIBLE_GAP_MS = 60;
+const SAMPLES_PER_MS = SAMPLE_RATE_HZ / 1000;
+/** A listening caller goes on once its playout has been idle this long after the reply's audio (default). */
+export const LISTEN_SETTLE_MS = 700;
+/** A listening caller goes on when no reply has begun this long after it began to wait (default). */
+export const LISTEN_TIMEOUT_MS = 10_000;
+/** One frame of silence, sent while a listening caller waits. */
+const SILENT_FRAME = new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE_BYTE);
 
 export interface CallerOptions {
   /** ws:// or wss:// URL of the media endpoint (…/ws/twilio-media). */
@@ -59,8 +63,21 @@ export interface CallerOptions {
   headers?: Record<string, string>;
   /** Called for each event as it happens (the CLI prints them). */
   onEvent?: (event: CallerEvent) => void;
-  /** Called as each media frame is written (frame index from 0; ms since the socket opened, unrounded): for latencies. */
+  /**
+   * Called as each media frame is written (its index on the caller's timeline, from 0; ms since the socket opened,
+   * unrounded): for latencies. Without `listen` the index is the frame's index in `audio`.
+   */
   onMediaSent?: (frameIndex: number, sentAtMs: number) => void;
+  /**
+   * Take turns: after each utterance of `audio` (found from its frame levels, see utterances.ts), send silence from
+   * the middle of the pause that follows until the agent's reply has played, then go on with `audio`. Default false:
+   * the audio is sent straight through, and an utterance may talk over the reply to the one before (barge-in).
+   */
+  listen?: boolean;
+  /** With `listen`: the reply has played once nothing is queued, every mark is returned, and this long has passed (default 700). */
+  listenSettleMs?: number;
+  /** With `listen`: go on anyway when no reply has begun this long after the wait began (default 10000). */
+  listenTimeoutMs?: number;
 }
 
 export type CallerEventType =
@@ -72,6 +89,8 @@ export type CallerEventType =
   | 'mark-echoed'
   | 'clear-in'
   | 'dtmf-sent'
+  | 'listen-start'
+  | 'listen-end'
   | 'audio-done'
   | 'stop-sent'
   | 'invalid-in'
@@ -83,22 +102,6 @@ export interface CallerEvent {
   tMs: number;
   type: CallerEventType;
   detail?: string;
-}
-
-export interface PacingStats {
-  /** Media frames received. */
-  frames: number;
-  /** Inter-arrival intervals measured (consecutive frames within one playback). */
-  intervals: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  /** |interval - 20 ms|: the pacing error. */
-  p50ErrorMs: number;
-  p99ErrorMs: number;
-  maxErrorMs: number;
-  /** Intervals over 60 ms inside a playback. */
-  gapsOver60Ms: number;
 }
 
 export interface CallerResult {
@@ -138,67 +141,9 @@ export function newSid(prefix: 'CA' | 'MZ' | 'AC'): string {
   return prefix + randomBytes(16).toString('hex');
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index] as number;
-}
-
-/** Inter-arrival figures over frames grouped per playback (intervals are never taken across playbacks). */
-export function pacingStats(playbacks: number[][]): PacingStats {
-  const intervals: number[] = [];
-  let frames = 0;
-  for (const arrivals of playbacks) {
-    frames += arrivals.length;
-    for (let i = 1; i < arrivals.length; i++) intervals.push((arrivals[i] as number) - (arrivals[i - 1] as number));
-  }
-  const sorted = [...intervals].sort((a, b) => a - b);
-  const errors = intervals.map((x) => Math.abs(x - FRAME_MS)).sort((a, b) => a - b);
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  return {
-    frames,
-    intervals: intervals.length,
-    p50Ms: round(quantile(sorted, 0.5)),
-    p99Ms: round(quantile(sorted, 0.99)),
-    maxMs: round(sorted[sorted.length - 1] ?? 0),
-    p50ErrorMs: round(quantile(errors, 0.5)),
-    p99ErrorMs: round(quantile(errors, 0.99)),
-    maxErrorMs: round(errors[errors.length - 1] ?? 0),
-    gapsOver60Ms: intervals.filter((x) => x > AUDIBLE_GAP_MS).length,
-  };
-}
-
 /** The URL Twilio signs for a stream: the URL as written, without query string or fragment. */
 export function signatureForStreamUrl(authToken: string, url: string): string {
   return getExpectedTwilioSignature(authToken, url.replace(/[?#].*$/s, ''), {});
-}
-
-/** A growable mu-law buffer pre-filled with silence. */
-class MulawTimeline {
-  private bytes = new Uint8Array(8000).fill(MULAW_SILENCE);
-  length = 0;
-  private ensure(size: number): void {
-    if (size <= this.bytes.length) return;
-    let capacity = this.bytes.length;
-    while (capacity < size) capacity *= 2;
-    const next = new Uint8Array(capacity).fill(MULAW_SILENCE);
-    next.set(this.bytes.subarray(0, this.length));
-    this.bytes = next;
-  }
-  write(at: number, data: Uint8Array): void {
-    this.ensure(at + data.length);
-    this.bytes.set(data, at);
-    this.length = Math.max(this.length, at + data.length);
-  }
-  /** Silences [from, to) and shortens the timeline when that was its end. */
-  erase(from: number, to: number): void {
-    if (to <= from || from >= this.length) return;
-    this.bytes.fill(MULAW_SILENCE, from, Math.min(to, this.length));
-    if (to >= this.length) this.length = from;
-  }
-  toBytes(): Uint8Array {
-    return this.bytes.slice(0, this.length);
-  }
 }
 
 export class Caller {
@@ -211,7 +156,13 @@ export class Caller {
   private t0 = 0; // performance.now() when the socket opened
   private mediaT0 = 0; // when the first frame was due (playout timeline origin)
   private seq = 0;
-  private nextFrame = 0;
+  private nextFrame = 0; // the next frame of options.audio
+  private sentFrames = 0; // frames sent so far: the timeline, where frame n is due at mediaT0 + n x 20 ms
+  // listening (options.listen): the audio frames to stop before, the frames that end utterances, the wait under way
+  private readonly pauseFrames: number[];
+  private readonly utteranceEndFrames: number[];
+  private wait: { sinceMs: number } | undefined;
+  private reply: { hasMedia: boolean; lastActivityMs: number } | undefined; // since the last utterance ended
   private timer: NodeJS.Timeout | undefined;
   private endAtMs = Infinity; // relative to t0
   private isDone = false;
@@ -234,7 +185,10 @@ export class Caller {
     this.callSid = options.callSid ?? newSid('CA');
     this.streamSid = options.streamSid ?? newSid('MZ');
     this.accountSid = options.accountSid ?? newSid('AC');
-    this.frames = Math.ceil(options.audio.length / MEDIA_PAYLOAD_BYTES);
+    this.frames = Math.ceil(options.audio.length / FRAME_BYTES);
+    const utterances = options.listen ? findUtterances(options.audio) : [];
+    this.utteranceEndFrames = utterances.map((u) => u.endFrame);
+    this.pauseFrames = listenPauseFrames(utterances, this.frames);
     this.dtmfQueue = [...(options.dtmf ?? [])].sort((a, b) => a.atMs - b.atMs);
     this.result = {
       callSid: this.callSid,
@@ -291,7 +245,7 @@ export class Caller {
 
   private connect(): void {
     const o = this.options;
-    const protocol = o.protocol === undefined ? TWILIO_MEDIA_SUBPROTOCOL : o.protocol;
+    const protocol = o.protocol === undefined ? MEDIA_SUBPROTOCOL : o.protocol;
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     const signature = o.signature ?? (o.authToken ? signatureForStreamUrl(o.authToken, o.url) : undefined);
     if (signature) headers['X-Twilio-Signature'] = signature;
@@ -358,25 +312,33 @@ export class Caller {
     if (this.isDone) return;
     const now = this.nowMs();
     const audio = this.options.audio;
-    while (this.nextFrame < this.frames) {
-      const dueMs = this.mediaT0 + this.nextFrame * FRAME_MS;
+    for (;;) {
+      const dueMs = this.mediaT0 + this.sentFrames * FRAME_MS;
       if (dueMs > now) break;
+      if (this.wait === undefined && this.pauseFrames[0] === this.nextFrame) this.startWaiting(now);
+      if (this.wait !== undefined && this.isReplyPlayed(now)) this.stopWaiting(now);
+      if (this.wait === undefined && this.nextFrame >= this.frames) break;
       this.result.maxSendLateMs = Math.max(this.result.maxSendLateMs, now - dueMs);
-      const from = this.nextFrame * MEDIA_PAYLOAD_BYTES;
-      let frame = audio.subarray(from, from + MEDIA_PAYLOAD_BYTES);
-      if (frame.length < MEDIA_PAYLOAD_BYTES) {
-        const padded = new Uint8Array(MEDIA_PAYLOAD_BYTES).fill(MULAW_SILENCE);
-        padded.set(frame);
-        frame = padded;
+      let frame: Uint8Array = SILENT_FRAME;
+      if (this.wait === undefined) {
+        const from = this.nextFrame * FRAME_BYTES;
+        frame = audio.subarray(from, from + FRAME_BYTES);
+        if (frame.length < FRAME_BYTES) {
+          const padded = new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE_BYTE);
+          padded.set(frame);
+          frame = padded;
+        }
+        this.nextFrame++;
       }
-      this.send(serializeInboundMedia(++this.seq, this.streamSid, this.nextFrame + 1, this.nextFrame * FRAME_MS, frame));
-      this.options.onMediaSent?.(this.nextFrame, now);
-      this.nextFrame++;
+      this.send(serializeInboundMedia(++this.seq, this.streamSid, this.sentFrames + 1, this.sentFrames * FRAME_MS, frame));
+      this.options.onMediaSent?.(this.sentFrames, now);
+      this.sentFrames++;
       this.result.framesSent++;
-      if (this.nextFrame === this.frames) {
-        this.event('audio-done', `${this.frames} frames`);
-        this.endAtMs = this.mediaT0 + this.frames * FRAME_MS + (this.options.tailMs ?? 0);
+      if (this.wait === undefined && this.utteranceEndFrames[0] === this.nextFrame) {
+        this.utteranceEndFrames.shift();
+        this.reply = { hasMedia: false, lastActivityMs: now };
       }
+      this.endAudioWhenDone();
     }
     while (this.dtmfQueue.length > 0 && this.mediaT0 + (this.dtmfQueue[0] as { atMs: number }).atMs <= now) {
       const { digit } = this.dtmfQueue.shift() as { digit: string };
@@ -389,10 +351,45 @@ export class Caller {
       return;
     }
     let nextMs = this.endAtMs;
-    if (this.nextFrame < this.frames) nextMs = Math.min(nextMs, this.mediaT0 + this.nextFrame * FRAME_MS);
+    if (this.nextFrame < this.frames || this.wait !== undefined || this.pauseFrames.length > 0) {
+      nextMs = Math.min(nextMs, this.mediaT0 + this.sentFrames * FRAME_MS);
+    }
     if (this.pendingMarks.length > 0) nextMs = Math.min(nextMs, this.mediaT0 + (this.pendingMarks[0] as { dueMs: number }).dueMs);
     if (this.dtmfQueue.length > 0) nextMs = Math.min(nextMs, this.mediaT0 + (this.dtmfQueue[0] as { atMs: number }).atMs);
     this.timer = setTimeout(() => this.tick(), Math.max(0, nextMs - this.nowMs()));
+  }
+
+  /** After the last audio frame (and any wait it is followed by): the call ends tailMs after the timeline's end. */
+  private endAudioWhenDone(): void {
+    if (this.nextFrame < this.frames || this.wait !== undefined || this.pauseFrames.length > 0 || this.endAtMs !== Infinity) return;
+    this.event('audio-done', `${this.frames} frames`);
+    this.endAtMs = this.mediaT0 + this.sentFrames * FRAME_MS + (this.options.tailMs ?? 0);
+  }
+
+  private startWaiting(now: number): void {
+    this.pauseFrames.shift();
+    this.wait = { sinceMs: now };
+    this.event('listen-start', `at audio ${this.nextFrame * FRAME_MS} ms`);
+  }
+
+  private stopWaiting(now: number): void {
+    const waitedMs = Math.round(now - (this.wait as { sinceMs: number }).sinceMs);
+    this.event('listen-end', this.reply?.hasMedia ? `reply played, waited ${waitedMs} ms` : `no reply in ${waitedMs} ms`);
+    this.wait = undefined;
+    this.reply = undefined;
+    this.endAudioWhenDone();
+  }
+
+  /**
+   * Whether a waiting caller may go on: the reply to its last utterance began and has played (nothing queued, every
+   * mark returned, listenSettleMs of quiet since), or none began within listenTimeoutMs.
+   */
+  private isReplyPlayed(now: number): boolean {
+    const reply = this.reply;
+    if (!reply?.hasMedia) return now - (this.wait as { sinceMs: number }).sinceMs >= (this.options.listenTimeoutMs ?? LISTEN_TIMEOUT_MS);
+    if (this.pendingMarks.length > 0) return false;
+    const playedAtMs = Math.max(reply.lastActivityMs, this.mediaT0 + this.playCursorMs);
+    return now - playedAtMs >= (this.options.listenSettleMs ?? LISTEN_SETTLE_MS);
   }
 
   private reschedule(): void {
@@ -436,8 +433,12 @@ export class Caller {
       case 'media': {
         if (this.result.framesReceived === 0) this.event('first-media-in');
         this.result.framesReceived++;
-        if (msg.payload.length !== MEDIA_PAYLOAD_BYTES) this.result.badFrameSize++;
+        if (msg.payload.length !== FRAME_BYTES) this.result.badFrameSize++;
         this.received.push(msg.payload);
+        if (this.reply) {
+          this.reply.hasMedia = true;
+          this.reply.lastActivityMs = now;
+        }
         this.receivedBytes += msg.payload.length;
         if (!this.currentPlayback) {
           this.currentPlayback = [];
@@ -460,6 +461,7 @@ export class Caller {
       }
       case 'clear': {
         this.result.clears++;
+        if (this.reply) this.reply.lastActivityMs = now;
         this.event('clear-in', `${this.pendingMarks.length} pending marks returned`);
         this.currentPlayback = undefined;
         if (this.playCursorMs > rel) {

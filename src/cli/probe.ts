@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
-import { TWILIO_MEDIA_SUBPROTOCOL } from '../twilio/media-streams.js';
+import { MEDIA_SUBPROTOCOL } from '../twilio/media-format.js';
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -64,7 +64,7 @@ export function probe(options: ProbeOptions): Promise<ProbeResult> {
   const port = url.port ? Number(url.port) : isTls ? 443 : 80;
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const key = randomBytes(16).toString('base64');
-  const protocol = options.protocol === undefined ? TWILIO_MEDIA_SUBPROTOCOL : options.protocol;
+  const protocol = options.protocol === undefined ? MEDIA_SUBPROTOCOL : options.protocol;
   const lines = [
     `GET ${url.pathname}${url.search} HTTP/1.1`,
     `Host: ${url.host}`,

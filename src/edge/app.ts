@@ -5,12 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SessionFactory } from '../call/types.js';
+import { CloseCode, type SessionFactory } from '../call/types.js';
 import type { Config } from '../config.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
 import { renderMetrics, threadMetricsSnapshot, type MetricsSnapshot } from '../observability/metrics.js';
 import {
-  CLOSE_GOING_AWAY,
   MediaSocket,
   createEdgeThreadStats,
   type EdgeThreadStats,
@@ -62,8 +61,8 @@ export interface EdgeAppOptions {
   /** This thread's counters (created when not given). */
   stats?: EdgeThreadStats;
   coordinator?: EdgeCoordinator;
-  /** The call engine's counters for this thread, when it has any (e.g. the registry's stats()). */
-  callStats?: () => object;
+  /** The call engine's counters for this thread (CallEngine.readStats); none when not given. */
+  readCallStats?: () => Record<string, number>;
   /** Called (synchronously) whenever this thread's active call count changes. */
   onActiveCallsChanged?: () => void;
   /** Where used stream tokens are remembered; default one in memory (right for a single edge thread). */
@@ -182,7 +181,7 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
   const packageInfo = readPackageInfo();
   const readCallStats = (): CallStats => {
     try {
-      return options.callStats ? numericOnly(options.callStats()) : {};
+      return options.readCallStats ? numericOnly(options.readCallStats()) : {};
     } catch {
       return {};
     }
@@ -426,7 +425,7 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
     shutdown(): void {
       clearInterval(startDeadlineSweep);
       closeListenSocket(holder);
-      for (const conn of [...openSockets]) conn.close(CLOSE_GOING_AWAY, 'server shutting down');
+      for (const conn of [...openSockets]) conn.close(CloseCode.GOING_AWAY, 'server shutting down');
     },
   };
   return edgeApp;

@@ -4,6 +4,7 @@
 // stream that has spent its burst earns it back. A frame that finds the bucket empty is dropped and counted; a
 // stream that stays over the rate for SUSTAINED_MS (its bucket never climbs back over half) is to be closed.
 // The clock is read once per frame (Date.now(), a few tens of nanoseconds; the figure is in bench/RESULTS.md).
+import { FRAME_MS } from '../twilio/media-format.js';
 
 /** Frames a stream may send ahead of real time (3 s of audio). */
 export const BURST_FRAMES = 150;
@@ -11,7 +12,6 @@ export const BURST_FRAMES = 150;
 export const REFILL_PER_FRAME_TIME = 1.1;
 /** Over the rate this long (wall time) without recovering: the stream is closed. */
 export const SUSTAINED_MS = 5_000;
-const FRAME_MS = 20;
 
 export type RateVerdict = 'accept' | 'drop' | 'close';
 

@@ -7,11 +7,12 @@
 // (typically from a timer or a promise), so every outbound write goes through UwsCallTransport, which checks the flag
 // and the backpressure first; a reader that stops draining loses frames and, after sustained overflow, is closed,
 // without touching any other call. Nothing thrown by parsing or by the session escapes a uWS handler.
-import type { CallSessionHandle, CallTransport, SessionFactory } from '../call/types.js';
+import { CloseCode, type CallSessionHandle, type CallTransport, type SessionFactory } from '../call/types.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
-import { InboundParser, type InboundMessage, type ParseFailure } from '../twilio/media-streams.js';
+import { InboundParser } from '../twilio/media-reader.js';
+import type { InboundMessage, ParseFailure } from '../twilio/media-messages.js';
 import { STREAM_TOKEN_PARAM, streamTokenExpiryMs, verifyStreamToken } from '../twilio/signature.js';
-import { InboundRateLimit } from './inbound-rate.js';
+import { BURST_FRAMES, InboundRateLimit } from './inbound-rate.js';
 import { streamTokenKey, type StreamTokenLedger } from './stream-token-ledger.js';
 import type { UpgradeInfo } from './upgrade.js';
 import type { WebSocket } from './uws.js';
@@ -20,13 +21,12 @@ import type { WebSocket } from './uws.js';
 export const LOG_SUMMARY_INTERVAL_MS = 5_000;
 /** The clock is read for those summaries once per this many frames (about a second of one call), not per frame. */
 const SUMMARY_CHECK_FRAMES = 64;
-/** WebSocket close codes we use. */
-export const CLOSE_NORMAL = 1000;
-export const CLOSE_GOING_AWAY = 1001;
-export const CLOSE_POLICY_VIOLATION = 1008;
-export const CLOSE_INTERNAL_ERROR = 1011;
-/** Messages kept while a start waits for the token ledger (a few frames at most; more are dropped). */
-const MAX_MESSAGES_WHILE_STARTING = 64;
+/**
+ * Messages kept while a start waits for the token ledger (normally a frame or two; a burst right after the start may
+ * be the rate limit's whole allowance, so that many, and a few marks; more are dropped). Bounded memory: about 40 KB
+ * a socket, for at most WS_MAX_SOCKETS_AWAITING_START sockets.
+ */
+const MAX_MESSAGES_WHILE_STARTING = BURST_FRAMES + 16;
 
 type DropReason = ParseFailure | 'binary-frame' | 'media-before-start' | 'rate';
 
@@ -37,8 +37,6 @@ export interface EdgeThreadStats {
   socketsAwaitingStart: number;   // open media sockets without an accepted start yet
   startTimeouts: number;          // sockets closed for not sending a valid start within WS_START_TIMEOUT_S
   upgradesRefusedBusy: number;    // upgrades answered 503: too many sockets awaiting start on this thread
-  framesIn: number;               // media frames forwarded to sessions
-  framesOut: number;              // text frames written to sockets
   framesDropped: number;          // outbound frames dropped because the socket was over its backpressure limit
   framesDroppedClosed: number;    // outbound writes after the socket had closed (a call ending; not a slow reader)
   slowClientsClosed: number;      // sockets closed by the slow-client policy
@@ -64,7 +62,7 @@ export interface EdgeThreadStats {
 
 export function createEdgeThreadStats(): EdgeThreadStats {
   return {
-    activeCalls: 0, callsTotal: 0, socketsAwaitingStart: 0, startTimeouts: 0, upgradesRefusedBusy: 0, framesIn: 0, framesOut: 0, framesDropped: 0, framesDroppedClosed: 0, slowClientsClosed: 0,
+    activeCalls: 0, callsTotal: 0, socketsAwaitingStart: 0, startTimeouts: 0, upgradesRefusedBusy: 0, framesDropped: 0, framesDroppedClosed: 0, slowClientsClosed: 0,
     parseFailures: 0, droppedMalformedJson: 0, droppedUnknownEvent: 0, droppedInvalidField: 0, droppedBadPayload: 0,
     droppedOversized: 0, droppedBinaryFrame: 0, droppedMediaBeforeStart: 0, droppedRate: 0, streamsClosedRate: 0,
     sequenceGaps: 0, streamTokenFailures: 0, streamTokenReplays: 0,
@@ -135,7 +133,7 @@ export class UwsCallTransport implements CallTransport {
   }
 
   close(code?: number, reason?: string): void {
-    this.conn.close(code ?? CLOSE_NORMAL, reason ?? '');
+    this.conn.close(code ?? CloseCode.NORMAL, reason ?? '');
   }
 
   /** Called on a dropped frame; returns true when the slow-client policy says to close. */
@@ -164,7 +162,6 @@ export class MediaSocket {
   /** Set in the uWS close handler (or when we end the socket); no send happens after it. */
   isClosed = false;
   hasStarted = false;
-  hasStopped = false;
   callSid = '';
   streamSid = '';
   /** When the socket opened (wall time, ms): the start deadline counts from here, whatever arrives before. */
@@ -248,7 +245,6 @@ export class MediaSocket {
         }
         this.noteSequence(msg.sequenceNumber);
         this.framesIn++;
-        this.options.stats.framesIn++;
         this.maybeLogMedia();
         break;
       }
@@ -257,7 +253,6 @@ export class MediaSocket {
         break;
       case 'stop':
         this.noteSequence(msg.sequenceNumber);
-        this.hasStopped = true;
         break;
       case 'mark':
       case 'dtmf':
@@ -326,7 +321,6 @@ export class MediaSocket {
       this.transport.clearOverflow();
     }
     this.framesOut++;
-    stats.framesOut++;
     if (this.framesOut === 1 || (this.framesOut % SUMMARY_CHECK_FRAMES === 0 && Date.now() >= this.nextTxSummaryAtMs)) this.logTx();
     return true;
   }
@@ -382,7 +376,7 @@ export class MediaSocket {
       return;
     }
     if (msg.event === 'stop') {
-      this.close(CLOSE_NORMAL, 'stop before start');
+      this.close(CloseCode.NORMAL, 'stop before start');
       return;
     }
     this.drop('media-before-start', `${msg.event} before start`);
@@ -427,7 +421,7 @@ export class MediaSocket {
       (error: unknown) => {
         if (this.isClosed) return;
         log.error({ event: LogEvent.WS_TOKEN_FAIL, errKind: ErrorKind.INTERNAL, callSid: start.callSid, streamSid: msg.streamSid, err: error }, 'the stream-token ledger could not be asked; closing');
-        this.close(CLOSE_INTERNAL_ERROR, 'internal error');
+        this.close(CloseCode.INTERNAL_ERROR, 'internal error');
       },
     );
   }
@@ -441,11 +435,9 @@ export class MediaSocket {
         return;
       }
       this.framesIn++;
-      this.options.stats.framesIn++;
       this.maybeLogMedia();
     }
     if (msg.event !== 'connected' && msg.event !== 'start') this.noteSequence(msg.sequenceNumber);
-    if (msg.event === 'stop') this.hasStopped = true;
     this.forward(msg);
     if (msg.event === 'stop') this.logStop('stop');
   }
@@ -456,7 +448,7 @@ export class MediaSocket {
     else stats.streamTokenFailures++;
     log.warn({ event: LogEvent.WS_TOKEN_FAIL, errKind: ErrorKind.SIGNATURE, reason, callSid: msg.start.callSid, streamSid: msg.streamSid, hasToken: reason !== 'missing', socketId: this.id },
       reason === 'replayed' ? 'stream token already used by another stream; closing' : 'stream token missing or invalid; closing');
-    this.close(CLOSE_POLICY_VIOLATION, reason === 'replayed' ? 'stream token already used' : 'invalid stream token');
+    this.close(CloseCode.POLICY_VIOLATION, reason === 'replayed' ? 'stream token already used' : 'invalid stream token');
   }
 
   /** The start is accepted: the socket becomes a call (its session, its counters). */
@@ -486,7 +478,7 @@ export class MediaSocket {
     } catch (error) {
       stats.sessionErrors++;
       log.error({ event: LogEvent.WS_CLOSE, errKind: ErrorKind.INTERNAL, where: 'session-create', callSid: this.callSid, streamSid: this.streamSid, socketId: this.id, err: error }, 'session factory threw; closing the socket');
-      this.close(CLOSE_INTERNAL_ERROR, 'internal error');
+      this.close(CloseCode.INTERNAL_ERROR, 'internal error');
       return;
     }
     this.forward(msg);
@@ -503,14 +495,14 @@ export class MediaSocket {
     if (verdict !== 'close') return;
     this.options.stats.streamsClosedRate++;
     log.warn({ event: LogEvent.WS_RATE_CLOSE, errKind: ErrorKind.PROTOCOL, callSid: this.callSid, streamSid: this.streamSid, framesDroppedRate: this.framesDroppedRate, socketId: this.id }, 'media kept coming faster than real time; closing the stream');
-    this.close(CLOSE_POLICY_VIOLATION, 'media faster than real time');
+    this.close(CloseCode.POLICY_VIOLATION, 'media faster than real time');
   }
 
   /** The start deadline passed (the thread's sweep): closed, never counted as a call. */
   closeForStartTimeout(): void {
     if (this.isClosed || this.phase === 'live') return;
     this.options.stats.startTimeouts++;
-    this.close(CLOSE_POLICY_VIOLATION, 'no valid start in time');
+    this.close(CloseCode.POLICY_VIOLATION, 'no valid start in time');
   }
 
   private forward(msg: InboundMessage): void {

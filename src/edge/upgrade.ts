@@ -4,14 +4,12 @@
 // one protocol that was offered or be absent. The offered list is comma-separated, so we trim each entry and compare
 // case-insensitively. Twilio signs the wss:// URL of the stream as it appears in our TwiML (built from
 // PUBLIC_BASE_URL, never from the Host header, which behind a proxy is not what Twilio signed), with empty params.
+import { MEDIA_SUBPROTOCOL } from '../twilio/media-format.js';
 import { validateStreamSignature } from '../twilio/signature.js';
 import { requestTarget, type HttpRequest, type HttpResponse, type us_socket_context_t } from './uws.js';
 
 /** The two paths the media stream is accepted on (a query string is allowed and ignored). */
 export const MEDIA_STREAM_PATHS = ['/ws/twilio-media', '/ws/twilio-media/'] as const;
-
-/** The subprotocol Twilio's Media Streams offers. */
-export const TWILIO_SUBPROTOCOL = 'audio.twilio.com';
 
 export function isMediaStreamPath(path: string): boolean {
   return path === MEDIA_STREAM_PATHS[0] || path === MEDIA_STREAM_PATHS[1];
@@ -24,7 +22,7 @@ export function isMediaStreamPath(path: string): boolean {
 export function negotiateSubprotocol(offeredHeader: string): string {
   if (offeredHeader.length === 0) return '';
   for (const entry of offeredHeader.split(',')) {
-    if (entry.trim().toLowerCase() === TWILIO_SUBPROTOCOL) return TWILIO_SUBPROTOCOL;
+    if (entry.trim().toLowerCase() === MEDIA_SUBPROTOCOL) return MEDIA_SUBPROTOCOL;
   }
   return '';
 }

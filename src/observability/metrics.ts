@@ -9,6 +9,7 @@
 //    thread's snapshot with `AggregatorRegistry.aggregate` (histogram buckets, sums and counts add up).
 // The AI pipeline reports through observeTurnLatency(stage, ms) and countProviderError(provider, kind).
 import { AggregatorRegistry, Counter, Histogram, Registry } from 'prom-client';
+import { TURN_STAGES, type TurnStage } from '../agent/latency.js';
 
 /** One thread's metrics as plain objects (what `registry.getMetricsAsJSON()` returns); structured-clone safe. */
 export interface MetricSample {
@@ -29,11 +30,10 @@ export const METRIC_PREFIX = 'aicrmd_';
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /**
- * Turn latency milestones, each in ms since the end of the caller's speech (issue 5 §5): transcript ready, first
- * reply token, first synthesized audio, first frame sent to Twilio. Other names are accepted (sanitized, capped).
+ * Turn latency milestones, each in ms since the end of the caller's speech (issue 5 §5): the agent's TURN_STAGES
+ * (src/agent/latency.ts). Other names are accepted (sanitized, capped).
  */
-export const TURN_LATENCY_STAGES = ['transcript', 'first_token', 'first_audio', 'first_frame'] as const;
-export type TurnLatencyStage = (typeof TURN_LATENCY_STAGES)[number];
+export type TurnLatencyStage = TurnStage;
 
 /** Distinct values one label may take in this thread; more are folded into "other" (a typo must not explode series). */
 const MAX_LABEL_VALUES = 32;
@@ -59,7 +59,7 @@ const dspBatchTime = new Histogram({
 
 const turnLatency = new Histogram({
   name: `${METRIC_PREFIX}turn_latency_seconds`,
-  help: 'Per turn, time from the end of the caller\'s speech to each stage: transcript, first_token, first_audio, first_frame',
+  help: `Per turn, time from the end of the caller's speech to each stage: ${TURN_STAGES.join(', ')}`,
   labelNames: ['stage'],
   buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 13],
   registers: [threadRegistry],
@@ -134,50 +134,34 @@ export function resetThreadMetrics(): void {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Reading the call engine without touching it: a pass hook on the thread's clock
+// Observing the call engine: a pass hook on the thread's clock (the composition root hands both in)
 
-/** The parts of src/audio/clock.ts's FrameClock read here. */
-interface ClockLike {
-  readonly stats: { lateMsSum: number };
-  nowMs(): number;
-  addPassHook(hook: (nowMs: number) => void): () => void;
-}
-interface RegistryLike {
-  readonly clock: ClockLike;
+/** What the metrics read of one thread's call engine. */
+export interface ObservedCallEngine {
+  readonly clock: {
+    readonly stats: { lateMsSum: number };
+    nowMs(): number;
+    addPassHook(hook: (nowMs: number) => void): () => void;
+  };
   /** Batched inbound DSP crossings so far (read on every pass). */
-  readonly dspBatches: number;
-}
-
-function engineRegistryOf(factory: unknown): RegistryLike | undefined {
-  const registry = (factory as { registry?: Partial<RegistryLike> } | null)?.registry;
-  const clock = registry?.clock as Partial<ClockLike> | undefined;
-  if (
-    registry === undefined || typeof registry.dspBatches !== 'number' || clock === undefined ||
-    typeof clock.addPassHook !== 'function' || typeof clock.nowMs !== 'function' || typeof clock.stats?.lateMsSum !== 'number'
-  ) {
-    return undefined;
-  }
-  return registry as RegistryLike;
+  readDspBatches(): number;
 }
 
 /**
- * Observes the call engine of this thread (a session factory carrying `.registry`, as src/call/registry.ts's
- * createSessionFactory returns): adds one pass hook to its clock that records each pass's lateness (from the clock's
- * own lateMsSum) and, when the inbound batch ran in that pass, how long it took (the engine's hook runs first, from
- * the pass start to this hook). Returns the remover, or undefined when the factory is not the call engine.
+ * Adds one pass hook to the engine's clock that records each pass's lateness (from the clock's own lateMsSum) and,
+ * when the inbound batch ran in that pass, how long it took (the engine's hook runs first, from the pass start to
+ * this hook). Returns the remover.
  */
-export function attachEngineMetrics(factory: unknown): (() => void) | undefined {
-  const registry = engineRegistryOf(factory);
-  if (registry === undefined) return undefined;
-  const { clock } = registry;
+export function observeCallEngine(engine: ObservedCallEngine): () => void {
+  const { clock, readDspBatches } = engine;
   let lastLateMsSum = clock.stats.lateMsSum;
-  let lastDspBatches = registry.dspBatches;
+  let lastDspBatches = readDspBatches();
   // Per pass (a few hundred a second per thread): two histogram observations, no log, never throws.
   return clock.addPassHook((passStartMs) => {
     const lateMsSum = clock.stats.lateMsSum;
     observePacingLateMs(lateMsSum - lastLateMsSum);
     lastLateMsSum = lateMsSum;
-    const dspBatches = registry.dspBatches;
+    const dspBatches = readDspBatches();
     if (dspBatches !== lastDspBatches) {
       lastDspBatches = dspBatches;
       observeDspBatchMs(clock.nowMs() - passStartMs);
@@ -236,8 +220,6 @@ const EDGE_METRICS: Readonly<Record<string, CounterSpec>> = {
   socketsAwaitingStart: { name: 'sockets_awaiting_start', type: 'gauge', help: 'Open media WebSockets without an accepted start yet (not calls)' },
   startTimeouts: { name: 'start_timeouts_total', type: 'counter', help: 'Media WebSockets closed for sending no valid start within WS_START_TIMEOUT_S' },
   upgradesRefusedBusy: { name: 'upgrades_refused_busy_total', type: 'counter', help: 'Media upgrades answered 503: the thread held WS_MAX_SOCKETS_AWAITING_START sockets awaiting their start' },
-  framesIn: { name: 'frames_in_total', type: 'counter', help: 'Inbound media frames (20 ms each) taken from Twilio and given to call sessions' },
-  framesOut: { name: 'frames_out_total', type: 'counter', help: 'Text frames written to media sockets (media, mark, clear)' },
   framesDropped: {
     name: 'backpressure_drops_total', type: 'counter',
     help: 'Outbound frames dropped instead of written: the socket was over WS_MAX_BACKPRESSURE_BYTES (a slow reader)',
@@ -266,11 +248,10 @@ const EDGE_METRICS: Readonly<Record<string, CounterSpec>> = {
   webhooksAnswered: { name: 'webhooks_answered_total', type: 'counter', help: 'Twilio webhooks answered (incoming call, status callbacks)' },
 };
 
-/** ThreadCallStats fields (src/call/types.ts) -> help; each becomes aicrmd_call_<snake>_total (activeCalls a gauge). */
+/** ThreadCallStats fields (src/call/types.ts) -> help; each becomes aicrmd_call_<snake>_total (liveSessions a gauge). */
 const CALL_HELP: Readonly<Record<string, string>> = {
-  activeCalls: 'Call sessions alive in the call engine',
-  callsTotal: 'Call sessions created',
-  framesIn: 'Inbound media frames taken in by the call engine',
+  liveSessions: 'Call sessions alive in the call engine (equal to aicrmd_active_calls when nothing leaked)',
+  framesIn: 'Inbound media frames (20 ms each) taken into calls, after the edge\'s guards (junk and over-rate frames are in inbound_frames_dropped_total)',
   gapFramesFilled: 'Silence frames inserted where Twilio\'s media timestamps skipped',
   gapFramesSkipped: 'Frames of a media timestamp jump left unfilled (over 2 s per jump, or filling faster than 5x real time)',
   timestampsCorrected: 'Media frames whose timestamp stood still or ran back (placed 20 ms after the previous frame)',
@@ -293,6 +274,9 @@ const CALL_HELP: Readonly<Record<string, string>> = {
   clockSubTicksMerged: 'Playout clock sub-ticks served late, in a later pass (catch-up)',
   clockHandlerErrors: 'Exceptions in playout clock tick handlers (a bug)',
 };
+
+/** Call-engine counters whose metric keeps its plain name (they are the server's headline figures). */
+const CALL_METRIC_NAMES: Readonly<Record<string, string>> = { framesIn: 'frames_in_total', framesOut: 'frames_out_total' };
 
 function snakeCase(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^A-Za-z0-9_]/g, '_').toLowerCase();
@@ -342,8 +326,8 @@ export function countersToSnapshot(input: MetricsInput): MetricsSnapshot {
   }
   for (const [key, value] of Object.entries(input.call)) {
     if (!Number.isFinite(value)) continue;
-    const isGauge = key === 'activeCalls';
-    const base = `call_${snakeCase(key)}`;
+    const isGauge = key === 'liveSessions';
+    const base = CALL_METRIC_NAMES[key] ?? `call_${snakeCase(key)}`;
     add({ name: isGauge || base.endsWith('_total') ? base : `${base}_total`, type: isGauge ? 'gauge' : 'counter', help: CALL_HELP[key] ?? `Call engine counter ${key}` }, value);
   }
   add({ name: 'edge_threads', type: 'gauge', help: 'Edge threads configured (0 = the edge runs in the main thread)' }, input.edgeThreads);

@@ -1,18 +1,23 @@
 // Agent selection: without OPENAI_API_KEY (or with AGENT=echo) calls get the keyless echo agent, and the AI pipeline's
 // modules (with the provider SDKs) are not even loaded; with a key they get the AI pipeline, with the synthesizer
-// TTS_PROVIDER names. The call engine built for an AI config without an agent factory refuses clearly.
+// TTS_PROVIDER names. (The call registry does not pick: it is handed its agent factory by the thread's composition
+// root, src/thread-root.ts, which asks buildAgent.)
 import { describe, expect, it } from 'vitest';
 import { createEchoAgent } from '../../src/agent/echo.js';
-import { isAiAgentLoaded, loadAgentFactory } from '../../src/agent/factory.js';
+import { buildAgent, isAiAgentLoaded } from '../../src/agent/factory.js';
 import { PipelineAgent } from '../../src/agent/pipeline.js';
-import { createSessionFactory } from '../../src/call/registry.js';
 import { loadConfig } from '../../src/config.js';
 import { fakeServiceAccount } from '../fakes/google-tts-server.js';
 
 const call = { callSid: 'CA1', streamSid: 'MZ1', accountSid: 'AC1', customParameters: {} };
 const noPool = { utteranceToWav16k: async () => new Uint8Array(0), pcmToMulawFrames: async () => new Uint8Array(0) };
 
-describe('loadAgentFactory', () => {
+const NO_METRICS = { observeTurnLatency: () => {}, countProviderError: () => {} };
+/** The agent factory buildAgent gives for `config` (what the thread's composition root hands the registry). */
+const loadAgentFactory = async (config: Parameters<typeof buildAgent>[0], deps: Omit<Parameters<typeof buildAgent>[1], 'metrics'> = {}) =>
+  (await buildAgent(config, { ...deps, metrics: NO_METRICS })).agentFactory;
+
+describe('buildAgent', () => {
   it('gives the echo agent when no OpenAI key is set, or AGENT=echo, without loading the AI modules', async () => {
     expect(await loadAgentFactory(loadConfig({ INSECURE_DEV_MODE: '1' }))).toBe(createEchoAgent);
     expect(await loadAgentFactory(loadConfig({ INSECURE_DEV_MODE: '1', OPENAI_API_KEY: 'sk-x', AGENT: 'echo' }))).toBe(createEchoAgent);
@@ -32,10 +37,5 @@ describe('loadAgentFactory', () => {
     }), { audio: noPool });
     expect((google(call) as PipelineAgent).providers.synthesizer).toBe('google-tts');
     expect(google(call)).not.toBe(google(call));
-  });
-
-  it('the synchronous engine builder refuses an AI config without an agent factory, naming the way out', () => {
-    const config = loadConfig({ INSECURE_DEV_MODE: '1', OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', TTS_PROVIDER: 'openai' });
-    expect(() => createSessionFactory({ config })).toThrow(/createEngineSessionFactory/);
   });
 });

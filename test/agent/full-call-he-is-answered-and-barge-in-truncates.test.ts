@@ -7,7 +7,7 @@
 // next request carries only what the caller heard of it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallerResult } from '../../src/cli/caller.js';
-import { CUT_MARK } from '../../src/agent/pipeline.js';
+import { CUT_MARK } from '../../src/agent/heard-text.js';
 import { mulawDecode } from '../../src/audio/dsp.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { framesOf, loadReferenceCall, runCall, silenceFrames, splice, waitUntilNoCalls } from '../integration/reference-calls.js';
@@ -88,7 +88,7 @@ describe('a Hebrew call with the AI agent', () => {
     expect(googleFake.texts()).toEqual(expect.arrayContaining([GREETING, REPLY_1, REPLY_2_FIRST, REPLY_3]));
     expect(googleFake.badTokens).toBe(0);
     // the turn's latency, stage by stage, once its first frame was written to the caller's stream
-    const first = logs('TTS_SUCCESS').find((l) => l['utteranceId'] === 'reply-1' && l['stage'] === 'first_frame');
+    const first = logs('REPLY_FIRST_FRAME').find((l) => l['utteranceId'] === 'reply-1' && l['stage'] === 'first_frame');
     expect(Object.keys(first ?? {})).toEqual(expect.arrayContaining(['transcriptMs', 'firstTokenMs', 'firstAudioMs', 'firstFrameMs']));
     expect(Number(first?.['firstFrameMs'])).toBeGreaterThanOrEqual(Number(first?.['firstAudioMs']));
   });

@@ -1,7 +1,7 @@
 // Whisper invents text on silence and noise. A known hallucination phrase is dropped when the turn was quiet (low
 // energy), and kept when the caller clearly said it; an empty transcript is always dropped.
 import { describe, expect, it } from 'vitest';
-import { isKnownHallucination, isLowEnergyTurn, normalizeTranscript, shouldDropTranscript } from '../../src/agent/pipeline.js';
+import { isKnownHallucination, isLowEnergyTurn, normalizeTranscript, shouldDropTranscript } from '../../src/agent/hallucinations.js';
 
 const quiet = { meanDbfs: -50, peakDbfs: -35 };
 const loud = { meanDbfs: -24, peakDbfs: -8 };

@@ -2,7 +2,7 @@
 // then the heard share (by characters, at a word boundary) of the sentence that was cut, marked with "…"; a reply
 // of which nothing was heard leaves no text.
 import { describe, expect, it } from 'vitest';
-import { CUT_MARK, heardText } from '../../src/agent/pipeline.js';
+import { CUT_MARK, heardText } from '../../src/agent/heard-text.js';
 
 const sentences = [
   { text: 'Sure, I can help.', frames: 50 },

@@ -1,4 +1,4 @@
-// The AI agent (loadAgentFactory -> PipelineAgent) driven like the call engine drives it, with a recording
+// The AI agent (buildAgent -> PipelineAgent) driven like the call engine drives it, with a recording
 // AgentContext, the real DSP pool, and the real SDKs against local fakes: the greeting is spoken at call start; a
 // caller turn becomes a 16 kHz WAV upload, a streamed reply cut into sentences, each synthesized and enqueued in
 // order, then the utterance ends; no sentence carries a WAV header; a barge-in aborts the reply in flight (the fake
@@ -9,10 +9,11 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clearFallbackCache, defaultFallbackLine } from '../../src/agent/fallback-audio.js';
-import { loadAgentFactory } from '../../src/agent/factory.js';
-import { addTurnLatencyObserver } from '../../src/agent/latency.js';
-import { CUT_MARK, heardText, type PipelineAgent } from '../../src/agent/pipeline.js';
-import type { AgentContext, CallerTurn, HeardInfo } from '../../src/agent/types.js';
+import { buildAgent } from '../../src/agent/factory.js';
+import { CUT_MARK, heardText } from '../../src/agent/heard-text.js';
+import type { TurnLatencyObserver } from '../../src/agent/latency.js';
+import type { PipelineAgent } from '../../src/agent/pipeline.js';
+import type { AgentContext, CallerTurn, HeardInfo } from '../../src/call/agent-contract.js';
 import { mulawDecode } from '../../src/audio/dsp.js';
 import { DspPool } from '../../src/audio/pool.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -89,6 +90,8 @@ const account = fakeServiceAccount();
 const GREETING = 'שלום, במה אפשר לעזור?';
 const REPLY = 'בשמחה. יש תור פנוי מחר בעשר! זה מתאים לך?';
 const latencies: string[] = [];
+/** Every stage of every turn of these calls, as the thread's metrics would see them. */
+const onTurnLatency: TurnLatencyObserver = (stage) => latencies.push(stage);
 
 beforeAll(async () => {
   guard = guardLoopbackOnly();
@@ -100,7 +103,6 @@ beforeAll(async () => {
     GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: account.json, LANGUAGE: 'he', GREETING, SYSTEM_PROMPT: 'You are a test agent.',
     ASR_TIMEOUT_MS: '600', LLM_TIMEOUT_MS: '600', TTS_TIMEOUT_MS: '600', EDGE_THREADS: '1', DSP_THREADS: '1',
   });
-  addTurnLatencyObserver((stage) => latencies.push(stage));
 });
 
 afterAll(async () => {
@@ -118,8 +120,10 @@ beforeEach(() => {
   googleFake.behaviour.clear();
 });
 
+const NO_METRICS = { observeTurnLatency: () => {}, countProviderError: () => {} };
+
 async function newCall(): Promise<{ agent: PipelineAgent; ctx: RecordingContext }> {
-  const factory = await loadAgentFactory(config, { audio: pool });
+  const { agentFactory: factory } = await buildAgent(config, { audio: pool, metrics: NO_METRICS, pipeline: { onTurnLatency } });
   const ctx = new RecordingContext();
   return { agent: factory(ctx.call) as PipelineAgent, ctx };
 }
@@ -177,7 +181,7 @@ describe('the AI pipeline', () => {
     agent.onUtteranceStarted('reply-1', enqueuedAtMs + 250);
     agent.onUtteranceStarted('reply-1', enqueuedAtMs + 900); // once per turn
     expect(latencies.filter((stage) => stage === 'first_frame')).toHaveLength(1);
-    const sent = ctx.lines.filter((l) => l['event'] === 'TTS_SUCCESS' && l['stage'] === 'first_frame');
+    const sent = ctx.lines.filter((l) => l['event'] === 'REPLY_FIRST_FRAME' && l['stage'] === 'first_frame');
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ utteranceId: 'reply-1' });
     expect(Object.keys(sent[0] ?? {})).toEqual(expect.arrayContaining(['transcriptMs', 'firstTokenMs', 'firstAudioMs', 'firstFrameMs']));
@@ -196,7 +200,7 @@ describe('the AI pipeline', () => {
       EDGE_THREADS: '1', DSP_THREADS: '1',
     });
     const ctx = new RecordingContext();
-    const agent = (await loadAgentFactory(openaiConfig, { audio: pool }))(ctx.call) as PipelineAgent;
+    const agent = (await buildAgent(openaiConfig, { audio: pool, metrics: NO_METRICS, pipeline: { onTurnLatency } })).agentFactory(ctx.call) as PipelineAgent;
     const speechBefore = openaiFake.of(ROUTE_SPEECH).length;
     await agent.onCallStart(ctx);
     await agent.onTurn(hebrewTurn(11), new AbortController().signal);

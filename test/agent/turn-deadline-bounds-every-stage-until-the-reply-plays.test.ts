@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadAgentFactory } from '../../src/agent/factory.js';
+import { buildAgent } from '../../src/agent/factory.js';
 import type { PipelineAgent, PipelineAudio } from '../../src/agent/pipeline.js';
-import type { AgentContext, CallerTurn, HeardInfo } from '../../src/agent/types.js';
+import type { AgentContext, CallerTurn, HeardInfo } from '../../src/call/agent-contract.js';
 import { DspPool } from '../../src/audio/pool.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { tonePcm } from '../fakes/audio.js';
@@ -95,11 +95,13 @@ beforeEach(() => {
   openaiFake.options.reply = () => 'Sure thing. I can book that.';
 });
 
+const NO_METRICS = { observeTurnLatency: () => {}, countProviderError: () => {} };
+
 /** A call with no greeting and the hangover at 0 (the end of speech is the onTurn call); errors are collected. */
 async function newCall(audio: PipelineAudio = pool): Promise<{ agent: PipelineAgent; ctx: RecordingContext; errors: string[][] }> {
   const errors: string[][] = [];
-  const factory = await loadAgentFactory(config, {
-    audio, pipeline: { greeting: '', hangoverMs: 0, onProviderError: (provider, kind) => errors.push([provider, kind]) },
+  const { agentFactory: factory } = await buildAgent(config, {
+    audio, metrics: NO_METRICS, pipeline: { greeting: '', hangoverMs: 0, onProviderError: (provider, kind) => errors.push([provider, kind]) },
   });
   const ctx = new RecordingContext();
   const agent = factory(ctx.call) as PipelineAgent;

@@ -43,7 +43,7 @@ describe('DspPool jobs', () => {
 
   it('refuses a job beyond the queue bound at once, and times out the queued one too', async () => {
     const pool = stalledPool({ jobTimeoutMs: 400, maxQueue: 1 });
-    await pool.decodeBatch(new Uint8Array(160)); // the thread is up
+    await pool.pcmToMulawFrames(new Int16Array(0), 8000); // the thread is up
     const startedAtMs = performance.now();
     const running = settle(pool.pcmToMulawFrames(new Int16Array(2400), 24000), startedAtMs);
     const queued = settle(pool.pcmToMulawFrames(new Int16Array(2400), 24000), startedAtMs);

@@ -1,8 +1,8 @@
 // The Piscina pool end to end (it runs the compiled worker from dist/: `npm test` builds it first): an utterance
-// becomes a valid 16 kHz WAV, TTS audio becomes padded 8 kHz mu-law frames, a batch decodes like the inline API,
-// input buffers are transferred (detached here) rather than copied, and bad input is refused before dispatch.
+// becomes a valid 16 kHz WAV, TTS audio becomes padded 8 kHz mu-law frames, input buffers are transferred (detached
+// here) rather than copied, and bad input is refused before dispatch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { frameLevelsDbfs, mulawDecode, mulawEncode, resampleWhole } from '../../src/audio/dsp.js';
+import { mulawEncode, resampleWhole } from '../../src/audio/dsp.js';
 import { DEFAULT_DSP_THREADS, DspPool } from '../../src/audio/pool.js';
 
 const tone = (hz: number, rateHz: number, n: number): Int16Array =>
@@ -66,22 +66,11 @@ describe('DspPool', () => {
     expect((await pool.pcmToMulawFrames(new Int16Array(0), 16000)).length).toBe(0);
   });
 
-  it('decodes a batch like mulawDecode + frameLevelsDbfs', async () => {
-    const codes = mulawEncode(tone(300, 8000, 1600));
-    const expectedPcm = mulawDecode(codes);
-    const { pcm, levelsDbfs } = await pool.decodeBatch(codes.slice());
-    expect(Array.from(pcm)).toEqual(Array.from(expectedPcm));
-    expect(Array.from(levelsDbfs)).toEqual(Array.from(frameLevelsDbfs(expectedPcm)));
-  });
-
   it('refuses bad input before dispatching', async () => {
-    await expect(pool.decodeBatch(new Uint8Array(100))).rejects.toThrow(new RangeError('codes length must be a multiple of 160 (got 100)'));
     await expect(pool.pcmToMulawFrames(new Int16Array(10), 44100 as 8000)).rejects.toThrow(
       new RangeError('rateHz must be one of 8000, 16000, 24000, 48000 (got 44100)'));
     await expect(pool.utteranceToWav16k(new Uint8Array(10) as unknown as Int16Array)).rejects.toThrow(
       new TypeError('pcm8k must be an Int16Array (got Uint8Array)'));
-    await expect(pool.decodeBatch(new Int16Array(160) as unknown as Uint8Array)).rejects.toThrow(
-      new TypeError('codes must be a Uint8Array (got Int16Array)'));
     await expect(pool.pcmToMulawFrames(new Uint8Array(10) as unknown as Int16Array, 8000)).rejects.toThrow(
       new TypeError('pcm must be an Int16Array (got Uint8Array)'));
   });

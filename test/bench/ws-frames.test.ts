@@ -9,6 +9,7 @@ import {
   OPCODE_BINARY, OPCODE_CLOSE, OPCODE_PING, OPCODE_TEXT, ServerFrameReader, buildUpgradeRequest, clientFrame,
   clientHeaderLength, maskInPlace, parseResponseHead, writeClientHeader, type FrameSink,
 } from '../../bench/load/ws-frames.js';
+import { MEDIA_SUBPROTOCOL } from '../../src/twilio/media-format.js';
 
 interface DecodedClientFrame { fin: boolean; opcode: number; lengthCode: number; headerLength: number; payload: Buffer }
 
@@ -223,8 +224,8 @@ describe('the upgrade', () => {
   });
 
   it('buildUpgradeRequest sends a fresh 16-byte key and expects the RFC accept for it', () => {
-    const a = buildUpgradeRequest('127.0.0.1', 8080, '/ws/twilio-media', 'audio.twilio.com');
-    const b = buildUpgradeRequest('127.0.0.1', 8080, '/ws/twilio-media', 'audio.twilio.com');
+    const a = buildUpgradeRequest('127.0.0.1', 8080, '/ws/twilio-media', MEDIA_SUBPROTOCOL);
+    const b = buildUpgradeRequest('127.0.0.1', 8080, '/ws/twilio-media', MEDIA_SUBPROTOCOL);
     for (const req of [a, b]) {
       const key = /\r\nSec-WebSocket-Key: (\S+)\r\n/.exec(req.text)?.[1];
       expect(key).toBeDefined();
@@ -235,7 +236,7 @@ describe('the upgrade', () => {
   });
 
   it('buildUpgradeRequest writes a complete GET upgrade, with the subprotocol only when asked', () => {
-    const { text } = buildUpgradeRequest('127.0.0.1', 9001, '/ws/twilio-media?x=1', 'audio.twilio.com');
+    const { text } = buildUpgradeRequest('127.0.0.1', 9001, '/ws/twilio-media?x=1', MEDIA_SUBPROTOCOL);
     expect(text.startsWith('GET /ws/twilio-media?x=1 HTTP/1.1\r\n')).toBe(true);
     expect(text.endsWith('\r\n\r\n')).toBe(true);
     expect(text.indexOf('\r\n\r\n')).toBe(text.length - 4);

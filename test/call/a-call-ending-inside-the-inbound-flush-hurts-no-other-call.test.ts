@@ -5,8 +5,9 @@
 // and a new call that takes the slot must not inherit anything. And a session whose end() throws part-way must still
 // give back its slot, its playout ring, its turn audio and its registry entry.
 import { describe, expect, it } from 'vitest';
-import type { CallerTurn } from '../../src/agent/types.js';
-import { FrameClock, ManualTimeSource } from '../../src/audio/clock.js';
+import type { CallerTurn } from '../../src/call/agent-contract.js';
+import { FrameClock } from '../../src/audio/clock.js';
+import { ManualTimeSource } from '../helpers/manual-time-source.js';
 import { InboundBatcher } from '../../src/audio/dsp.js';
 import { threadFrameRingPool } from '../../src/call/frame-ring-pool.js';
 import { createSessionFactory } from '../../src/call/registry.js';
@@ -76,7 +77,7 @@ describe('a call that ends inside the inbound flush', () => {
     expect(stats.clockHandlerErrors).toBe(0);
     expect(stats.inboundSinkErrors).toBe(0);
     expect(stats.inboundStalePushes).toBeGreaterThan(0); // the frame the session pushed after its own end
-    expect(stats.activeCalls).toBe(1);
+    expect(stats.liveSessions).toBe(1);
     expect(turnShape(engine.agents[1]!.turns)).toEqual(turnShape(turnsAlone()));
 
     // a new call takes the freed slot and hears only its own audio
@@ -107,7 +108,7 @@ describe('a call that ends inside the inbound flush', () => {
     };
     expect(() => caller.stop()).toThrow('socket close failed');
     expect(engine.factory.registry.activeCalls).toBe(0);
-    expect(engine.factory.registry.stats().activeCalls).toBe(0);
+    expect(engine.factory.registry.stats().liveSessions).toBe(0);
     expect(engine.batcher.slotsInUse).toBe(0);
     expect(threadFrameRingPool.stats.blocksInUse).toBe(ringsBefore);
     expect(threadTurnAudioPool.chunksInUse).toBe(chunksBefore);

@@ -2,8 +2,9 @@
 // an utterance in parts (one synthesized sentence at a time) with its mark after the last part, learn when Twilio
 // confirms it was played, and stop its own playback (clear) learning how much was heard.
 import { describe, expect, it } from 'vitest';
-import type { Agent, AgentContext, HeardInfo, PlayedInfo } from '../../src/agent/types.js';
-import { FrameClock, ManualTimeSource } from '../../src/audio/clock.js';
+import type { Agent, AgentContext, HeardInfo, PlayedInfo } from '../../src/call/agent-contract.js';
+import { FrameClock } from '../../src/audio/clock.js';
+import { ManualTimeSource } from '../helpers/manual-time-source.js';
 import { InboundBatcher } from '../../src/audio/dsp.js';
 import { createSessionFactory } from '../../src/call/registry.js';
 import { engineConfig, FakeCaller, silenceFrames, SILENT_LOG, stream, type TestEngine } from './support.js';

@@ -1,7 +1,8 @@
 // The thread clock gives each call its own phase of the 20 ms period (sub-ticks of 5 ms), so that no single pass
 // serves every call; subscribers may leave during a pass without disturbing the others.
 import { describe, expect, it } from 'vitest';
-import { FrameClock, ManualTimeSource } from '../../src/audio/clock.js';
+import { FrameClock } from '../../src/audio/clock.js';
+import { ManualTimeSource } from '../helpers/manual-time-source.js';
 
 describe('FrameClock phases', () => {
   it('wakes only for phases that have subscribers', () => {

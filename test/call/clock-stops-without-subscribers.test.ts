@@ -1,7 +1,8 @@
 // The thread clock runs only while it has at least one subscriber: with none, no timer is left behind, and it
 // starts again from a fresh t0.
 import { describe, expect, it } from 'vitest';
-import { FrameClock, ManualTimeSource } from '../../src/audio/clock.js';
+import { FrameClock } from '../../src/audio/clock.js';
+import { ManualTimeSource } from '../helpers/manual-time-source.js';
 
 describe('FrameClock start and stop', () => {
   it('runs only while it has subscribers: no timer is left behind', () => {

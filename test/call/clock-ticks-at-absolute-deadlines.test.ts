@@ -1,7 +1,8 @@
 // The thread clock: tick n is due at t0 + n x 20 ms whatever the lateness of earlier wake-ups, a late pass reports
 // how many ticks it covers (catch-up), and a throwing handler never stops the clock. Driven by a manual time source.
 import { describe, expect, it } from 'vitest';
-import { FrameClock, ManualTimeSource } from '../../src/audio/clock.js';
+import { FrameClock } from '../../src/audio/clock.js';
+import { ManualTimeSource } from '../helpers/manual-time-source.js';
 
 interface Seen { tickIndex: number; dueMs: number; nowMs: number; covered: number }
 

@@ -1,7 +1,8 @@
 // WS_IDLE_TIMEOUT_S reaches the call engine: a call whose stream sends nothing at all ends after that long
 // (`idle`), and 0 switches the engine's idle end off as it switches off uWebSockets.js's.
 import { describe, expect, it } from 'vitest';
-import { FrameClock, ManualTimeSource } from '../../src/audio/clock.js';
+import { FrameClock } from '../../src/audio/clock.js';
+import { ManualTimeSource } from '../helpers/manual-time-source.js';
 import { InboundBatcher } from '../../src/audio/dsp.js';
 import { createSessionFactory } from '../../src/call/registry.js';
 import { engineConfig, FakeCaller, RecordingEchoAgent, SILENT_LOG, silenceFrames, type TestEngine } from './support.js';

@@ -4,7 +4,7 @@
 // time overall), so one stream cannot make the thread VAD-check 100 frames per message; and a liar's neighbour on
 // the same thread gets exactly the turns it gets alone.
 import { describe, expect, it } from 'vitest';
-import type { CallerTurn } from '../../src/agent/types.js';
+import type { CallerTurn } from '../../src/call/agent-contract.js';
 import { threadTurnAudioPool } from '../../src/call/turn-audio-pool.js';
 import { mulawEncode } from '../fakes/audio.js';
 import { engineConfig, FakeCaller, makeEngine, readFixture, silenceFrames, toFrames, type TestEngine } from './support.js';

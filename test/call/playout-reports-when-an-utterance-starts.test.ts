@@ -2,8 +2,9 @@
 // stage): not when the audio is enqueued, once per utterance, on the tick that writes it, after the write; never for
 // an utterance with no audio or one cleared before it started. Through a session, the agent hears of it.
 import { describe, expect, it } from 'vitest';
-import type { Agent, AgentContext } from '../../src/agent/types.js';
-import { FrameClock, ManualTimeSource } from '../../src/audio/clock.js';
+import type { Agent, AgentContext } from '../../src/call/agent-contract.js';
+import { FrameClock } from '../../src/audio/clock.js';
+import { ManualTimeSource } from '../helpers/manual-time-source.js';
 import { InboundBatcher } from '../../src/audio/dsp.js';
 import { Playout } from '../../src/call/playout.js';
 import { createSessionFactory } from '../../src/call/registry.js';

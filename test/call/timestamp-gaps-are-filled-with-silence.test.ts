@@ -2,7 +2,7 @@
 // is filled with silence before the VAD, so a call whose silent frames are all missing gives the same turns, with
 // the same times and audio, as the full call, and a turn still ends when nothing at all follows it.
 import { describe, expect, it } from 'vitest';
-import type { CallerTurn } from '../../src/agent/types.js';
+import type { CallerTurn } from '../../src/call/agent-contract.js';
 import { engineConfig, FakeCaller, makeEngine, readFixture, silenceFrames, stream, toFrames } from './support.js';
 
 function isDigitalSilence(frame: Uint8Array): boolean {

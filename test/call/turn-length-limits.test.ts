@@ -2,7 +2,7 @@
 // turns shorter than minTurnMs are dropped, and maxTurnMs forces an end (no new turn until the VAD hears the end).
 // Driven with synthetic VAD events, so the rules are checked without the DSP.
 import { describe, expect, it } from 'vitest';
-import type { CallerTurn } from '../../src/agent/types.js';
+import type { CallerTurn } from '../../src/call/agent-contract.js';
 import { TurnAudioPool } from '../../src/call/turn-audio-pool.js';
 import { TurnDetector, VAD_EVENT_SPEECH_END, VAD_EVENT_SPEECH_START, type TurnDetectorOptions } from '../../src/call/turns.js';
 

@@ -1,7 +1,7 @@
 // The CLI's options: the URL given either way, --probe without a file, repeatable --params and --dtmf, and exact
 // usage errors for what is wrong.
 import { describe, expect, it } from 'vitest';
-import { UsageError, parseCallArgs } from '../../src/cli/args.js';
+import { USAGE, UsageError, parseCallArgs } from '../../src/cli/args.js';
 
 const URL_ = 'wss://voice.example.com/ws/twilio-media';
 
@@ -34,6 +34,12 @@ describe('parseCallArgs', () => {
   it("--protocol '' offers none; defaults are sane", () => {
     expect(parseCallArgs(['--probe', '--protocol', '', URL_]).protocol).toBeNull();
     expect(parseCallArgs(['--file', 'x.wav', URL_])).toMatchObject({ tailMs: 3000, sendStop: true, isJson: false, params: {}, dtmf: [] });
+  });
+
+  it('listens for each reply only with --listen, and says so in the usage text', () => {
+    expect(parseCallArgs(['--file', 'a.ul', URL_]).isListening).toBe(false);
+    expect(parseCallArgs(['--listen', '--file', 'a.ul', URL_]).isListening).toBe(true);
+    expect(USAGE).toMatch(/--listen\s/);
   });
 
   it('help wins', () => {

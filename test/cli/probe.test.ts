@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { expectedAccept, parseResponseHead, probe } from '../../src/cli/probe.js';
+import { MEDIA_SUBPROTOCOL } from '../../src/twilio/media-format.js';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -14,7 +15,7 @@ afterEach(async () => {
 async function startServer(): Promise<{ base: string; seen: http.IncomingHttpHeaders[] }> {
   const seen: http.IncomingHttpHeaders[] = [];
   const httpServer = http.createServer((_req, res) => res.writeHead(404).end());
-  const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => (offered.has('audio.twilio.com') ? 'audio.twilio.com' : false) });
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => (offered.has(MEDIA_SUBPROTOCOL) ? MEDIA_SUBPROTOCOL : false) });
   httpServer.on('upgrade', (req, socket, head) => {
     seen.push(req.headers);
     if (!req.url?.startsWith('/ws/twilio-media')) {

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { WAVE_FORMAT_MULAW, WavFormatError, buildWavPcm16, parseWav, pcm16FromBytes } from '../../src/cli/wav.js';
+import { FRAME_BYTES, MULAW_SILENCE_BYTE } from '../../src/twilio/media-format.js';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)));
 
@@ -67,7 +68,7 @@ describe.skipIf(!audioFile)('audio files through the DSP', () => {
   });
 
   it('a recording decodes mu-law into an 8 kHz 16-bit WAV', () => {
-    const wav = parseWav(audioFile?.wavFromMulaw(new Uint8Array(160).fill(0xff)) ?? new Uint8Array());
+    const wav = parseWav(audioFile?.wavFromMulaw(new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE_BYTE)) ?? new Uint8Array());
     expect(wav).toMatchObject({ encoding: 'pcm16', sampleRateHz: 8000, channels: 1 });
     expect(pcm16FromBytes(wav.data).every((s) => s === 0)).toBe(true);
   });

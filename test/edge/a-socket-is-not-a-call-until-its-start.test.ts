@@ -7,12 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import {
-  MULAW_MEDIA_FORMAT,
   serializeConnected,
   serializeInboundMedia,
   serializeStart,
   serializeStop,
-} from '../../src/twilio/media-streams.js';
+} from '../../src/twilio/caller-messages.js';
+import { MULAW_MEDIA_FORMAT } from '../../src/twilio/media-format.js';
 import { connectWs, getJson, rawRequest, startServer, upgradeRequest, type RunningServer, type WsClient } from '../helpers/server.js';
 
 const AUTH_TOKEN = 'not-a-call-test-auth-token-7a1e';
@@ -92,8 +92,7 @@ describe('sockets awaiting their start', () => {
       expect(waiting.counters['socketsAwaitingStart']).toBe(300);
       expect(waiting.activeCalls).toBe(0);
       expect(waiting.counters['callsTotal']).toBe(0);
-      expect(waiting.call['activeCalls']).toBe(0);
-      expect(waiting.call['callsTotal']).toBe(0);
+      expect(waiting.call['liveSessions']).toBe(0);
 
       const closes = await Promise.all(sockets.map((s) => s.closed));
       const closedAfterMs = Date.now() - openedAtMs;
@@ -107,7 +106,7 @@ describe('sockets awaiting their start', () => {
     expect(after.counters['startTimeouts']).toBe(300);
     expect(after.counters['socketsAwaitingStart']).toBe(0);
     expect(after.counters['callsTotal']).toBe(0);
-    expect(after.call['callsTotal']).toBe(0);
+    expect(after.call['liveSessions']).toBe(0);
     await server.waitForLog((line) => line['event'] === 'WS_START_TIMEOUT');
   });
 

@@ -2,7 +2,8 @@
 // POST /__test/crash-thread) closes its listen socket on the way out, so the process does not abort; the supervisor
 // restarts it, counts the restart, and the server keeps answering webhooks and taking calls on both threads.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { MULAW_MEDIA_FORMAT, serializeConnected, serializeInboundMark, serializeStart } from '../../src/twilio/media-streams.js';
+import { serializeConnected, serializeInboundMark, serializeStart } from '../../src/twilio/caller-messages.js';
+import { MULAW_MEDIA_FORMAT } from '../../src/twilio/media-format.js';
 import { TEST_SESSION_MODULE, connectWs, getJson, startServer, type RunningServer } from '../helpers/server.js';
 
 let server: RunningServer;

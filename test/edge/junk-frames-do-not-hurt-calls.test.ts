@@ -3,13 +3,13 @@
 // frame closes it, a second call on the same server keeps being served throughout, and /version keeps answering.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
-  MULAW_MEDIA_FORMAT,
   serializeConnected,
   serializeInboundMark,
   serializeInboundMedia,
   serializeStart,
-  type StartInfo,
-} from '../../src/twilio/media-streams.js';
+} from '../../src/twilio/caller-messages.js';
+import { MULAW_MEDIA_FORMAT } from '../../src/twilio/media-format.js';
+import type { StartInfo } from '../../src/twilio/media-messages.js';
 import { TEST_SESSION_MODULE, connectWs, getJson, startServer, type RunningServer, type WsClient } from '../helpers/server.js';
 
 let server: RunningServer;

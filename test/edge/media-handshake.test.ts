@@ -10,8 +10,8 @@ import {
   serializeInboundMedia,
   serializeStart,
   serializeStop,
-  MULAW_MEDIA_FORMAT,
-} from '../../src/twilio/media-streams.js';
+} from '../../src/twilio/caller-messages.js';
+import { MULAW_MEDIA_FORMAT } from '../../src/twilio/media-format.js';
 import { TEST_SESSION_MODULE, connectWs, rawRequest, startServer, upgradeRequest, type RunningServer } from '../helpers/server.js';
 
 const AUTH_TOKEN = 'edge-test-auth-token-5f1d2c';

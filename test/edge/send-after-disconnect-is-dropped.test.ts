@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { CallSessionHandle, CallTransport, SessionFactory } from '../../src/call/types.js';
 import { createEdgeApp, type EdgeApp, type EdgeConfig } from '../../src/edge/app.js';
-import { MULAW_MEDIA_FORMAT, serializeConnected, serializeStart, type InboundMessage } from '../../src/twilio/media-streams.js';
+import { serializeConnected, serializeStart } from '../../src/twilio/caller-messages.js';
+import { MULAW_MEDIA_FORMAT } from '../../src/twilio/media-format.js';
+import type { InboundMessage } from '../../src/twilio/media-messages.js';
 import { connectWs } from '../helpers/server.js';
 
 interface Recorded {

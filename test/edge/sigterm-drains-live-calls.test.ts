@@ -5,7 +5,8 @@
 // answering TwiML for a stream this instance would refuse; status callbacks still get 204.
 import { describe, expect, it } from 'vitest';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
-import { MULAW_MEDIA_FORMAT, serializeConnected, serializeInboundMark, serializeStart } from '../../src/twilio/media-streams.js';
+import { serializeConnected, serializeInboundMark, serializeStart } from '../../src/twilio/caller-messages.js';
+import { MULAW_MEDIA_FORMAT } from '../../src/twilio/media-format.js';
 import {
   TEST_SESSION_MODULE,
   connectWs,

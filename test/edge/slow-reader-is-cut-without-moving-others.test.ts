@@ -5,7 +5,8 @@
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { MULAW_MEDIA_FORMAT, serializeConnected, serializeInboundMark, serializeStart } from '../../src/twilio/media-streams.js';
+import { serializeConnected, serializeInboundMark, serializeStart } from '../../src/twilio/caller-messages.js';
+import { MULAW_MEDIA_FORMAT } from '../../src/twilio/media-format.js';
 import { TEST_SESSION_MODULE, connectWs, getJson, startServer, upgradeRequest, type RunningServer } from '../helpers/server.js';
 
 let server: RunningServer;

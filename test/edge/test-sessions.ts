@@ -1,9 +1,9 @@
 // A session module for the edge tests (loaded by the server through EDGE_SESSION_MODULE): it echoes every mark back,
 // so a test can see that a call is alive and served, and when a stream's start carries customParameters.mode = "flood"
 // it writes large text frames as fast as a timer allows, to drive the slow-client policy. Not part of the product.
-import type { CallSessionHandle, CallTransport, SessionFactory } from '../../src/call/types.js';
-import type { InboundMessage } from '../../src/twilio/media-streams.js';
-import { serializeMark } from '../../src/twilio/media-streams.js';
+import type { CallEngine, CallSessionHandle, CallTransport, SessionFactory } from '../../src/call/types.js';
+import type { InboundMessage } from '../../src/twilio/media-messages.js';
+import { serializeMark } from '../../src/twilio/outbound-serializers.js';
 
 const FLOOD_FRAME = JSON.stringify({ event: 'media', streamSid: 'MZflood', media: { payload: 'A'.repeat(16 * 1024) } });
 
@@ -36,6 +36,8 @@ class TestSession implements CallSessionHandle {
   }
 }
 
-export function createSessionFactory(): SessionFactory {
-  return (transport) => new TestSession(transport);
+/** The edge's CallEngine contract: sessions, no counters of its own, nothing to release. */
+export function createCallEngine(): CallEngine {
+  const sessionFactory: SessionFactory = (transport) => new TestSession(transport);
+  return { sessionFactory, readStats: () => ({}), shutdown: () => Promise.resolve() };
 }

@@ -82,12 +82,14 @@ export interface VersionCounters {
   call: Record<string, number>;
   /** The edge's sockets that have not sent an accepted start (not calls). */
   socketsAwaitingStart: number;
+  /** Calls (streams whose start was accepted) since the server started: the edge's count. */
+  callsTotal: number;
 }
 
 export async function readCounters(server: RunningServer): Promise<VersionCounters> {
   const { body } = await getJson(`${server.baseUrl}/version`);
   const edge = (body['counters'] ?? {}) as Record<string, number>;
-  return { activeCalls: Number(body['activeCalls']), call: (body['call'] ?? {}) as Record<string, number>, socketsAwaitingStart: Number(edge['socketsAwaitingStart']) };
+  return { activeCalls: Number(body['activeCalls']), call: (body['call'] ?? {}) as Record<string, number>, socketsAwaitingStart: Number(edge['socketsAwaitingStart']), callsTotal: Number(edge['callsTotal']) };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -97,7 +99,7 @@ export async function waitUntilNoCalls(server: RunningServer, timeoutMs: number)
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const counters = await readCounters(server);
-    const isEmpty = counters.activeCalls === 0 && counters.call['activeCalls'] === 0 && counters.socketsAwaitingStart === 0;
+    const isEmpty = counters.activeCalls === 0 && counters.call['liveSessions'] === 0 && counters.socketsAwaitingStart === 0;
     if (isEmpty || Date.now() > deadline) return counters;
     await sleep(100);
   }

@@ -5,7 +5,8 @@
 // POST /__test/stall-supervisor?ms=N makes the main thread block its event loop (as a synchronous hog would), and the
 // answering thread's collect times out through the production code path.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MULAW_MEDIA_FORMAT, serializeConnected, serializeInboundMark, serializeStart } from '../../src/twilio/media-streams.js';
+import { serializeConnected, serializeInboundMark, serializeStart } from '../../src/twilio/caller-messages.js';
+import { MULAW_MEDIA_FORMAT } from '../../src/twilio/media-format.js';
 import { TEST_SESSION_MODULE, connectWs, startServer, type RunningServer } from '../helpers/server.js';
 import { parsePrometheusText, sampleValue, type Family } from './prometheus-text.js';
 

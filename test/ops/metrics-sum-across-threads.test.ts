@@ -4,7 +4,7 @@
 // turns the engine's own figures (lateMsSum, dspBatches) into the pacing and DSP histograms.
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  attachEngineMetrics,
+  observeCallEngine,
   countProviderError,
   countWebhookRefusedDraining,
   mergeSnapshots,
@@ -38,7 +38,7 @@ describe('metrics summed across threads', () => {
     countProviderError('google-tts', 'provider-http');
     const threadB = await threadMetricsSnapshot();
 
-    const text = await renderMetrics(input([threadA, threadB], { activeCalls: 3, framesIn: 500, framesDropped: 7 }, { turns: 4, activeCalls: 3 }));
+    const text = await renderMetrics(input([threadA, threadB], { activeCalls: 3, framesDropped: 7 }, { turns: 4, liveSessions: 3, framesIn: 500 }));
     const families = parsePrometheusText(text);
     expect(sampleValue(families, 'aicrmd_turn_latency_seconds_count', { stage: 'transcript' })).toBe(2);
     expect(sampleValue(families, 'aicrmd_turn_latency_seconds_sum', { stage: 'transcript' })).toBeCloseTo(0.8, 6);
@@ -48,14 +48,15 @@ describe('metrics summed across threads', () => {
     expect(sampleValue(families, 'aicrmd_provider_errors_total', { provider: 'google-tts', kind: 'provider-http' })).toBe(1);
     expect(families.get('aicrmd_turn_latency_seconds')?.type).toBe('histogram');
 
-    // the plain counters from the supervisor's sums
+    // the plain counters from the supervisor's sums (frames in: the call engine's, under its plain name)
     expect(sampleValue(families, 'aicrmd_active_calls')).toBe(3);
     expect(families.get('aicrmd_active_calls')?.type).toBe('gauge');
     expect(sampleValue(families, 'aicrmd_frames_in_total')).toBe(500);
     expect(families.get('aicrmd_frames_in_total')?.type).toBe('counter');
     expect(sampleValue(families, 'aicrmd_backpressure_drops_total')).toBe(7);
     expect(sampleValue(families, 'aicrmd_call_turns_total')).toBe(4);
-    expect(sampleValue(families, 'aicrmd_call_active_calls')).toBe(3);
+    expect(sampleValue(families, 'aicrmd_call_live_sessions')).toBe(3);
+    expect(families.get('aicrmd_call_live_sessions')?.type).toBe('gauge');
     expect(sampleValue(families, 'aicrmd_edge_thread_restarts_total')).toBe(1);
     expect(sampleValue(families, 'aicrmd_draining')).toBe(0);
     expect(sampleValue(families, 'process_resident_memory_bytes')).toBeGreaterThan(0);
@@ -119,8 +120,7 @@ describe('metrics summed across threads', () => {
         };
       },
     };
-    const factory = Object.assign(() => ({}), { registry: { clock, get dspBatches() { return dspBatches; } } });
-    const remove = attachEngineMetrics(factory);
+    const remove = observeCallEngine({ clock, readDspBatches: () => dspBatches });
     expect(remove).toBeTypeOf('function');
     // pass 1: 3 ms late, a DSP batch that took 0.2 ms
     clock.stats.lateMsSum += 3;
@@ -135,10 +135,8 @@ describe('metrics summed across threads', () => {
     expect(sampleValue(families, 'aicrmd_clock_lateness_seconds_bucket', { le: '0.002' })).toBe(1);
     expect(sampleValue(families, 'aicrmd_dsp_batch_seconds_count')).toBe(1);
     expect(sampleValue(families, 'aicrmd_dsp_batch_seconds_sum')).toBeCloseTo(0.0002, 9);
-    remove!();
+    remove();
     expect(hook).toBeUndefined();
-    // a factory that is not the call engine is left alone
-    expect(attachEngineMetrics(() => ({}))).toBeUndefined();
   });
 });
 

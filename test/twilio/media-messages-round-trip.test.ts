@@ -3,33 +3,31 @@
 // serialisers write reads back through parseInbound / parseOutbound unchanged.
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_INBOUND_MESSAGE_CHARS,
-  MEDIA_PAYLOAD_BYTES,
-  InboundParser,
-  MediaFrameWriter,
-  parseInbound,
   parseOutbound,
-  serializeClear,
   serializeConnected,
   serializeDtmf,
   serializeInboundMark,
   serializeInboundMedia,
-  serializeMark,
-  serializeMedia,
   serializeStart,
   serializeStop,
-  type InboundMessage,
-  type ParseFailure,
-  type ParseResult,
-  type StartInfo,
-} from '../../src/twilio/media-streams.js';
+} from '../../src/twilio/caller-messages.js';
+import { parseInbound } from '../../src/twilio/inbound-parser.js';
+import { MAX_INBOUND_MESSAGE_CHARS, FRAME_BYTES } from '../../src/twilio/media-format.js';
+import type { InboundMessage, ParseFailure, ParseResult, StartInfo } from '../../src/twilio/media-messages.js';
+import { InboundParser } from '../../src/twilio/media-reader.js';
+import {
+  MediaFrameWriter,
+  serializeClear,
+  serializeMark,
+  serializeMedia,
+} from '../../src/twilio/outbound-serializers.js';
 
 const SID = 'MZ18ad3ab5a668481ce02b83e7395059f0';
 const CALL = 'CA2f0f4f3b6a5c6a1e9a0b8c7d6e5f4a3b';
 const ACCOUNT = 'AC25e16e9a716a4a1786a7c83f58e30482';
 
 function frame(seed: number): Uint8Array {
-  const bytes = new Uint8Array(MEDIA_PAYLOAD_BYTES);
+  const bytes = new Uint8Array(FRAME_BYTES);
   for (let i = 0; i < bytes.length; i++) bytes[i] = (seed * 31 + i * 7) & 0xff;
   return bytes;
 }
@@ -346,8 +344,8 @@ describe('MediaFrameWriter', () => {
 
   it('covers every byte value (the whole base64 alphabet)', () => {
     const writer = new MediaFrameWriter(SID);
-    for (let start = 0; start < 256; start += 160) {
-      const bytes = new Uint8Array(160).map((_, i) => (start + i) & 0xff);
+    for (let start = 0; start < 256; start += FRAME_BYTES) {
+      const bytes = new Uint8Array(FRAME_BYTES).map((_, i) => (start + i) & 0xff);
       expect(Buffer.from(writer.write(bytes, 0)).toString('utf8')).toBe(serializeMedia(SID, bytes));
     }
   });

@@ -1,0 +1,117 @@
+// What the call engine gives an agent, and what it asks of one: the contract between src/call/ (which consumes it:
+// the session calls the agent and hands it an AgentContext) and src/agent/ (whose echo agent and AI pipeline implement
+// it). Interruption is an AbortSignal: each caller turn gets its own, aborted on barge-in, on a newer turn and at the
+// end of the call; the agent learns how much of its speech the caller actually heard (HeardInfo) so that the
+// conversation can keep only that.
+import type { Logger } from 'pino';
+
+/** The call as the agent sees it (from Twilio's `start` message). */
+export interface CallInfo {
+  readonly callSid: string;
+  readonly streamSid: string;
+  readonly accountSid: string;
+  /** The <Parameter>s of the TwiML stream (From, To, ...). */
+  readonly customParameters: Readonly<Record<string, string>>;
+}
+
+/** One caller turn: the audio between a VAD onset and the end of speech (or the maximum length). */
+export interface CallerTurn {
+  /** 1, 2, ... within the call. */
+  readonly turnId: number;
+  /** The turn's audio, 8 kHz mono 16-bit; owned by the agent (a copy, never reused by the engine). */
+  readonly pcm8k: Int16Array;
+  /** Stream time (ms since the stream started, from Twilio's media timestamps) of the first speech frame. */
+  readonly startMs: number;
+  /** Stream time of the end of speech (hangover removed). */
+  readonly endMs: number;
+  /** Length of pcm8k in ms. */
+  readonly durationMs: number;
+  readonly endReason: 'silence' | 'max-length';
+  /** Loudest 20 ms frame of the turn, dBFS. */
+  readonly peakDbfs: number;
+  /** Energy mean over the turn's frames, dBFS (a quiet turn is a candidate for ASR hallucination). */
+  readonly meanDbfs: number;
+  /** Whether this turn interrupted the agent (barge-in). */
+  readonly wasBargeIn: boolean;
+}
+
+/** How much of one agent utterance the caller heard. */
+export interface UtteranceProgress {
+  readonly utteranceId: string;
+  /** Frames (20 ms each) the agent had enqueued for it so far. */
+  readonly framesQueued: number;
+  /** Frames written to Twilio. */
+  readonly framesSent: number;
+  /** Frames played to the caller: sent, less those still buffered at Twilio (the lead) when it stopped. */
+  readonly framesHeard: number;
+  /** The utterance was ended by the agent (no more audio was coming). */
+  readonly wasEnded: boolean;
+}
+
+/** Given to Agent.onBargeIn: what the caller heard of everything that was playing or queued when it was cleared. */
+export interface HeardInfo {
+  /** Stream time of the caller's speech onset that interrupted. */
+  readonly atMs: number;
+  /** Oldest first; utterances never started have framesHeard 0. */
+  readonly utterances: readonly UtteranceProgress[];
+  /** Sum of framesHeard. */
+  readonly framesHeard: number;
+}
+
+/** Given to Agent.onUtterancePlayed when Twilio returns the utterance's mark (the caller heard all of it). */
+export interface PlayedInfo {
+  readonly utteranceId: string;
+  readonly frames: number;
+}
+
+/** The agent's handle on its call. Every method is a no-op after the call ended. */
+export interface AgentContext {
+  readonly call: CallInfo;
+  /** Carries callSid and streamSid. */
+  readonly log: Logger;
+  /** Aborted when the call ends. */
+  readonly signal: AbortSignal;
+  /**
+   * A whole utterance: 8 kHz mu-law (any length; the last frame is padded with silence), then its mark. The bytes
+   * are copied before it returns (play and enqueue): the caller may reuse its buffer.
+   */
+  play(mulaw: Uint8Array, utteranceId: string): void;
+  /** Streams part of an utterance (e.g. one synthesized sentence); a new id ends the previous utterance. */
+  enqueue(mulaw: Uint8Array, utteranceId: string): void;
+  /** No more audio for this utterance: its mark follows its last frame. */
+  endUtterance(utteranceId: string): void;
+  /** Stops whatever is playing (sends `clear`) without a caller barge-in; returns what was heard. */
+  stopPlayback(): HeardInfo;
+  /** Audio queued or still playing at Twilio. */
+  readonly isPlaying: boolean;
+  /** Ends the call (closes the stream). */
+  hangUp(reason?: string): void;
+}
+
+/** One conversation. Callbacks may throw or reject: the engine catches, counts and logs, and the call goes on. */
+export interface Agent {
+  /** Once, at the stream's `start` (a greeting goes here). */
+  onCallStart(ctx: AgentContext): void | Promise<void>;
+  /**
+   * A finished caller turn. `signal` is aborted on barge-in, when a newer turn arrives, and at the end of the call:
+   * pass it down to every provider request made for this turn.
+   */
+  onTurn(turn: CallerTurn, signal: AbortSignal): void | Promise<void>;
+  onDtmf(digit: string): void;
+  /** The caller spoke over the agent: playback was cleared and the current turn's signal aborted. */
+  onBargeIn(heard: HeardInfo): void;
+  /**
+   * The utterance's first frame was written to Twilio; `sentAtMs` is performance.now() of that write. Once per
+   * utterance that has audio; never for one cleared before its first frame went out.
+   */
+  onUtteranceStarted?(utteranceId: string, sentAtMs: number): void;
+  /** Twilio confirmed (mark) that an utterance was played to its end. */
+  onUtterancePlayed?(played: PlayedInfo): void;
+  /** Once, last; the context's signal is aborted just before. */
+  onCallEnd(reason: CallEndReason): void;
+}
+
+export type CallEndReason = 'stop' | 'closed' | 'idle' | 'hang-up' | 'shutdown';
+
+/** Makes the agent for a new call (at `start`). */
+export type AgentFactory = (call: CallInfo) => Agent;

@@ -1,0 +1,158 @@
+// One edge thread, inside its worker: it builds its call engine (the session module's createCallEngine: the thread's
+// composition root), runs the uWS App on the shared port, pushes its counters to the supervisor on every call start
+// and end and once a second (with its metrics snapshot), asks the supervisor for totals (/version, /metrics) and for
+// stream-token answers, and drains and shuts down when told. When the supervisor does not answer a collect in time,
+// it shows the last totals the supervisor served (to any thread) rather than its own figures alone: a counter must
+// never read lower than a scrape has seen.
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { ErrorKind, LogEvent, log, setLogLevel } from '../observability/log.js';
+import { threadMetricsSnapshot } from '../observability/metrics.js';
+import { createEdgeApp, type EdgeApp, type EdgeCoordinator, type EdgeTotals } from './app.js';
+import { loadCallEngine } from './call-engine-module.js';
+import { RemoteStreamTokenLedger } from './stream-token-ledger.js';
+import { COLLECT_TIMEOUT_MS, EDGE_THREAD_KIND, STATS_PUSH_INTERVAL_MS, type EdgeWorkerData, type MainToThreadMessage, type ThreadToMainMessage } from './thread-protocol.js';
+
+async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof parentPort>): Promise<void> {
+  const { config, threadIndex } = data;
+  setLogLevel(config.logLevel);
+  const post = (message: ThreadToMainMessage): void => port.postMessage(message);
+  let edge: EdgeApp | null = null;
+
+  const dieFrom = (error: unknown, origin: string): void => {
+    log.fatal({ event: LogEvent.EDGE_THREAD_EXIT, errKind: ErrorKind.INTERNAL, threadIndex, origin, err: error }, 'edge thread crashed');
+    // Close the listen socket (and the calls) before the thread ends: Node aborts otherwise.
+    try {
+      edge?.shutdown();
+    } finally {
+      process.exit(1);
+    }
+  };
+  process.on('uncaughtException', (error) => dieFrom(error, 'uncaughtException'));
+  process.on('unhandledRejection', (reason) => dieFrom(reason, 'unhandledRejection'));
+
+  const pendingCollects = new Map<number, { resolve: (totals: EdgeTotals) => void; timer: NodeJS.Timeout }>();
+  let nextRequestId = 1;
+  /** The newest totals the supervisor served for /metrics (to any thread): shown when a collect times out. */
+  let lastServedTotals: EdgeTotals | null = null;
+  let onStallStarted: (() => void) | null = null;
+  const coordinator: EdgeCoordinator = {
+    collectTotals(localStats, localCallStats, localMetrics) {
+      return new Promise((resolve) => {
+        const requestId = nextRequestId++;
+        const takenAtMs = Date.now();
+        const timer = setTimeout(() => {
+          pendingCollects.delete(requestId);
+          // Only before any totals were ever served (no scrape can have seen more): this thread's figures alone.
+          resolve(lastServedTotals ?? {
+            stats: { ...localStats }, callStats: { ...localCallStats }, edgeThreads: config.edgeThreads, edgeThreadsReady: 1,
+            edgeThreadRestarts: 0, statsTakenAtMs: { [threadIndex]: takenAtMs }, ...(localMetrics ? { metricSnapshots: [localMetrics] } : {}),
+          });
+        }, COLLECT_TIMEOUT_MS);
+        pendingCollects.set(requestId, { resolve, timer });
+        post({
+          type: 'collect', threadIndex, requestId, takenAtMs, stats: { ...localStats }, callStats: { ...localCallStats },
+          ...(localMetrics ? { metrics: localMetrics } : {}),
+        });
+      });
+    },
+    ...(data.areTestHooksOn
+      ? {
+        stallSupervisorForTest: (ms: number) =>
+          new Promise<void>((resolve) => {
+            onStallStarted = resolve;
+            post({ type: 'test-stall', threadIndex, ms });
+          }),
+      }
+      : {}),
+  };
+
+  let isPushScheduled = false;
+  const pushStats = (): void => {
+    isPushScheduled = false;
+    if (edge) post({ type: 'stats', threadIndex, takenAtMs: Date.now(), stats: { ...edge.stats }, callStats: edge.readCallStats() });
+  };
+  const schedulePush = (): void => {
+    if (isPushScheduled) return;
+    isPushScheduled = true;
+    setImmediate(pushStats);
+  };
+  // Once a second: the counters and this thread's metrics snapshot (histograms), for /metrics asked on other threads.
+  let isShuttingDown = false;
+  const pushStatsAndMetrics = (): void => {
+    threadMetricsSnapshot().then(
+      (metrics) => {
+        if (edge && !isShuttingDown) {
+          post({ type: 'stats', threadIndex, takenAtMs: Date.now(), stats: { ...edge.stats }, callStats: edge.readCallStats(), metrics });
+        }
+      },
+      () => pushStats(),
+    );
+  };
+
+  // The process's used stream tokens live in the main thread, so that a replay is caught on whichever thread it lands.
+  const streamTokenLedger = new RemoteStreamTokenLedger(({ requestId, tokenKey, expiresAtMs }) =>
+    post({ type: 'consume-stream-token', threadIndex, requestId, tokenKey, expiresAtMs }));
+  const engine = await loadCallEngine(data.sessionModuleUrl, { config, threadIndex });
+  edge = createEdgeApp({
+    config, sessionFactory: engine.sessionFactory, readCallStats: engine.readStats, coordinator, threadIndex,
+    onActiveCallsChanged: schedulePush, areTestHooksOn: data.areTestHooksOn, streamTokenLedger,
+  });
+  if (data.isDraining) edge.startDraining();
+  let boundPort: number;
+  try {
+    boundPort = await edge.listen(config.host, config.port);
+  } catch (error) {
+    post({ type: 'listen-failed', threadIndex, reason: (error as Error).message });
+    process.exit(1);
+  }
+  const statsTimer = setInterval(pushStatsAndMetrics, STATS_PUSH_INTERVAL_MS);
+  post({ type: 'ready', threadIndex, port: boundPort });
+  pushStats();
+
+  port.on('message', (message: MainToThreadMessage) => {
+    switch (message.type) {
+      case 'totals': {
+        // Kept even when its collect already timed out: it is newer than what this thread holds.
+        if (message.totals.metricSnapshots) lastServedTotals = message.totals;
+        const pending = pendingCollects.get(message.requestId);
+        if (!pending) return;
+        pendingCollects.delete(message.requestId);
+        clearTimeout(pending.timer);
+        pending.resolve(message.totals);
+        return;
+      }
+      case 'served-totals':
+        lastServedTotals = message.totals;
+        return;
+      case 'stream-token-consumed':
+        streamTokenLedger.onAnswer(message.requestId, message.isFirstUse);
+        return;
+      case 'test-stall-started':
+        onStallStarted?.();
+        onStallStarted = null;
+        return;
+      case 'drain':
+        edge?.startDraining();
+        pushStats();
+        return;
+      case 'shutdown':
+        isShuttingDown = true;
+        clearInterval(statsTimer);
+        edge?.shutdown();
+        pushStats();
+        post({ type: 'closed', threadIndex });
+        // Give the close frames a moment to leave and the engine its release, then end the thread (its listen socket
+        // is already closed).
+        void Promise.all([engine.shutdown().catch(() => undefined), new Promise((done) => setTimeout(done, 50))]).then(() => process.exit(0));
+        return;
+    }
+  });
+}
+
+if (!isMainThread && parentPort !== null && (workerData as Partial<EdgeWorkerData> | null)?.kind === EDGE_THREAD_KIND) {
+  const port = parentPort;
+  runEdgeThread(workerData as EdgeWorkerData, port).catch((error: unknown) => {
+    log.fatal({ event: LogEvent.EDGE_THREAD_EXIT, errKind: ErrorKind.INTERNAL, err: error }, 'edge thread failed to start');
+    process.exit(1);
+  });
+}

@@ -1,0 +1,46 @@
+// The messages between the supervisor (the main thread) and its edge threads, and what a thread is started with. One
+// edge thread pushes its counters (on every call start/end and once a second) and asks for totals (/version,
+// /metrics) and for stream-token answers; the supervisor answers, and tells threads to drain and to shut down.
+import type { Config } from '../config.js';
+import type { MetricsSnapshot } from '../observability/metrics.js';
+import type { CallStats, EdgeThreadStats, EdgeTotals } from './app.js';
+
+export const EDGE_THREAD_KIND = 'ai-crmd-edge-thread';
+/** How often a thread pushes its counters to the supervisor (it also pushes on every call start/end). */
+export const STATS_PUSH_INTERVAL_MS = 1_000;
+/** How long a thread waits for the supervisor's totals before answering with the last totals it was given. */
+export const COLLECT_TIMEOUT_MS = 1_000;
+
+export interface EdgeWorkerData {
+  kind: typeof EDGE_THREAD_KIND;
+  threadIndex: number;
+  config: Config;
+  sessionModuleUrl: string;
+  isDraining: boolean;
+  areTestHooksOn: boolean;
+}
+
+/** Messages from an edge thread to the supervisor. */
+export type ThreadToMainMessage =
+  | { type: 'ready'; threadIndex: number; port: number }
+  | { type: 'listen-failed'; threadIndex: number; reason: string }
+  | { type: 'stats'; threadIndex: number; takenAtMs: number; stats: EdgeThreadStats; callStats: CallStats; metrics?: MetricsSnapshot }
+  | {
+    type: 'collect'; threadIndex: number; requestId: number; takenAtMs: number; stats: EdgeThreadStats; callStats: CallStats;
+    metrics?: MetricsSnapshot;
+  }
+  | { type: 'closed'; threadIndex: number }
+  /** Has this stream token been used by any stream of this process? (one stream per token) */
+  | { type: 'consume-stream-token'; threadIndex: number; requestId: number; tokenKey: string; expiresAtMs: number }
+  /** Test hook (EDGE_TEST_HOOKS=1): block the supervisor's event loop for `ms`. */
+  | { type: 'test-stall'; threadIndex: number; ms: number };
+
+/** Messages from the supervisor to an edge thread. */
+export type MainToThreadMessage =
+  | { type: 'totals'; requestId: number; totals: EdgeTotals }
+  /** Totals served to another thread's /metrics (or, to a new thread, the last ones served): the fallback to show. */
+  | { type: 'served-totals'; totals: EdgeTotals }
+  | { type: 'test-stall-started' }
+  | { type: 'stream-token-consumed'; requestId: number; isFirstUse: boolean }
+  | { type: 'drain' }
+  | { type: 'shutdown' };

@@ -1,0 +1,33 @@
+// The composition root of one edge thread's call engine (the session module every edge thread loads; main.ts passes
+// its URL): it builds the thread's parts from the config and hands each what it needs, and nothing reaches into
+// another part's internals: the clock and the batched DSP go to the registry; the agent's factory (the echo agent, or
+// the AI pipeline with its DSP pool and provider SDKs, loaded only then) goes to the registry too; the metrics get
+// the clock and a reader of the DSP batch count; the edge gets the CallEngine (sessions, counters, shutdown).
+import { buildAgent } from './agent/factory.js';
+import { InboundBatcher } from './audio/dsp.js';
+import { CallRegistry, createThreadClock, DEFAULT_MAX_CALLS_PER_THREAD, DEFAULT_MAX_FRAMES_PER_BATCH } from './call/registry.js';
+import type { CallEngine } from './call/types.js';
+import type { CallEngineContext } from './edge/call-engine-module.js';
+import { log as rootLog } from './observability/log.js';
+import { countProviderError, observeCallEngine, observeTurnLatency } from './observability/metrics.js';
+
+export async function createCallEngine({ config, threadIndex }: CallEngineContext): Promise<CallEngine> {
+  const log = rootLog.child({ threadIndex });
+  const clock = createThreadClock(log);
+  const batcher = new InboundBatcher({ maxSlots: DEFAULT_MAX_CALLS_PER_THREAD, maxFramesPerTick: DEFAULT_MAX_FRAMES_PER_BATCH });
+  const agent = await buildAgent(config, { metrics: { observeTurnLatency, countProviderError } });
+  const registry = new CallRegistry({
+    config, clock, batcher, agentFactory: agent.agentFactory, log, threadIndex,
+    maxCalls: DEFAULT_MAX_CALLS_PER_THREAD, maxFramesPerBatch: DEFAULT_MAX_FRAMES_PER_BATCH,
+  });
+  const stopObserving = observeCallEngine({ clock, readDspBatches: () => registry.dspBatches });
+  return {
+    sessionFactory: registry.sessionFactory,
+    readStats: () => registry.stats() as unknown as Record<string, number>,
+    async shutdown() {
+      registry.shutdown();
+      stopObserving();
+      await agent.release();
+    },
+  };
+}
