@@ -7,12 +7,12 @@
  */
 
 import { InboundBatcher } from '../../src/audio/dsp.js';
+import { SAMPLES_PER_FRAME } from '../../src/twilio/media-format.js';
 import { jsMulawDecodeInto } from './js-mulaw.js';
 import { JsEnergyVad } from './js-vad.js';
 import { fixture, fmtNs, speedTable, type SectionResult, type SpeedRow } from './report.js';
 import { consume, timeGroup, type TimedOp, type TimingOptions } from './timing.js';
 
-const SAMPLES_PER_FRAME = 160;
 const CALLS = 1000;
 const TICKS = 50;                       // distinct ticks of content, replayed in a loop
 const FRAMES_PER_SECOND_TARGET = 50_000;

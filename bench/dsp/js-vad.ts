@@ -33,7 +33,7 @@ export const JS_VAD_DEFAULTS: JsVadOptions = {
 
 export interface JsVadFrameResult { levelDbfs: number; floorDbfs: number; isSpeech: boolean; event: 0 | 1 | 2 }
 
-const FRAME_MS = 20;
+const FRAME_MS = 20; // the peer stands alone: a JS VAD as one would write it, with its own constants
 const MIN_LEVEL_DBFS = -100;
 const FULL_SCALE_SQ = 32768 * 32768;
 const BLOCKS = 4;

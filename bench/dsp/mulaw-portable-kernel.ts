@@ -12,7 +12,8 @@ import { jsMulawDecodeInto } from './js-mulaw.js';
 import { fixture } from './report.js';
 import { consume, timeGroup, type TimingOptions } from './timing.js';
 
-export const SAMPLES_PER_FRAME = 160;
+import { SAMPLES_PER_FRAME } from '../../src/twilio/media-format.js';
+export { SAMPLES_PER_FRAME };
 export const BULK_FRAMES = 500;   // 10 s at 8 kHz
 
 export interface MulawInputs {

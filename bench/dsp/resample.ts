@@ -11,12 +11,12 @@ import libsamplerate from '@alexanderolsen/libsamplerate-js';
 import waveResampler from 'wave-resampler';
 
 import { Resampler, type SampleRateHz } from '../../src/audio/dsp.js';
+import { FRAME_MS } from '../../src/twilio/media-format.js';
 import { jsMulawDecodeInto } from './js-mulaw.js';
 import { formatDb, rejection, tone, toneGainDb, toneSnrDb, type Rejection } from './quality.js';
 import { fastestNative, fastestPeer, fixture, fmtRatio, speedTable, type SectionResult, type SpeedRow, type TargetCheck } from './report.js';
 import { consume, timeGroup, type TimedOp, type TimingOptions } from './timing.js';
 
-const FRAME_MS = 20;
 const BULK_S = 10;
 const QUALITY_BAR_DB = 60;   // issue 2: SNR >= 60 dB for a 1 kHz tone; a 6 kHz tone >= 60 dB down through 24k -> 8k
 

@@ -8,12 +8,12 @@
 import fvad from '@echogarden/fvad-wasm';
 
 import { Vad } from '../../src/audio/dsp.js';
+import { SAMPLES_PER_FRAME } from '../../src/twilio/media-format.js';
 import { jsMulawDecodeInto } from './js-mulaw.js';
 import { JsEnergyVad } from './js-vad.js';
 import { fixture, speedTable, type SectionResult, type SpeedRow } from './report.js';
 import { consume, timeGroup, type TimingOptions } from './timing.js';
 
-const SAMPLES_PER_FRAME = 160;
 const CALLS = ['conv-en.8k.ul', 'conv-he.8k.ul', 'conv-en-noisy.8k.ul'];
 const FVAD_MODE = 2;   // 0..3; the mode changes thresholds, not cost
 
