@@ -7,6 +7,7 @@ import { buildAgent } from './agent/factory.js';
 import { InboundBatcher } from './audio/dsp.js';
 import { CallRegistry, createThreadClock, DEFAULT_MAX_CALLS_PER_THREAD, DEFAULT_MAX_FRAMES_PER_BATCH } from './call/registry.js';
 import type { CallEngine } from './call/types.js';
+import { CallEventBus } from './control/bus.js';
 import type { CallEngineContext } from './edge/call-engine-module.js';
 import { log as rootLog } from './observability/log.js';
 import { countProviderError, observeCallEngine, observeTurnLatency } from './observability/metrics.js';
@@ -16,14 +17,17 @@ export async function createCallEngine({ config, threadIndex }: CallEngineContex
   const clock = createThreadClock(log);
   const batcher = new InboundBatcher({ maxSlots: DEFAULT_MAX_CALLS_PER_THREAD, maxFramesPerTick: DEFAULT_MAX_FRAMES_PER_BATCH });
   const agent = await buildAgent(config, { metrics: { observeTurnLatency, countProviderError } });
+  const events = new CallEventBus();
   const registry = new CallRegistry({
-    config, clock, batcher, agentFactory: agent.agentFactory, log, threadIndex,
+    config, clock, batcher, agentFactory: agent.agentFactory, log, threadIndex, events, agentKind: config.agent.kind,
     maxCalls: DEFAULT_MAX_CALLS_PER_THREAD, maxFramesPerBatch: DEFAULT_MAX_FRAMES_PER_BATCH,
   });
   const stopObserving = observeCallEngine({ clock, readDspBatches: () => registry.dspBatches });
   return {
     sessionFactory: registry.sessionFactory,
     readStats: () => registry.stats() as unknown as Record<string, number>,
+    subscribe: (listener) => events.subscribe(listener),
+    command: (callSid, command) => registry.command(callSid, command),
     async shutdown() {
       registry.shutdown();
       stopObserving();

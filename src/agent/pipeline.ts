@@ -34,6 +34,12 @@ import { SentenceCutter, type SentenceCutterOptions } from './sentences.js';
 import { ProviderError, type ChatMessage, type Responder, type SampleRateHz, type SynthesisResult, type Synthesizer, type Transcriber } from './types.js';
 import { type Agent, type AgentContext, type CallEndReason, type CallerTurn, type HeardInfo, type PlayedInfo } from '../call/agent-contract.js';
 
+/** A keypad turn ends this long after the last digit (or at '#'). */
+export const DTMF_TURN_GAP_MS = 1500;
+const MAX_DTMF_DIGITS = 32;
+/** Keypad turns are numbered apart from the VAD's turns (in logs and records). */
+const KEYPAD_TURN_ID_BASE = 10_000;
+
 /** Replies whose first frame is awaited at once (normally one; more only when playback was stopped without a clear report). */
 const MAX_AWAITING_FIRST_FRAME = 8;
 
@@ -96,6 +102,9 @@ export class PipelineAgent implements Agent {
   private readonly options: PipelineOptions;
   private readonly thresholds: EnergyThresholds;
   private ctx: AgentContext | null = null;
+  private dtmfDigits = '';
+  private dtmfTimer: NodeJS.Timeout | null = null;
+  private keypadTurns = 0;
   private log: Logger | undefined;
   /** The conversation without the system prompt. */
   readonly history: ChatMessage[] = [];
@@ -188,16 +197,11 @@ export class PipelineAgent implements Agent {
       }
       log.info({ event: LogEvent.ASR_TEXT, turnId: turn.turnId, text, language: this.options.asrLanguage, provider: this.options.transcriber.name,
         asrMs, ...(attempts !== undefined ? { attempts } : {}), ...latency.fields() }, 'caller said');
+      ctx.report({ kind: 'caller-text', turnId: turn.turnId, text, latencyMs: Math.round(performance.now() - latency.originMs) });
       this.remember({ role: 'user', content: text });
       // 4-6. the reply, streamed, cut, synthesized and played sentence by sentence
       stage = 'reply';
-      const utteranceId = `reply-${turn.turnId}`;
-      const messages = this.messages();
-      const spoken = await this.speak((s) => this.options.responder.respond(messages, s), utteranceId, signal, latency, `turn ${turn.turnId}`, budget);
-      if (spoken === 0 && !signal.aborted) {
-        log.warn({ event: LogEvent.LLM_TEXT, turnId: turn.turnId, errKind: ErrorKind.PROVIDER_HTTP }, 'the reply was empty');
-        this.playFallback(`turn ${turn.turnId}: empty reply`, turn.turnId, ErrorKind.PROVIDER_HTTP);
-      }
+      await this.reply_(`reply-${turn.turnId}`, turn.turnId, signal, latency, budget);
     } catch (error) {
       this.onFailure(error, stage, signal, turn.turnId, latency);
     } finally {
@@ -206,8 +210,36 @@ export class PipelineAgent implements Agent {
     }
   }
 
+  /**
+   * Digits pressed are a caller turn: collected until '#' or DTMF_TURN_GAP_MS without a digit, then answered like
+   * words (the model is told they came from the keypad).
+   */
   onDtmf(digit: string): void {
     this.log?.info({ event: LogEvent.WS_DTMF, digit, agent: 'ai' }, 'dtmf digit');
+    if (this.dtmfTimer !== null) clearTimeout(this.dtmfTimer);
+    this.dtmfTimer = null;
+    if (digit !== '#') this.dtmfDigits += digit;
+    if (digit === '#' || this.dtmfDigits.length >= MAX_DTMF_DIGITS) {
+      this.onKeypadTurn();
+      return;
+    }
+    this.dtmfTimer = setTimeout(() => this.onKeypadTurn(), DTMF_TURN_GAP_MS);
+    this.dtmfTimer.unref?.();
+  }
+
+  /** Says `text` as a command asked (a goodbye, a line before a transfer, the API's say). */
+  async say(text: string, utteranceId: string): Promise<boolean> {
+    const ctx = this.ctx;
+    if (ctx === null) return false;
+    const reply = this.newReply(ctx.signal);
+    try {
+      return (await this.speak(() => singleSentence(text), utteranceId, reply.signal, undefined, 'command')) > 0;
+    } catch (error) {
+      this.logProviderFailure(error, `say ${utteranceId}`);
+      return false;
+    } finally {
+      if (this.reply === reply) this.reply = null;
+    }
   }
 
   onBargeIn(heard: HeardInfo): void {
@@ -232,10 +264,17 @@ export class PipelineAgent implements Agent {
 
   onUtterancePlayed(played: PlayedInfo): void {
     // heard to its end: its history entry is final
+    const utterance = this.spoken.get(played.utteranceId);
     this.spoken.delete(played.utteranceId);
+    if (utterance !== undefined) {
+      const text = utterance.sentences.map((s) => s.text).join(' ');
+      this.ctx?.report({ kind: 'agent-said', utteranceId: utterance.id, text, heardText: text, isCut: false });
+    }
   }
 
   onCallEnd(_reason?: CallEndReason): void {
+    if (this.dtmfTimer !== null) clearTimeout(this.dtmfTimer);
+    this.dtmfTimer = null;
     this.reply?.abort(new Error('call ended'));
     this.reply = null;
     this.ctx = null;
@@ -244,6 +283,39 @@ export class PipelineAgent implements Agent {
   }
 
   // ---- internals ----
+
+  /** Steps 4-6 of a turn: the reply to the history as it stands, streamed, cut, synthesized and played. */
+  private async reply_(utteranceId: string, turnId: number, signal: AbortSignal, latency: TurnLatency, budget: TurnBudget | undefined): Promise<void> {
+    const messages = this.messages();
+    const spoken = await this.speak((s) => this.options.responder.respond(messages, s), utteranceId, signal, latency, `turn ${turnId}`, budget);
+    if (spoken === 0 && !signal.aborted) {
+      this.log?.warn({ event: LogEvent.LLM_TEXT, turnId, errKind: ErrorKind.PROVIDER_HTTP }, 'the reply was empty');
+      this.playFallback(`turn ${turnId}: empty reply`, turnId, ErrorKind.PROVIDER_HTTP);
+    }
+  }
+
+  /** The digits collected so far, as a caller turn. */
+  private onKeypadTurn(): void {
+    this.dtmfTimer = null;
+    const digits = this.dtmfDigits;
+    this.dtmfDigits = '';
+    const ctx = this.ctx;
+    if (ctx === null || digits.length === 0) return;
+    const turnId = ++this.keypadTurns + KEYPAD_TURN_ID_BASE;
+    const text = `(pressed on the keypad: ${digits.split('').join(' ')})`;
+    ctx.report({ kind: 'caller-text', turnId, text });
+    this.remember({ role: 'user', content: text });
+    const latency = new TurnLatency(0, this.options.onTurnLatency);
+    const reply = this.newReply(ctx.signal);
+    const budget = this.options.turnDeadlineMs !== undefined ? new TurnBudget(latency.originMs, this.options.turnDeadlineMs) : undefined;
+    void this.reply_(`reply-keypad-${this.keypadTurns}`, turnId, reply.signal, latency, budget)
+      .catch((error: unknown) => this.onFailure(error, 'reply', reply.signal, turnId, latency))
+      .finally(() => {
+        budget?.release();
+        if (this.reply === reply) this.reply = null;
+      });
+  }
+
 
   private newReply(...signals: AbortSignal[]): { signal: AbortSignal; abort: (reason?: unknown) => void } {
     this.reply?.abort(new Error('superseded'));
@@ -357,6 +429,7 @@ export class PipelineAgent implements Agent {
     const message = utterance.message;
     if (message === undefined) return;
     const text = heardText(utterance.sentences, framesHeard);
+    this.ctx?.report({ kind: 'agent-said', utteranceId: utterance.id, text: utterance.sentences.map((s) => s.text).join(' '), heardText: text, isCut: true });
     if (text.length === 0) {
       const index = this.history.indexOf(message);
       if (index >= 0) this.history.splice(index, 1);
@@ -413,6 +486,7 @@ export class PipelineAgent implements Agent {
     const utteranceId = `fallback-${turnId}-${++this.fallbacks}`;
     ctx.play(mulaw, utteranceId);
     ctx.log.warn({ event: LogEvent.AGENT_FALLBACK, errKind, utteranceId, kind, reason }, 'fallback played');
+    ctx.report({ kind: 'note', note: 'fallback', data: { utteranceId, errKind, reason, audio: kind } });
     // try again for next time when the line was not ready
     if (kind === 'tone') void prepareFallback(this.fallbackSource, this.options.fallbackTimeoutMs);
   }

@@ -84,9 +84,18 @@ export interface AgentContext {
   stopPlayback(): HeardInfo;
   /** Audio queued or still playing at Twilio. */
   readonly isPlaying: boolean;
-  /** Ends the call (closes the stream). */
+  /** Ends the call (closes the stream, and the Twilio call through control/). */
   hangUp(reason?: string): void;
+  /** What the engine cannot know by itself, for the call's record: the caller's words, what the agent said. */
+  report(report: AgentReport): void;
 }
+
+/** What an agent tells the engine about the conversation (published as call events: records, the console). */
+export type AgentReport =
+  | { kind: 'caller-text'; turnId: number; text: string; latencyMs?: number }
+  /** An utterance is over: all of `text` was heard, or (`isCut`) only `heardText`. */
+  | { kind: 'agent-said'; utteranceId: string; text: string; heardText: string; isCut: boolean; latencyMs?: number }
+  | { kind: 'note'; note: string; data?: Record<string, unknown> };
 
 /** One conversation. Callbacks may throw or reject: the engine catches, counts and logs, and the call goes on. */
 export interface Agent {
@@ -109,6 +118,11 @@ export interface Agent {
   onUtterancePlayed?(played: PlayedInfo): void;
   /** Once, last; the context's signal is aborted just before. */
   onCallEnd(reason: CallEndReason): void;
+  /**
+   * Says `text` as utterance `utteranceId` (a command: the API's say, a goodbye before a hang-up, the line before a
+   * transfer). Resolves true once it is queued, false when the agent cannot speak (the echo agent has no voice).
+   */
+  say?(text: string, utteranceId: string): Promise<boolean>;
 }
 
 export type CallEndReason = 'stop' | 'closed' | 'idle' | 'hang-up' | 'shutdown';

@@ -12,6 +12,7 @@ import { InboundBatcher, resolveVadOptions } from '../audio/dsp.js';
 import { ErrorKind, LogEvent, log as rootLog } from '../observability/log.js';
 import { InboundBatch, type InboundBatcherLike } from './inbound.js';
 import { checkLeadFrames } from './playout.js';
+import { NO_EVENTS, type CallCommand, type CallEventSink, type CommandResult } from './events.js';
 import { CallSession } from './session.js';
 import { createThreadCallStats, type CallEngineConfig, type CallTransport, type SessionFactory, type ThreadCallStats } from './types.js';
 
@@ -35,6 +36,10 @@ export interface CallRegistryOptions {
   log?: Logger;
   /** Edge thread index, for logs. */
   threadIndex?: number;
+  /** Where the calls' events go (default: nowhere). */
+  events?: CallEventSink;
+  /** The agent's kind, for the calls' records (default 'echo'). */
+  agentKind?: string;
 }
 
 export class CallRegistry {
@@ -42,6 +47,8 @@ export class CallRegistry {
   readonly inbound: InboundBatch;
   private readonly counters: ThreadCallStats = createThreadCallStats();
   private readonly sessions = new Set<CallSession>();
+  /** Started calls by callSid: where a command for a call finds it. */
+  private readonly byCallSid = new Map<string, CallSession>();
   private readonly removePassHook: () => void;
   private readonly createSessionBound: (transport: CallTransport) => CallSession;
 
@@ -65,8 +72,15 @@ export class CallRegistry {
       // the VAD counts both in whole 20 ms frames
       vadTiming: { onsetMs: Math.ceil(vadOptions.onsetMs / 20) * 20, hangoverMs: Math.ceil(vadOptions.hangoverMs / 20) * 20 },
       idleTimeoutMs: options.idleTimeoutMs ?? (options.config.ws !== undefined ? options.config.ws.idleTimeoutS * 1000 : DEFAULT_IDLE_TIMEOUT_MS),
+      events: options.events ?? NO_EVENTS,
+      agentKind: options.agentKind ?? 'echo',
+      onStarted: (session: CallSession) => {
+        // a second stream for a callSid (a transfer that came back) takes the entry; the first one's end leaves it
+        this.byCallSid.set(session.callSid, session);
+      },
       onEnded: (session: CallSession) => {
         this.sessions.delete(session);
+        if (this.byCallSid.get(session.callSid) === session) this.byCallSid.delete(session.callSid);
       },
     };
     this.createSessionBound = (transport) => {
@@ -104,6 +118,22 @@ export class CallRegistry {
       clockSubTicksMerged: clock.subTicksMerged,
       clockHandlerErrors: clock.handlerErrors,
     };
+  }
+
+  /** Is `callSid` a live call of this thread? */
+  hasCall(callSid: string): boolean {
+    return this.byCallSid.has(callSid);
+  }
+
+  /** Carries out `command` on the live call `callSid` of this thread. Never throws. */
+  command(callSid: string, command: CallCommand): CommandResult {
+    const session = this.byCallSid.get(callSid);
+    if (session === undefined) return { ok: false, code: 'unknown-call', message: `no live call ${callSid} on this thread` };
+    try {
+      return session.command(command);
+    } catch (error) {
+      return { ok: false, code: 'bad-command', message: error instanceof Error ? error.message : String(error) };
+    }
   }
 
   /** Ends every call (thread shutdown) and detaches from the clock. */

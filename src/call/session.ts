@@ -11,7 +11,8 @@
 // The session ends on `stop`, on the socket's close, on idle timeout or on the agent's hang-up, and leaves nothing
 // behind: its clock subscription, DSP slot, buffers, in-flight agent work and registry entry all go.
 import type { Logger } from 'pino';
-import type { Agent, AgentContext, AgentFactory, CallEndReason, CallerTurn, CallInfo, HeardInfo } from './agent-contract.js';
+import type { Agent, AgentContext, AgentFactory, AgentReport, CallEndReason, CallerTurn, CallInfo, HeardInfo } from './agent-contract.js';
+import type { CallCommand, CallEventSink, CommandResult } from './events.js';
 import type { ClockSubscription, FrameClock } from '../audio/clock.js';
 import { ErrorKind, LogEvent, callLogger } from '../observability/log.js';
 import type { InboundMessage } from '../twilio/media-messages.js';
@@ -50,8 +51,24 @@ export interface SessionDeps {
   vadTiming: { onsetMs: number; hangoverMs: number };
   /** End the call when no message arrived for this long (WS_IDLE_TIMEOUT_S); 0 = never. */
   idleTimeoutMs: number;
+  /** Where this call's events go. */
+  events: CallEventSink;
+  /** The agent's kind, for the record (echo, openai). */
+  agentKind: string;
+  /** Called once when the stream has started (the callSid is known). */
+  onStarted(session: CallSession): void;
   /** Called once when the session has ended. */
   onEnded(session: CallSession): void;
+}
+
+/** A goodbye (or a transfer's line) not heard by then is given up on: the hang-up or transfer goes ahead. */
+export const LINE_BEFORE_ACTION_TIMEOUT_MS = 15_000;
+
+/** What waits for a line to be heard (its mark back) before it happens. */
+interface PendingAction {
+  utteranceId: string;
+  deadlineMs: number;
+  run(): void;
 }
 
 export class CallSession implements CallSessionHandle, InboundFrameSink, TurnListener {
@@ -85,6 +102,10 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
   private gapFillBudget = MAX_GAP_FILL_FRAMES;
   private gapFramesFilled = 0;
   private bargeIns = 0;
+  /** Wall time of the accepted start: stream time 0 (records speak wall time). */
+  private startedAtEpochMs = 0;
+  private commandUtterances = 0;
+  private pendingAction: PendingAction | null = null;
 
   constructor(deps: SessionDeps, transport: CallTransport) {
     this.deps = deps;
@@ -117,6 +138,7 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       case 'dtmf':
         if (this.agent !== null) {
           this.log.debug({ event: LogEvent.WS_DTMF, digit: msg.digit }, 'dtmf');
+          this.deps.events.publish({ kind: 'dtmf', callSid: this.callSid, atMs: Date.now(), digit: msg.digit });
           const agent = this.agent;
           this.guard('onDtmf', () => agent.onDtmf(msg.digit));
         }
@@ -178,7 +200,14 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     const agent = this.agent;
     this.agent = null;
     this.context = null;
+    this.pendingAction = null;
     if (agent !== null) this.guard('onCallEnd', () => agent.onCallEnd(reason));
+    if (wasStarted) {
+      step(() => this.deps.events.publish({
+        kind: 'call-ended', callSid: this.callSid, atMs: Date.now(), reason, durationMs: Date.now() - this.startedAtEpochMs,
+        turns, bargeIns: this.bargeIns,
+      }));
+    }
     if (reason === 'idle') stats.idleTimeouts++;
     step(() => {
       if (wasStarted || reason !== 'closed') {
@@ -211,6 +240,8 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       return;
     }
     this.state = 'started';
+    this.startedAtEpochMs = Date.now();
+    this.deps.onStarted(this);
     this.playout = new Playout({
       transport: this.transport, streamSid, leadFrames: config.playout.leadFrames, stats: this.deps.stats,
       onUtteranceStarted: this.onUtteranceStarted, nowMs: () => this.deps.clock.nowMs(),
@@ -237,6 +268,9 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     }
     this.agent = agent;
     this.context = new SessionAgentContext(this, call, this.log, this.callAbort.signal);
+    this.deps.events.publish({
+      kind: 'call-started', callSid, streamSid, accountSid, atMs: this.startedAtEpochMs, customParameters, agent: this.deps.agentKind,
+    });
     const context = this.context;
     this.guard('onCallStart', () => agent.onCallStart(context));
   }
@@ -307,6 +341,11 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       this.log.debug({ event: LogEvent.PLAYOUT_DONE, utteranceId: result.played.utteranceId, frames: result.played.frames }, 'utterance played');
       const agent = this.agent;
       if (agent?.onUtterancePlayed !== undefined) this.guard('onUtterancePlayed', () => agent.onUtterancePlayed!(result.played));
+      const pending = this.pendingAction;
+      if (pending !== null && pending.utteranceId === result.played.utteranceId) {
+        this.pendingAction = null;
+        pending.run();
+      }
     }
   }
 
@@ -325,6 +364,7 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     this.turnAbort?.abort(new Error('barge-in'));
     this.turnAbort = null;
     this.log.info({ event: LogEvent.BARGE_IN, atMs, framesHeard: heard.framesHeard, utterances: heard.utterances }, 'caller spoke over the agent; playback cleared');
+    this.deps.events.publish({ kind: 'barge-in', callSid: this.callSid, atMs: Date.now(), framesHeard: heard.framesHeard });
     const agent = this.agent;
     if (agent !== null) this.guard('onBargeIn', () => agent.onBargeIn(heard));
   }
@@ -341,6 +381,10 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       event: LogEvent.CALL_TURN, turnId: turn.turnId, startMs: turn.startMs, endMs: turn.endMs, durationMs: turn.durationMs,
       endReason: turn.endReason, peakDbfs: round1(turn.peakDbfs), meanDbfs: round1(turn.meanDbfs), wasBargeIn: turn.wasBargeIn,
     }, 'caller turn');
+    this.deps.events.publish({
+      kind: 'caller-turn', callSid: this.callSid, turnId: turn.turnId, atMs: Date.now(), startedAtMs: this.startedAtEpochMs + turn.startMs,
+      endedAtMs: this.startedAtEpochMs + turn.endMs, durationMs: turn.durationMs, endReason: turn.endReason, wasBargeIn: turn.wasBargeIn,
+    });
     const agent = this.agent;
     if (agent !== null) this.guard('onTurn', () => agent.onTurn(turn, abort.signal), abort.signal);
   }
@@ -369,6 +413,13 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     }
     if (--this.ticksToIdleCheck > 0) return;
     this.ticksToIdleCheck = IDLE_CHECK_TICKS;
+    const pending = this.pendingAction;
+    if (pending !== null && nowMs >= pending.deadlineMs) {
+      this.pendingAction = null;
+      this.log.warn({ event: LogEvent.CALL_COMMAND, errKind: ErrorKind.TIMEOUT, utteranceId: pending.utteranceId }, 'the line before a hang-up or transfer was not heard in time; going ahead');
+      pending.run();
+      if (this.state === 'stopped') return;
+    }
     if (this.messagesIn !== this.messagesAtIdleCheck) {
       this.messagesAtIdleCheck = this.messagesIn;
       this.idleSinceMs = nowMs;
@@ -377,6 +428,96 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       this.end('idle');
     }
   };
+
+  // ---- commands (the control API, the agent's own actions) ----
+
+  /** Carries out `command` on this call (see src/call/events.ts). Never throws. */
+  command(command: CallCommand): CommandResult {
+    if (this.state !== 'started') return { ok: false, code: 'call-ended', message: `call ${this.callSid || '(not started)'} is not live` };
+    this.log.info({ event: LogEvent.CALL_COMMAND, command: command.kind }, 'call command');
+    switch (command.kind) {
+      case 'clear':
+        this.stopPlayback();
+        return { ok: true };
+      case 'say': {
+        if (!this.sayLine(command.text, `say-${++this.commandUtterances}`)) {
+          return { ok: false, code: 'not-supported', message: `the ${this.deps.agentKind} agent cannot speak a line` };
+        }
+        return { ok: true };
+      }
+      case 'hang-up': {
+        const reason = command.reason ?? 'hang-up';
+        this.afterLine(command.goodbye, `goodbye-${++this.commandUtterances}`, () => this.hangUpNow(reason));
+        return { ok: true };
+      }
+      case 'transfer': {
+        const { to } = command;
+        const isWarm = command.isWarm ?? false;
+        const summary = command.summary ?? '';
+        this.afterLine(command.line, `transfer-${++this.commandUtterances}`, () => {
+          this.deps.events.publish({ kind: 'transfer', callSid: this.callSid, atMs: Date.now(), to, isWarm, summary });
+        });
+        return { ok: true };
+      }
+    }
+  }
+
+  /** Completes the call: control/ hangs the Twilio call up (the event), and the stream ends here. */
+  hangUpNow(reason: string): void {
+    if (this.state !== 'started') return;
+    this.deps.events.publish({ kind: 'hang-up', callSid: this.callSid, atMs: Date.now(), reason });
+    this.end('hang-up');
+  }
+
+  /** Runs `action` once `line` (if any, and if the agent can say it) was heard, or at once. */
+  private afterLine(line: string | undefined, utteranceId: string, action: () => void): void {
+    const text = line?.trim();
+    if (text === undefined || text.length === 0 || !this.sayLine(text, utteranceId)) {
+      action();
+      return;
+    }
+    this.pendingAction = { utteranceId, deadlineMs: this.deps.clock.nowMs() + LINE_BEFORE_ACTION_TIMEOUT_MS, run: action };
+  }
+
+  /** Asks the agent to say `text`; false when it has no voice. */
+  private sayLine(text: string, utteranceId: string): boolean {
+    const agent = this.agent;
+    if (agent === null || agent.say === undefined) return false;
+    const say = agent.say.bind(agent);
+    this.guard('say', () => say(text, utteranceId).then((isQueued) => {
+      // the agent could not say it after all (synthesis failed): what waited for it goes ahead
+      if (!isQueued && this.pendingAction?.utteranceId === utteranceId) {
+        const pending = this.pendingAction;
+        this.pendingAction = null;
+        pending.run();
+      }
+    }));
+    return true;
+  }
+
+  /** @internal From the agent's context: what it knows of the conversation, as call events. */
+  report(report: AgentReport): void {
+    if (this.state !== 'started') return;
+    const atMs = Date.now();
+    const callSid = this.callSid;
+    switch (report.kind) {
+      case 'caller-text':
+        this.deps.events.publish({
+          kind: 'caller-turn', callSid, turnId: report.turnId, atMs, startedAtMs: atMs, endedAtMs: atMs, durationMs: 0,
+          endReason: 'transcribed', wasBargeIn: false, text: report.text, ...(report.latencyMs !== undefined ? { latencyMs: report.latencyMs } : {}),
+        });
+        return;
+      case 'agent-said':
+        this.deps.events.publish({
+          kind: 'agent-said', callSid, utteranceId: report.utteranceId, atMs, startedAtMs: atMs, text: report.text,
+          heardText: report.heardText, isCut: report.isCut, ...(report.latencyMs !== undefined ? { latencyMs: report.latencyMs } : {}),
+        });
+        return;
+      case 'note':
+        this.deps.events.publish({ kind: 'note', callSid, atMs, note: report.note, data: report.data ?? {} });
+        return;
+    }
+  }
 
   // ---- for the agent context ----
 
@@ -443,7 +584,11 @@ class SessionAgentContext implements AgentContext {
 
   hangUp(reason?: string): void {
     if (reason !== undefined) this.log.info({ event: LogEvent.CALL_END, reason }, 'agent hangs up');
-    this.session.end('hang-up');
+    this.session.hangUpNow(reason ?? 'agent');
+  }
+
+  report(report: AgentReport): void {
+    this.session.report(report);
   }
 }
 

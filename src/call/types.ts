@@ -1,6 +1,7 @@
 // What the call engine and the edge agree on. The edge owns sockets and hands each one to a session through a
 // SessionFactory; the session writes only through CallTransport (which checks the socket's closed flag), so the
 // engine never touches uWebSockets.js and can be driven in tests by a fake transport that records strings.
+import type { CallCommand, CallEvent, CommandResult } from './events.js';
 import type { InboundMessage } from '../twilio/media-messages.js';
 
 /** The WebSocket close codes the server sends (RFC 6455, 7.4.1), in one place for the engine and the edge. */
@@ -38,6 +39,10 @@ export interface CallEngine {
   readonly sessionFactory: SessionFactory;
   /** This thread's engine counters, plain numbers (the supervisor sums them across threads). */
   readStats(): Record<string, number>;
+  /** Every call event of this thread (src/call/events.ts); returns the unsubscriber. Optional: test engines have none. */
+  subscribe?(listener: (event: CallEvent) => void): () => void;
+  /** Carries out a command on a live call of this thread (unknown-call when it is not here). */
+  command?(callSid: string, command: CallCommand): CommandResult;
   /** Ends every call and releases what the engine holds (the AI agent's DSP pool, the clock's hooks). */
   shutdown(): Promise<void>;
 }

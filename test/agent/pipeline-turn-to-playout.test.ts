@@ -13,7 +13,7 @@ import { buildAgent } from '../../src/agent/factory.js';
 import { CUT_MARK, heardText } from '../../src/agent/heard-text.js';
 import type { TurnLatencyObserver } from '../../src/agent/latency.js';
 import type { PipelineAgent } from '../../src/agent/pipeline.js';
-import type { AgentContext, CallerTurn, HeardInfo } from '../../src/call/agent-contract.js';
+import type { AgentContext, CallerTurn, HeardInfo, AgentReport } from '../../src/call/agent-contract.js';
 import { mulawDecode } from '../../src/audio/dsp.js';
 import { DspPool } from '../../src/audio/pool.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -56,6 +56,8 @@ class RecordingContext implements AgentContext {
   stopPlayback(): HeardInfo { return { atMs: 0, utterances: [], framesHeard: 0 }; }
   get isPlaying(): boolean { return false; }
   hangUp(): void { this.controller.abort(new Error('hang-up')); }
+  readonly reports: AgentReport[] = [];
+  report(report: AgentReport): void { this.reports.push(report); }
   endCall(): void { this.controller.abort(new Error('call ended')); }
 
   /** Resolves when `predicate` holds over what was played so far. */
@@ -192,6 +194,41 @@ describe('the AI pipeline', () => {
     agent.onUtteranceStarted('greeting', performance.now());
     expect(latencies.filter((stage) => stage === 'first_frame')).toHaveLength(1);
     agent.onCallEnd('stop');
+  });
+
+  it('reports what the caller said and, once its mark is back, what the agent said (for the call\'s record)', async () => {
+    const { agent, ctx } = await newCall();
+    await agent.onCallStart(ctx);
+    agent.onUtterancePlayed({ utteranceId: 'greeting', frames: 1 });
+    await agent.onTurn(hebrewTurn(1), new AbortController().signal);
+    agent.onUtterancePlayed({ utteranceId: 'reply-1', frames: 1 });
+    expect(ctx.reports).toEqual([
+      { kind: 'agent-said', utteranceId: 'greeting', text: GREETING, heardText: GREETING, isCut: false },
+      expect.objectContaining({ kind: 'caller-text', turnId: 1, text: 'אני רוצה לקבוע תור למחר' }),
+      { kind: 'agent-said', utteranceId: 'reply-1', text: REPLY, heardText: REPLY, isCut: false },
+    ]);
+    expect((ctx.reports[1] as { latencyMs: number }).latencyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('digits pressed are a caller turn: collected until #, told to the model as keypad input, and answered', async () => {
+    const { agent, ctx } = await newCall();
+    await agent.onCallStart(ctx);
+    const chatsBefore = openaiFake.chatBodies().length;
+    for (const digit of ['4', '2', '#']) agent.onDtmf(digit);
+    await ctx.until((played) => played.some((p) => p.type === 'end' && p.id === 'reply-keypad-1'));
+    const body = openaiFake.chatBodies().at(-1);
+    expect(openaiFake.chatBodies().length).toBe(chatsBefore + 1);
+    expect(body?.messages.at(-1)).toEqual({ role: 'user', content: '(pressed on the keypad: 4 2)' });
+    expect(ctx.reports).toContainEqual(expect.objectContaining({ kind: 'caller-text', text: '(pressed on the keypad: 4 2)' }));
+    expect(agent.history.at(-1)).toEqual({ role: 'assistant', content: REPLY });
+  });
+
+  it('says a line when a command asks (a goodbye, the API\'s say), as its own utterance', async () => {
+    const { agent, ctx } = await newCall();
+    await agent.onCallStart(ctx);
+    expect(await agent.say('להתראות!', 'goodbye-1')).toBe(true);
+    expect(ctx.played.filter((p) => p.id === 'goodbye-1').map((p) => p.type)).toEqual(['enqueue', 'end']);
+    expect(googleFake.texts()).toContain('להתראות!');
   });
 
   it('with TTS_PROVIDER=openai, speaks through OpenAI speech (pcm at 24 kHz) instead', async () => {

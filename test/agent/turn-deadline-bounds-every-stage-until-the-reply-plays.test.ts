@@ -11,7 +11,7 @@ import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildAgent } from '../../src/agent/factory.js';
 import type { PipelineAgent, PipelineAudio } from '../../src/agent/pipeline.js';
-import type { AgentContext, CallerTurn, HeardInfo } from '../../src/call/agent-contract.js';
+import type { AgentContext, CallerTurn, HeardInfo, AgentReport } from '../../src/call/agent-contract.js';
 import { DspPool } from '../../src/audio/pool.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { tonePcm } from '../fakes/audio.js';
@@ -50,6 +50,8 @@ class RecordingContext implements AgentContext {
   stopPlayback(): HeardInfo { return { atMs: 0, utterances: [], framesHeard: 0 }; }
   get isPlaying(): boolean { return false; }
   hangUp(): void { this.controller.abort(new Error('hang-up')); }
+  readonly reports: AgentReport[] = [];
+  report(report: AgentReport): void { this.reports.push(report); }
 }
 
 /** A loud enough 2 s turn (the transcript comes from the fake, so the audio only has to pass the energy gates). */

@@ -13,6 +13,7 @@ import { FrameClock } from '../../src/audio/clock.js';
 import { ManualTimeSource } from '../helpers/manual-time-source.js';
 import { InboundBatcher } from '../../src/audio/dsp.js';
 import { createSessionFactory, type EngineSessionFactory } from '../../src/call/registry.js';
+import type { CallEventSink } from '../../src/call/events.js';
 import type { CallEngineConfig, CallSessionHandle } from '../../src/call/types.js';
 import { createLogger } from '../../src/observability/log.js';
 
@@ -148,7 +149,10 @@ export interface TestEngine {
   agents: RecordingEchoAgent[];
 }
 
-export function makeEngine(config: CallEngineConfig = engineConfig(), options: { idleTimeoutMs?: number } = {}): TestEngine {
+export function makeEngine(
+  config: CallEngineConfig = engineConfig(),
+  options: { idleTimeoutMs?: number; events?: CallEventSink; agent?: () => RecordingEchoAgent } = {},
+): TestEngine {
   const time = new ManualTimeSource(0);
   const clock = new FrameClock({ time });
   const batcher = new InboundBatcher({ maxSlots: 64, maxFramesPerTick: 256 });
@@ -160,8 +164,9 @@ export function makeEngine(config: CallEngineConfig = engineConfig(), options: {
     log: SILENT_LOG,
     maxFramesPerBatch: 256,
     idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    ...(options.events !== undefined ? { events: options.events } : {}),
     agentFactory: () => {
-      const agent = new RecordingEchoAgent();
+      const agent = options.agent?.() ?? new RecordingEchoAgent();
       agents.push(agent);
       return agent;
     },
