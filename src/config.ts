@@ -35,6 +35,8 @@ export interface Config {
   /** Where streamTokenSecret came from: STREAM_TOKEN_SECRET, derived from the auth token, or random (dev mode). */
   streamTokenSecretSource: 'env' | 'auth-token' | 'random';
   streamTokenTtlMs: number;
+  /** CONTROL_API_KEY: the Bearer token of /api; undefined: the control API answers 404. */
+  controlApiKey: string | undefined;
   edgeThreads: number;
   dspThreads: number;
   drainTimeoutS: number;
@@ -51,7 +53,8 @@ export interface Config {
   vad: { onsetMs?: number; hangoverMs?: number; marginDb?: number; minSpeechDbfs?: number };
   turns: { minTurnMs: number; maxTurnMs: number };
   bargeIn: { enabled: boolean; minSpeechMs: number };
-  agent: { kind: AgentKind; greeting: string | undefined; systemPrompt: string };
+  /** voicemailLine: left after the beep when answering-machine detection finds a machine (VOICEMAIL_LINE). */
+  agent: { kind: AgentKind; greeting: string | undefined; systemPrompt: string; voicemailLine: string | undefined };
   /** One language setting, mapped per provider (Whisper "he", Google "he-IL"). */
   language: { code: string; whisper: string; google: string };
   openai: {
@@ -77,6 +80,17 @@ export interface Config {
   timeouts: { asrMs: number; llmMs: number; ttsMs: number; turnMs: number };
   /** Only the DSP pool options that were set; the pool's defaults apply to the rest. */
   dspPool: { jobTimeoutMs?: number; maxQueue?: number };
+  /** Twilio's REST API for call control (src/control/twilio-rest.ts). */
+  twilioApi: {
+    /** TWILIO_API_BASE_URL: where the SDK's REST requests go instead of https://api.twilio.com; undefined = Twilio's. */
+    baseUrl: string | undefined;
+    /** TWILIO_CALLER_ID: the From of outbound calls that name none (E.164). */
+    callerId: string | undefined;
+    /** TWILIO_API_TIMEOUT_MS: deadline of each REST request. */
+    timeoutMs: number;
+    /** TRANSFER_DIAL_TIMEOUT_S: how long a transfer rings before the call comes back to the agent. */
+    transferDialTimeoutS: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -94,7 +108,7 @@ export class ConfigError extends Error {
 // ---------------------------------------------------------------------------------------------------------------
 // One schema per variable: string | undefined in, typed value out, with a message that says what it should be.
 
-const SECRET_VARS = new Set(['TWILIO_AUTH_TOKEN', 'OPENAI_API_KEY', 'GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON', 'STREAM_TOKEN_SECRET']);
+const SECRET_VARS = new Set(['TWILIO_AUTH_TOKEN', 'OPENAI_API_KEY', 'GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON', 'STREAM_TOKEN_SECRET', 'CONTROL_API_KEY']);
 
 /** Blank values (`FOO=` in a .env file) count as unset. */
 const text = () =>
@@ -251,8 +265,13 @@ const EnvSchema = z.object({
   TWILIO_ACCOUNT_SID: patternVar(/^AC[0-9a-fA-F]{32}$/, 'AC followed by 32 hex digits'),
   TWILIO_AUTH_TOKEN: patternVar(/^\S+$/, 'the auth token from the Twilio console (no spaces)'),
   INSECURE_DEV_MODE: insecureDevModeVar(),
+  TWILIO_API_BASE_URL: urlVar(['https:', 'http:']),
+  TWILIO_CALLER_ID: patternVar(/^\+[1-9]\d{1,14}$/, 'an E.164 phone number: + and the country code, up to 15 digits (e.g. +972501234567)'),
+  TWILIO_API_TIMEOUT_MS: intVar(500, 60_000, 'a number of milliseconds'),
+  TRANSFER_DIAL_TIMEOUT_S: intVar(5, 600, 'a number of seconds'), // Twilio's <Dial timeout> range
   STREAM_TOKEN_SECRET: patternVar(/^\S{16,}$/, 'at least 16 characters without spaces'),
   STREAM_TOKEN_TTL_S: intVar(5, 600, 'a number of seconds'),
+  CONTROL_API_KEY: patternVar(/^\S{24,}$/, 'at least 24 characters without spaces (a Bearer token for /api)'),
   EDGE_THREADS: intVar(0, 256), // 0: serve in the main thread (no workers)
   DSP_THREADS: intVar(1, 256),
   DSP_JOB_TIMEOUT_MS: intVar(50, 60_000, 'a number of milliseconds'),
@@ -284,6 +303,7 @@ const EnvSchema = z.object({
   BARGE_IN_MIN_SPEECH_MS: intVar(0, 5000, 'a number of milliseconds'),
   AGENT: enumVar(['echo', 'openai'] as const, { ai: 'openai' }),
   GREETING: text(),
+  VOICEMAIL_LINE: text(),
   SYSTEM_PROMPT: text(),
   SYSTEM_PROMPT_FILE: text(),
   LANGUAGE: patternVar(/^[a-zA-Z]{2,3}(-[a-zA-Z]{2,4})?$/, 'a language code such as he, he-IL, en or en-US'),
@@ -308,6 +328,11 @@ const EnvSchema = z.object({
 /** Every variable loadConfig reads (for docs and tests). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 const CONFIG_VARIABLE_SET: ReadonlySet<string> = new Set(CONFIG_VARIABLES);
+
+/** A Twilio REST request (hang-up, transfer, outbound) abandoned after this long (src/control/twilio-rest.ts). */
+export const DEFAULT_TWILIO_API_TIMEOUT_MS = 5000;
+/** A transfer rings this long before it counts as no-answer and the call comes back to the agent. */
+export const DEFAULT_TRANSFER_DIAL_TIMEOUT_S = 20;
 
 /** Google wants a region; Whisper wants the bare language. A bare code gets its usual phone region. */
 /** Each provider call's deadline: a hung provider must give way to the fallback line within about 2 s. */
@@ -424,6 +449,14 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     streamTokenSecretSource = 'random';
   }
 
+  // Twilio's REST API: a base URL is an origin with an optional path prefix (a proxy's), never a query or credentials
+  if (v.TWILIO_API_BASE_URL !== undefined) {
+    const apiBase = new URL(v.TWILIO_API_BASE_URL);
+    if (apiBase.search || apiBase.hash || apiBase.username || apiBase.password) {
+      problems.push(`TWILIO_API_BASE_URL must be an origin with an optional path, like https://api.dublin.ie1.twilio.com (no query, fragment or credentials) (got ${JSON.stringify(v.TWILIO_API_BASE_URL)})`);
+    }
+  }
+
   // WebSocket limits
   const idleTimeoutS = v.WS_IDLE_TIMEOUT_S ?? 60;
 
@@ -509,6 +542,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     streamTokenSecret,
     streamTokenSecretSource,
     streamTokenTtlMs: v.STREAM_TOKEN_TTL_S !== undefined ? v.STREAM_TOKEN_TTL_S * 1000 : DEFAULT_STREAM_TOKEN_TTL_MS,
+    controlApiKey: v.CONTROL_API_KEY,
     edgeThreads: v.EDGE_THREADS ?? cores,
     dspThreads: v.DSP_THREADS ?? Math.max(1, cores - 1),
     drainTimeoutS: v.DRAIN_TIMEOUT_S ?? 30,
@@ -526,7 +560,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     vad,
     turns: { minTurnMs, maxTurnMs },
     bargeIn: { enabled: v.BARGE_IN ?? true, minSpeechMs: v.BARGE_IN_MIN_SPEECH_MS ?? 200 },
-    agent: { kind: agentKind, greeting: v.GREETING ?? DEFAULT_GREETING[primary], systemPrompt },
+    agent: { kind: agentKind, greeting: v.GREETING ?? DEFAULT_GREETING[primary], systemPrompt, voicemailLine: v.VOICEMAIL_LINE },
     language: { code: languageCode, whisper: primary, google: googleLanguage },
     openai: {
       apiKey: openaiApiKey,
@@ -553,6 +587,12 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     dspPool: {
       ...(v.DSP_JOB_TIMEOUT_MS !== undefined ? { jobTimeoutMs: v.DSP_JOB_TIMEOUT_MS } : {}),
       ...(v.DSP_MAX_QUEUE !== undefined ? { maxQueue: v.DSP_MAX_QUEUE } : {}),
+    },
+    twilioApi: {
+      baseUrl: v.TWILIO_API_BASE_URL,
+      callerId: v.TWILIO_CALLER_ID,
+      timeoutMs: v.TWILIO_API_TIMEOUT_MS ?? DEFAULT_TWILIO_API_TIMEOUT_MS,
+      transferDialTimeoutS: v.TRANSFER_DIAL_TIMEOUT_S ?? DEFAULT_TRANSFER_DIAL_TIMEOUT_S,
     },
   };
 }

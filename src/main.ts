@@ -11,6 +11,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
+import { controlPartsFromConfig } from './control/process-control.js';
 import { createEdgeRunner, type EdgeRunner } from './edge/supervisor.js';
 import { uwsEngine, uwsLoadMessage } from './edge/uws.js';
 import { ErrorKind, LogEvent, log, setLogLevel } from './observability/log.js';
@@ -67,10 +68,15 @@ async function main(): Promise<void> {
         : '!!! INSECURE DEVELOPMENT MODE (INSECURE_DEV_MODE=1): no Twilio signature or stream token is checked; listening on loopback only !!!');
   }
 
+  if (config.controlApiKey === undefined) {
+    log.info({ event: LogEvent.SERVER_START, controlApi: 'off' }, 'control API off: /api answers 404 (set CONTROL_API_KEY to turn it on)');
+  }
+
   const runner: EdgeRunner = createEdgeRunner({
     config,
     sessionModuleUrl: sessionModuleUrl(process.env),
     areTestHooksOn: process.env['EDGE_TEST_HOOKS'] === '1',
+    control: controlPartsFromConfig(config),
   });
 
   let isStopping = false;

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CallCommand, CommandResult } from '../call/events.js';
 import { CloseCode, type SessionFactory } from '../call/types.js';
 import type { Config } from '../config.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
@@ -16,10 +17,17 @@ import {
   type MediaSocketOptions,
   type MediaSocketUserData,
 } from './media-socket.js';
+import type { OutboundCaller } from '../control/outbound.js';
+import { handleControlApi } from './control-api.js';
 import { MemoryStreamTokenLedger, type StreamTokenLedger } from './stream-token-ledger.js';
 import { MEDIA_STREAM_PATHS, handleMediaUpgrade, isMediaStreamPath, type UpgradeInfo, type UpgradeRefusal } from './upgrade.js';
 import { closeListenSocket, listenSocketPort, requestTarget, uws, uwsEngine, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
-import { handleIncomingCall, handleMetrics, handleStatusCallback, handleVersion, respond, type WebhookContext } from './webhooks.js';
+import {
+  handleDialAction, handleIncomingCall, handleMachineDetection, handleMetrics, handleOutboundAnswer, handleStatusCallback, handleVersion,
+  handleWhisper, respond, type WebhookContext,
+} from './webhooks.js';
+import { CONTROL_WEBHOOK_PATHS } from '../control/callback-urls.js';
+import type { MachineDetectionResult } from '../control/machine-detection.js';
 
 export type { EdgeThreadStats } from './media-socket.js';
 export { createEdgeThreadStats } from './media-socket.js';
@@ -28,7 +36,8 @@ export { createEdgeThreadStats } from './media-socket.js';
 export type EdgeConfig = Pick<
   Config,
   'publicBaseUrl' | 'streamUrl' | 'twilioAuthToken' | 'isSignatureCheckOn' | 'streamTokenSecret' | 'streamTokenTtlMs' | 'ws'
->;
+  // (optional: hand-built test configs leave it out, and the API is then off)
+> & Partial<Pick<Config, 'controlApiKey'>>;
 
 /** The call engine's counters of one thread (plain numbers, summed across threads like EdgeThreadStats). */
 export type CallStats = Record<string, number>;
@@ -67,6 +76,10 @@ export interface EdgeAppOptions {
   onActiveCallsChanged?: () => void;
   /** Where used stream tokens are remembered; default one in memory (right for a single edge thread). */
   streamTokenLedger?: StreamTokenLedger;
+  /** Places an outbound call (the control API's POST /api/calls); without it that answers not-supported. */
+  placeCall?: OutboundCaller;
+  /** Carries out a command on a call, wherever it lives (the control API); without it every command is refused. */
+  routeCommand?: (callSid: string, command: CallCommand) => Promise<CommandResult>;
   /**
    * Adds `POST /__test/crash-thread` (throws an uncaught error on this thread) and `POST /__test/stall-supervisor?ms=N`
    * (blocks the main thread's event loop for N ms, so collects time out). Only for tests (EDGE_TEST_HOOKS=1).
@@ -74,6 +87,8 @@ export interface EdgeAppOptions {
   areTestHooksOn?: boolean;
   /** Index of this thread (for logs and /version); 0 in single-thread mode. */
   threadIndex?: number;
+  /** Async AMD verdicts (POST /webhook/amd), after the 204; see WebhookContext.onMachineDetected. */
+  onMachineDetected?: (result: MachineDetectionResult) => void;
 }
 
 export interface EdgeApp {
@@ -101,6 +116,11 @@ const ROUTES: ReadonlyMap<string, readonly string[]> = new Map([
   ['/webhook/incoming_call', ['POST']],
   ['/webhook/status', ['POST']],
   ['/webhook/stream-status', ['POST']],
+  // call control (src/control/): the outbound call's answer, a transfer's return, its whisper, async AMD's verdict
+  [CONTROL_WEBHOOK_PATHS.outboundAnswer, ['POST']],
+  [CONTROL_WEBHOOK_PATHS.dialAction, ['POST']],
+  [CONTROL_WEBHOOK_PATHS.whisper, ['POST']],
+  [CONTROL_WEBHOOK_PATHS.amd, ['POST']],
   ['/version', ['GET']],
   ['/metrics', ['GET']],
 ]);
@@ -256,7 +276,7 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
     });
   };
 
-  const webhookContext: WebhookContext = { config, stats, isDraining: () => isDraining };
+  const webhookContext: WebhookContext = { config, stats, isDraining: () => isDraining, onMachineDetected: options.onMachineDetected };
 
   /** Test hook: answers 202 once the supervisor has started blocking its event loop for ?ms= (see threads.ts). */
   const stallSupervisor = (res: HttpResponse, req: HttpRequest): void => {
@@ -288,10 +308,20 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
     }
   };
 
+  const controlApiContext = {
+    apiKey: config.controlApiKey,
+    ...(options.routeCommand !== undefined ? { routeCommand: options.routeCommand } : {}),
+    ...(options.placeCall !== undefined ? { placeCall: options.placeCall } : {}),
+  };
+
   const route = (res: HttpResponse, req: HttpRequest): void => {
     const rawPath = requestTarget(req).path;
     const method = req.getMethod().toUpperCase();
     const path = normalizePath(rawPath);
+    if (path === '/api' || path.startsWith('/api/')) {
+      handleControlApi(controlApiContext, res, req, path, method);
+      return;
+    }
     const allowed = ROUTES.get(path) ?? (options.areTestHooksOn ? TEST_ROUTES.get(path) : undefined);
     if (isMediaStreamPath(rawPath)) {
       // Upgrades on the media paths never reach here; this is a plain request (no upgrade headers).
@@ -320,6 +350,18 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
         return;
       case '/webhook/stream-status':
         handleStatusCallback(webhookContext, res, req, 'stream');
+        return;
+      case CONTROL_WEBHOOK_PATHS.outboundAnswer:
+        handleOutboundAnswer(webhookContext, res, req);
+        return;
+      case CONTROL_WEBHOOK_PATHS.dialAction:
+        handleDialAction(webhookContext, res, req);
+        return;
+      case CONTROL_WEBHOOK_PATHS.whisper:
+        handleWhisper(webhookContext, res, req);
+        return;
+      case CONTROL_WEBHOOK_PATHS.amd:
+        handleMachineDetection(webhookContext, res, req);
         return;
       case '/version':
         handleVersion(res, buildVersion);

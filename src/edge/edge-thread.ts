@@ -9,7 +9,13 @@ import { ErrorKind, LogEvent, log, setLogLevel } from '../observability/log.js';
 import { threadMetricsSnapshot } from '../observability/metrics.js';
 import { createEdgeApp, type EdgeApp, type EdgeCoordinator, type EdgeTotals } from './app.js';
 import { loadCallEngine } from './call-engine-module.js';
+import type { CallCommand, CommandResult } from '../call/events.js';
+import { outboundCallerFromConfig, withPlaceCall } from '../control/outbound.js';
+import { voicemailOnMachine } from '../control/voicemail.js';
 import { RemoteStreamTokenLedger } from './stream-token-ledger.js';
+
+/** How long a routed command waits for the main thread (which waits up to 2 s for the owning thread). */
+const ROUTE_ANSWER_TIMEOUT_MS = 3_000;
 import { COLLECT_TIMEOUT_MS, EDGE_THREAD_KIND, STATS_PUSH_INTERVAL_MS, type EdgeWorkerData, type MainToThreadMessage, type ThreadToMainMessage } from './thread-protocol.js';
 
 async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof parentPort>): Promise<void> {
@@ -93,9 +99,29 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
   const streamTokenLedger = new RemoteStreamTokenLedger(({ requestId, tokenKey, expiresAtMs }) =>
     post({ type: 'consume-stream-token', threadIndex, requestId, tokenKey, expiresAtMs }));
   const engine = await loadCallEngine(data.sessionModuleUrl, { config, threadIndex });
+  // Every call event goes to the main thread's control plane (records, routing, Twilio's REST API).
+  engine.subscribe?.((event) => post({ type: 'call-event', threadIndex, event }));
+  const pendingRoutes = new Map<number, { resolve: (result: CommandResult) => void; timer: NodeJS.Timeout }>();
+  let nextRouteId = 1;
+  /** A command for `callSid`: carried out here when this thread owns the call, else routed through the main thread. */
+  const routeCommand = (callSid: string, command: CallCommand): Promise<CommandResult> => {
+    const local = engine.command?.(callSid, command);
+    if (local !== undefined && (local.ok || local.code !== 'unknown-call')) return Promise.resolve(local);
+    return new Promise((resolve) => {
+      const requestId = nextRouteId++;
+      const timer = setTimeout(() => {
+        pendingRoutes.delete(requestId);
+        resolve({ ok: false, code: 'unknown-call', message: `the main thread did not answer for ${callSid} in time` });
+      }, ROUTE_ANSWER_TIMEOUT_MS);
+      pendingRoutes.set(requestId, { resolve, timer });
+      post({ type: 'route-command', threadIndex, requestId, callSid, command });
+    });
+  };
   edge = createEdgeApp({
     config, sessionFactory: engine.sessionFactory, readCallStats: engine.readStats, coordinator, threadIndex,
-    onActiveCallsChanged: schedulePush, areTestHooksOn: data.areTestHooksOn, streamTokenLedger,
+    onActiveCallsChanged: schedulePush, areTestHooksOn: data.areTestHooksOn, streamTokenLedger, routeCommand,
+    onMachineDetected: voicemailOnMachine(config, routeCommand),
+    ...withPlaceCall(outboundCallerFromConfig(config)),
   });
   if (data.isDraining) edge.startDraining();
   let boundPort: number;
@@ -127,6 +153,20 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
       case 'stream-token-consumed':
         streamTokenLedger.onAnswer(message.requestId, message.isFirstUse);
         return;
+      case 'call-command': {
+        const result = engine.command?.(message.callSid, message.command)
+          ?? { ok: false, code: 'not-supported', message: 'this session module takes no commands' };
+        post({ type: 'call-command-result', threadIndex, requestId: message.requestId, result });
+        return;
+      }
+      case 'route-command-result': {
+        const pending = pendingRoutes.get(message.requestId);
+        if (pending === undefined) return;
+        pendingRoutes.delete(message.requestId);
+        clearTimeout(pending.timer);
+        pending.resolve(message.result);
+        return;
+      }
       case 'test-stall-started':
         onStallStarted?.();
         onStallStarted = null;

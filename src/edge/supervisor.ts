@@ -15,8 +15,15 @@ import { mergeSnapshots, type MetricsSnapshot } from '../observability/metrics.j
 import { createEdgeApp, createEdgeThreadStats, type CallStats, type EdgeApp, type EdgeThreadStats, type EdgeTotals } from './app.js';
 import { loadCallEngine } from './call-engine-module.js';
 import { sumCallStats, sumStats } from './stats-sum.js';
+import type { CallCommand, CommandResult } from '../call/events.js';
+import { ControlPlane, type ControlPlaneOptions } from '../control/plane.js';
+import { outboundCallerFromConfig, withPlaceCall } from '../control/outbound.js';
+import { voicemailOnMachine } from '../control/voicemail.js';
 import { MemoryStreamTokenLedger } from './stream-token-ledger.js';
 import { EDGE_THREAD_KIND, type EdgeWorkerData, type MainToThreadMessage, type ThreadToMainMessage } from './thread-protocol.js';
+
+/** How long the supervisor waits for a thread to answer a routed command. */
+const COMMAND_ANSWER_TIMEOUT_MS = 2_000;
 
 /** The worker's entry: one edge thread. */
 const EDGE_THREAD_ENTRY = new URL('./edge-thread.js', import.meta.url);
@@ -47,6 +54,8 @@ export interface EdgeRunnerOptions {
   config: Config;
   /** URL (file:) of a module implementing CallEngineModule (src/edge/call-engine-module.ts). */
   sessionModuleUrl: string;
+  /** The control plane's REST client, transfer TwiML and recorder (src/main.ts builds them from the config). */
+  control?: Omit<ControlPlaneOptions, 'sendCommand'>;
   areTestHooksOn?: boolean;
 }
 
@@ -73,12 +82,18 @@ export class EdgeThreadSupervisor implements EdgeRunner {
   private lastServedMetricsTotals: EdgeTotals | null = null;
   /** Every stream token used by any edge thread of this process (one stream per token). */
   private readonly streamTokens = new MemoryStreamTokenLedger();
+  /** Commands sent to threads, waiting for their answers. */
+  private readonly pendingCommands = new Map<number, { resolve: (result: CommandResult) => void; timer: NodeJS.Timeout }>();
+  private nextCommandId = 1;
+  /** Where calls are found, commands routed and Twilio's REST API called (src/control/plane.ts). */
+  readonly control: ControlPlane;
   private restarts = 0;
   private isDraining = false;
   private isShuttingDown = false;
   private port = 0;
 
   constructor(private readonly options: EdgeRunnerOptions) {
+    this.control = new ControlPlane({ ...(options.control ?? {}), sendCommand: (threadIndex, callSid, command) => this.sendCommand(threadIndex, callSid, command) });
     for (let index = 0; index < options.config.edgeThreads; index++) {
       this.slots.push({
         index, worker: null, isReady: false, stats: null, callStats: null, metrics: null, takenAtMs: 0, startedAtMs: 0,
@@ -165,6 +180,21 @@ export class EdgeThreadSupervisor implements EdgeRunner {
       worker.postMessage({ type: 'shutdown' } satisfies MainToThreadMessage);
     }
     await Promise.all(exits);
+  }
+
+  /** Asks thread `threadIndex` to carry out `command`; a thread that does not answer in time counts as the call gone. */
+  private sendCommand(threadIndex: number, callSid: string, command: CallCommand): Promise<CommandResult> {
+    const worker = this.slots[threadIndex]?.worker;
+    if (worker === null || worker === undefined) return Promise.resolve({ ok: false, code: 'call-ended', message: `edge thread ${threadIndex} is not running` });
+    return new Promise((resolve) => {
+      const requestId = this.nextCommandId++;
+      const timer = setTimeout(() => {
+        this.pendingCommands.delete(requestId);
+        resolve({ ok: false, code: 'call-ended', message: `edge thread ${threadIndex} did not answer within ${COMMAND_ANSWER_TIMEOUT_MS} ms` });
+      }, COMMAND_ANSWER_TIMEOUT_MS);
+      this.pendingCommands.set(requestId, { resolve, timer });
+      worker.postMessage({ type: 'call-command', requestId, callSid, command } satisfies MainToThreadMessage);
+    });
   }
 
   private broadcast(message: MainToThreadMessage): void {
@@ -255,6 +285,22 @@ export class EdgeThreadSupervisor implements EdgeRunner {
           worker.postMessage({ type: 'stream-token-consumed', requestId: message.requestId, isFirstUse } satisfies MainToThreadMessage);
           return;
         }
+        case 'call-event':
+          this.control.onCallEvent(slot.index, message.event);
+          return;
+        case 'route-command':
+          void this.control.command(message.callSid, message.command).then((result) => {
+            worker.postMessage({ type: 'route-command-result', requestId: message.requestId, result } satisfies MainToThreadMessage);
+          });
+          return;
+        case 'call-command-result': {
+          const pending = this.pendingCommands.get(message.requestId);
+          if (pending === undefined) return;
+          this.pendingCommands.delete(message.requestId);
+          clearTimeout(pending.timer);
+          pending.resolve(message.result);
+          return;
+        }
       }
     });
     worker.on('error', (error) => {
@@ -264,6 +310,7 @@ export class EdgeThreadSupervisor implements EdgeRunner {
       if (slot.worker !== worker) return;
       slot.worker = null;
       slot.isReady = false;
+      this.control.onThreadLost(slot.index);
       if (slot.stats) {
         // Keep what the dead thread counted (not its live calls, which died with it).
         const last = { ...slot.stats, activeCalls: 0 };
@@ -305,15 +352,28 @@ export class EdgeThreadSupervisor implements EdgeRunner {
 export class MainThreadEdgeRunner implements EdgeRunner {
   private edge: EdgeApp | null = null;
   private engine: CallEngine | null = null;
+  /** The process's control plane (set at start). */
+  control: ControlPlane | null = null;
 
   constructor(private readonly options: EdgeRunnerOptions) {}
 
   async start(): Promise<number> {
     const { config } = this.options;
-    this.engine = await loadCallEngine(this.options.sessionModuleUrl, { config, threadIndex: 0 });
+    const engine = await loadCallEngine(this.options.sessionModuleUrl, { config, threadIndex: 0 });
+    this.engine = engine;
+    const notHere: CommandResult = { ok: false, code: 'not-supported', message: 'this session module takes no commands' };
+    this.control = new ControlPlane({
+      ...(this.options.control ?? {}),
+      sendCommand: (_threadIndex, callSid, command) => Promise.resolve(engine.command?.(callSid, command) ?? notHere),
+    });
+    const control = this.control;
+    engine.subscribe?.((event) => control.onCallEvent(0, event));
     this.edge = createEdgeApp({
-      config, sessionFactory: this.engine.sessionFactory, readCallStats: this.engine.readStats, threadIndex: 0,
+      config, sessionFactory: engine.sessionFactory, readCallStats: engine.readStats, threadIndex: 0,
       areTestHooksOn: this.options.areTestHooksOn ?? false,
+      routeCommand: (callSid, command) => control.command(callSid, command),
+      onMachineDetected: voicemailOnMachine(config, (callSid, command) => control.command(callSid, command)),
+      ...withPlaceCall(outboundCallerFromConfig(config)),
     });
     const port = await this.edge.listen(config.host, config.port);
     log.info({ event: LogEvent.EDGE_THREAD_START, threadIndex: 0, port, mainThread: true }, 'edge listening in the main thread');

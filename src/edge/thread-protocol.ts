@@ -1,6 +1,7 @@
 // The messages between the supervisor (the main thread) and its edge threads, and what a thread is started with. One
 // edge thread pushes its counters (on every call start/end and once a second) and asks for totals (/version,
 // /metrics) and for stream-token answers; the supervisor answers, and tells threads to drain and to shut down.
+import type { CallCommand, CallEvent, CommandResult } from '../call/events.js';
 import type { Config } from '../config.js';
 import type { MetricsSnapshot } from '../observability/metrics.js';
 import type { CallStats, EdgeThreadStats, EdgeTotals } from './app.js';
@@ -30,6 +31,12 @@ export type ThreadToMainMessage =
     metrics?: MetricsSnapshot;
   }
   | { type: 'closed'; threadIndex: number }
+  /** One of this thread's call events (per turn and per call), for the control plane and the records. */
+  | { type: 'call-event'; threadIndex: number; event: CallEvent }
+  /** A command for a call this thread does not own: the control plane routes it to the owner. */
+  | { type: 'route-command'; threadIndex: number; requestId: number; callSid: string; command: CallCommand }
+  /** The answer to a call-command the supervisor sent. */
+  | { type: 'call-command-result'; threadIndex: number; requestId: number; result: CommandResult }
   /** Has this stream token been used by any stream of this process? (one stream per token) */
   | { type: 'consume-stream-token'; threadIndex: number; requestId: number; tokenKey: string; expiresAtMs: number }
   /** Test hook (EDGE_TEST_HOOKS=1): block the supervisor's event loop for `ms`. */
@@ -42,5 +49,9 @@ export type MainToThreadMessage =
   | { type: 'served-totals'; totals: EdgeTotals }
   | { type: 'test-stall-started' }
   | { type: 'stream-token-consumed'; requestId: number; isFirstUse: boolean }
+  /** Carry out a command on a call this thread owns; answer with call-command-result. */
+  | { type: 'call-command'; requestId: number; callSid: string; command: CallCommand }
+  /** The answer to this thread's route-command. */
+  | { type: 'route-command-result'; requestId: number; result: CommandResult }
   | { type: 'drain' }
   | { type: 'shutdown' };

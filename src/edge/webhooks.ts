@@ -7,10 +7,16 @@
 // Per request the work is: read the body (one copy), parse the form once, one twilio.validateRequest, and for an
 // incoming call render a TwiML template built once with VoiceResponse (see src/twilio/twiml.ts). Public URLs and
 // templates are computed once per config; nothing is scheduled after the response when its log line would be dropped.
+// Call control's webhooks follow the same pattern: the outbound call's answer and a failed transfer's return (the
+// <Dial action>) render a stream template with a fresh token for the CallSid Twilio posts; the warm transfer's
+// whisper says the summary its signed query carries; async AMD's verdict gets 204 at once and goes to
+// ctx.onMachineDetected after the response.
+import { readWhisperQuery } from '../control/callback-urls.js';
+import { parseAnsweredBy, type MachineDetectionResult } from '../control/machine-detection.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
 import { PROMETHEUS_CONTENT_TYPE, countWebhookRefusedDraining } from '../observability/metrics.js';
 import { STREAM_TOKEN_PARAM, createStreamToken, publicUrlFor, validateWebhookSignature } from '../twilio/signature.js';
-import { createConnectStreamTemplate, type ConnectStreamTemplate } from '../twilio/twiml.js';
+import { createConnectStreamTemplate, hangupTwiml, whisperTwiml, type ConnectStreamTemplate } from '../twilio/twiml.js';
 import type { EdgeThreadStats } from './media-socket.js';
 import { requestTarget, uwsEngine, type HttpRequest, type HttpResponse } from './uws.js';
 
@@ -32,6 +38,11 @@ export interface WebhookContext {
   stats: EdgeThreadStats;
   /** True once this thread drains (SIGTERM): the voice webhook then answers 503 instead of TwiML. */
   isDraining(): boolean;
+  /**
+   * Async AMD's verdict for a call (POST /webhook/amd), every documented AnsweredBy (human and fax included), called
+   * after the 204 has gone; the call engine connects it to the live call (a machine: leave the voicemail line, hang up).
+   */
+  onMachineDetected?: ((result: MachineDetectionResult) => void) | undefined;
 }
 
 /**
@@ -290,6 +301,175 @@ export function handleIncomingCall(ctx: WebhookContext, res: HttpResponse, req: 
     if (!log.isLevelEnabled('info')) return;
     setImmediate(() => {
       log.info({ event: LogEvent.WEBHOOK_INCOMING, callSid, from: from || undefined, to: to || undefined }, 'incoming call answered with <Connect><Stream>');
+    });
+  });
+}
+
+/** Stream parameter names of call control's answers: outbound adds its direction; a return from a dial, its status. */
+const OUTBOUND_STREAM_PARAMETERS = ['callSid', 'from', 'to', 'direction', STREAM_TOKEN_PARAM] as const;
+const RETURN_STREAM_PARAMETERS = ['callSid', 'from', 'to', 'direction', 'dialCallStatus', STREAM_TOKEN_PARAM] as const;
+type ControlStreamKind = 'outbound' | 'return';
+
+const controlTemplatesByConfig = new WeakMap<WebhookConfig, Map<ControlStreamKind, ConnectStreamTemplate>>();
+
+function controlStreamTemplateOf(config: WebhookConfig, kind: ControlStreamKind): ConnectStreamTemplate {
+  let templates = controlTemplatesByConfig.get(config);
+  if (templates === undefined) {
+    templates = new Map();
+    controlTemplatesByConfig.set(config, templates);
+  }
+  let template = templates.get(kind);
+  if (template === undefined) {
+    template = createConnectStreamTemplate({
+      streamUrl: config.streamUrl,
+      parameterNames: kind === 'outbound' ? OUTBOUND_STREAM_PARAMETERS : RETURN_STREAM_PARAMETERS,
+      statusCallbackUrl: publicUrlFor(config.publicBaseUrl, '/webhook/stream-status'),
+    });
+    templates.set(kind, template);
+  }
+  return template;
+}
+
+/** Twilio's Direction (inbound, outbound-api, outbound-dial) as the stream's: inbound or outbound ('' when absent). */
+function directionOf(twilioDirection: string | undefined): string {
+  if (twilioDirection === undefined || twilioDirection.length === 0) return '';
+  return twilioDirection === 'inbound' ? 'inbound' : 'outbound';
+}
+
+/**
+ * Answers a live call with the stream TwiML (a fresh token for its CallSid), or 400 without a CallSid / 500 when the
+ * TwiML cannot be built. Not refused while draining, unlike a new incoming call: this call is already ours, a 503
+ * would end it, and the stream URL may reach an instance that is not draining.
+ */
+function answerWithStream(ctx: WebhookContext, res: HttpResponse, params: Record<string, string>, kind: ControlStreamKind): string | undefined {
+  const callSid = params['CallSid'] ?? '';
+  if (callSid.length === 0) {
+    respond(res, '400 Bad Request', 'Missing CallSid\n', TEXT);
+    return undefined;
+  }
+  const { config } = ctx;
+  const token = createStreamToken(config.streamTokenSecret, callSid, Date.now(), config.streamTokenTtlMs);
+  const from = params['From'] ?? '';
+  const to = params['To'] ?? '';
+  let twiml: string;
+  try {
+    twiml = kind === 'outbound'
+      ? controlStreamTemplateOf(config, kind).render([callSid, from, to, 'outbound', token])
+      : controlStreamTemplateOf(config, kind).render([callSid, from, to, directionOf(params['Direction']), params['DialCallStatus'] ?? '', token]);
+  } catch (error) {
+    log.error({ event: LogEvent.WEBHOOK_REJECT, errKind: ErrorKind.INTERNAL, callSid, err: error }, 'could not build TwiML');
+    respond(res, '500 Internal Server Error', 'Could not build TwiML\n', TEXT);
+    return undefined;
+  }
+  ctx.stats.webhooksAnswered++;
+  respond(res, '200 OK', twiml, TWIML_HEADERS);
+  return callSid;
+}
+
+/** POST /webhook/outbound_answer: an outbound call we placed was answered; connect it to the media stream. */
+export function handleOutboundAnswer(ctx: WebhookContext, res: HttpResponse, req: HttpRequest): void {
+  const head = readRequestHead(req);
+  readForm(res, head, (params) => {
+    if (!isWebhookSigned(ctx, head, params)) {
+      refuseUnsigned(ctx, res, head);
+      return;
+    }
+    const callSid = answerWithStream(ctx, res, params, 'outbound');
+    if (callSid === undefined || !log.isLevelEnabled('info')) return;
+    setImmediate(() => {
+      log.info({ event: LogEvent.WEBHOOK_INCOMING, kind: 'outbound', callSid, to: params['To'] || undefined, answeredBy: params['AnsweredBy'] }, 'outbound call answered with <Connect><Stream>');
+    });
+  });
+}
+
+/** DialCallStatus values meaning the person took the call: the bridge happened and is over, so the call ends. */
+const DIAL_TAKEN = new Set(['completed', 'answered']);
+
+/**
+ * POST /webhook/dial_action: a transfer's <Dial> has ended. Completed (the person answered and the bridge is over):
+ * <Hangup/>. Otherwise (no-answer, busy, failed, canceled): the call comes back to the agent, on a fresh stream.
+ */
+export function handleDialAction(ctx: WebhookContext, res: HttpResponse, req: HttpRequest): void {
+  const head = readRequestHead(req);
+  readForm(res, head, (params) => {
+    if (!isWebhookSigned(ctx, head, params)) {
+      refuseUnsigned(ctx, res, head);
+      return;
+    }
+    const dialCallStatus = params['DialCallStatus'] ?? '';
+    if (dialCallStatus.length === 0) {
+      respond(res, '400 Bad Request', 'Missing DialCallStatus\n', TEXT);
+      return;
+    }
+    let callSid: string | undefined = params['CallSid'];
+    const isTaken = DIAL_TAKEN.has(dialCallStatus);
+    if (isTaken) {
+      ctx.stats.webhooksAnswered++;
+      respond(res, '200 OK', hangupTwiml(), TWIML_HEADERS);
+    } else {
+      callSid = answerWithStream(ctx, res, params, 'return');
+      if (callSid === undefined) return;
+    }
+    if (!log.isLevelEnabled('info')) return;
+    setImmediate(() => {
+      log.info({
+        event: LogEvent.WEBHOOK_STATUS, kind: 'dial', callSid, dialCallStatus, dialCallSid: params['DialCallSid'],
+        dialCallDurationS: params['DialCallDuration'], outcome: isTaken ? 'hangup' : 'back-to-agent',
+      }, isTaken ? 'transfer completed: hanging up' : 'transfer not taken: the call comes back to the agent');
+    });
+  });
+}
+
+/** POST /webhook/whisper?summary=..&lang=..&sig=..: what the person who answers a warm transfer hears first. */
+export function handleWhisper(ctx: WebhookContext, res: HttpResponse, req: HttpRequest): void {
+  const head = readRequestHead(req);
+  readForm(res, head, (params) => {
+    if (!isWebhookSigned(ctx, head, params)) {
+      refuseUnsigned(ctx, res, head);
+      return;
+    }
+    const { config } = ctx;
+    const whisper = readWhisperQuery(config.streamTokenSecret, head.query, config.isSignatureCheckOn);
+    if (whisper === null) {
+      ctx.stats.webhookSignatureFailures++;
+      log.warn({ event: LogEvent.SIGNATURE_FAIL, errKind: ErrorKind.SIGNATURE, path: head.path, reason: 'whisper-query' }, 'whisper query not made by this server or over its bounds');
+      respond(res, '403 Forbidden', 'Invalid whisper query\n', TEXT);
+      return;
+    }
+    ctx.stats.webhooksAnswered++;
+    respond(res, '200 OK', whisperTwiml({ summary: whisper.summary, language: whisper.language }), TWIML_HEADERS);
+    if (!log.isLevelEnabled('info')) return;
+    setImmediate(() => {
+      log.info({ event: LogEvent.WEBHOOK_STATUS, kind: 'whisper', callSid: params['CallSid'], parentCallSid: params['ParentCallSid'], summaryChars: whisper.summary.length }, 'warm transfer whisper answered');
+    });
+  });
+}
+
+/** POST /webhook/amd: async AMD's verdict; 204 at once, then logged and handed to ctx.onMachineDetected. */
+export function handleMachineDetection(ctx: WebhookContext, res: HttpResponse, req: HttpRequest): void {
+  const head = readRequestHead(req);
+  readForm(res, head, (params) => {
+    if (!isWebhookSigned(ctx, head, params)) {
+      refuseUnsigned(ctx, res, head);
+      return;
+    }
+    ctx.stats.webhooksAnswered++;
+    respond(res, '204 No Content', '');
+    setImmediate(() => {
+      const callSid = params['CallSid'] ?? '';
+      const answeredBy = parseAnsweredBy(params['AnsweredBy']);
+      const durationText = params['MachineDetectionDuration'];
+      const durationMs = durationText !== undefined && /^\d+$/.test(durationText) ? Number(durationText) : undefined;
+      if (callSid.length === 0 || answeredBy === undefined) {
+        log.warn({ event: LogEvent.WEBHOOK_STATUS, kind: 'amd', callSid: callSid || undefined, answeredBy: params['AnsweredBy'] }, 'AMD callback without a CallSid or a known AnsweredBy: ignored');
+        return;
+      }
+      log.info({ event: LogEvent.WEBHOOK_STATUS, kind: 'amd', callSid, answeredBy, machineDetectionDurationMs: durationMs }, 'answering machine detection result');
+      try {
+        ctx.onMachineDetected?.({ callSid, answeredBy, machineDetectionDurationMs: durationMs });
+      } catch (error) {
+        log.error({ event: LogEvent.WEBHOOK_REJECT, errKind: ErrorKind.INTERNAL, callSid, err: error }, 'onMachineDetected threw');
+      }
     });
   });
 }

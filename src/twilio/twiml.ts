@@ -5,6 +5,9 @@
 // connectStreamTwiml builds the document afresh with VoiceResponse; createConnectStreamTemplate builds it once with
 // VoiceResponse around placeholder values and then only escapes and splices the per-call values (the webhook's path:
 // xmlbuilder's tree costs far more than the work it does here). A test proves both give byte-identical output.
+// Also the call-control TwiML: a transfer's <Dial> (to a number or a SIP address, its action back to our webhook, a
+// ring timeout, and for a warm transfer a whisper URL on the <Number>/<Sip>), the whisper itself (<Say> a one-line
+// summary to the person who answered, before the bridge), and <Hangup/>.
 import VoiceResponse from 'twilio/lib/twiml/VoiceResponse.js';
 
 /** Twilio's limit is "name + value under 500 characters". */
@@ -161,4 +164,106 @@ export function createConnectStreamTemplate(opts: ConnectStreamTemplateOptions):
       return out;
     },
   };
+}
+
+/** E.164: + and up to 15 digits, the first not 0. */
+export const E164_NUMBER = /^\+[1-9]\d{1,14}$/;
+/** A SIP address as <Dial><Sip> takes it: sip: or sips:, a user part optional, a host, parameters after `;`. */
+const SIP_ADDRESS = /^sips?:[^\s<>"]+$/i;
+/** Twilio's <Dial timeout> range, in seconds. */
+export const MIN_DIAL_TIMEOUT_S = 5;
+export const MAX_DIAL_TIMEOUT_S = 600;
+/** The whisper is one line: longer summaries are cut (Twilio would read a paragraph to someone waiting to talk). */
+export const MAX_WHISPER_SUMMARY_CHARS = 300;
+
+export interface TransferTwimlOptions {
+  /** Where to: an E.164 number (<Number>) or a sip:/sips: address (<Sip>). */
+  target: string;
+  /** Our webhook Twilio requests when the <Dial> ends (POST, with DialCallStatus): absolute http(s) URL. */
+  actionUrl: string;
+  /** Seconds to ring before giving up (Twilio's 5..600). */
+  timeoutS: number;
+  /** The caller ID the person sees; Twilio's default (the caller's number on an inbound call) when not given. */
+  callerId?: string | undefined;
+  /**
+   * Warm transfer: the URL Twilio fetches for the person who answers before bridging (<Number url> / <Sip url>); its
+   * TwiML (whisperTwiml) says the summary to them only.
+   */
+  whisperUrl?: string | undefined;
+}
+
+function checkHttpUrl(name: string, url: string): void {
+  if (!/^https?:\/\/[^\s/?#]+[^\s]*$/i.test(url)) throw new RangeError(`${name} must be an absolute http(s) URL (got ${JSON.stringify(url.slice(0, 80))})`);
+}
+
+/** What a transfer target is: a phone number or a SIP address; throws RangeError on anything else. */
+export function transferTargetKind(target: string): 'number' | 'sip' {
+  if (E164_NUMBER.test(target)) return 'number';
+  if (SIP_ADDRESS.test(target)) return 'sip';
+  throw new RangeError(`transfer target must be an E.164 number (+972...) or a sip: address (got ${JSON.stringify(target.slice(0, 80))})`);
+}
+
+/**
+ * A transfer: <Dial action timeout [callerId]><Number|Sip [url]>target</...></Dial>. The call leaves our stream for the
+ * dial; when the dial ends Twilio POSTs DialCallStatus to actionUrl, which brings the call back to the agent unless
+ * the person answered and the bridged call completed.
+ */
+export function transferTwiml(opts: TransferTwimlOptions): string {
+  const kind = transferTargetKind(opts.target);
+  checkHttpUrl('actionUrl', opts.actionUrl);
+  if (opts.whisperUrl !== undefined) checkHttpUrl('whisperUrl', opts.whisperUrl);
+  if (!Number.isInteger(opts.timeoutS) || opts.timeoutS < MIN_DIAL_TIMEOUT_S || opts.timeoutS > MAX_DIAL_TIMEOUT_S) {
+    throw new RangeError(`timeoutS must be an integer from ${MIN_DIAL_TIMEOUT_S} to ${MAX_DIAL_TIMEOUT_S} (got ${opts.timeoutS})`);
+  }
+  if (opts.callerId !== undefined && !E164_NUMBER.test(opts.callerId) && !SIP_ADDRESS.test(opts.callerId)) {
+    throw new RangeError(`callerId must be an E.164 number or a sip: address (got ${JSON.stringify(opts.callerId.slice(0, 80))})`);
+  }
+  const response = new VoiceResponse();
+  const dial = response.dial({
+    action: opts.actionUrl,
+    method: 'POST',
+    timeout: opts.timeoutS,
+    ...(opts.callerId !== undefined ? { callerId: opts.callerId } : {}),
+  });
+  const whisper = opts.whisperUrl !== undefined ? { url: opts.whisperUrl, method: 'POST' } : {};
+  if (kind === 'number') dial.number(whisper, opts.target);
+  else dial.sip(whisper, opts.target);
+  return response.toString();
+}
+
+/** The summary as one short line: characters XML cannot carry removed, whitespace runs made one space, cut to the limit. */
+export function whisperSummaryLine(summary: string): string {
+  return truncate(xmlSafe(summary).replace(/\s+/g, ' ').trim(), MAX_WHISPER_SUMMARY_CHARS);
+}
+
+export interface WhisperTwimlOptions {
+  /** What the person who answers hears before being bridged (made one line, at most MAX_WHISPER_SUMMARY_CHARS). */
+  summary: string;
+  /** <Say language>, e.g. he-IL or en-US; Twilio's default when not given. */
+  language?: string | undefined;
+  /** <Say voice>, e.g. Google.he-IL-Standard-A; Twilio's default when not given. */
+  voice?: string | undefined;
+}
+
+/** The whisper: <Say> the summary (escaped by VoiceResponse); an empty summary says nothing and bridges at once. */
+export function whisperTwiml(opts: WhisperTwimlOptions): string {
+  const response = new VoiceResponse();
+  const line = whisperSummaryLine(opts.summary);
+  if (line.length > 0) {
+    response.say(
+      {
+        ...(opts.language !== undefined ? { language: opts.language as NonNullable<VoiceResponse.SayAttributes['language']> } : {}),
+        ...(opts.voice !== undefined ? { voice: opts.voice as NonNullable<VoiceResponse.SayAttributes['voice']> } : {}),
+      },
+      line,
+    );
+  }
+  return response.toString();
+}
+
+/** <Response><Hangup/></Response>: the answer after a transfer that was bridged and is over. */
+export function hangupTwiml(): string {
+  const response = new VoiceResponse();
+  response.hangup();
+  return response.toString();
 }

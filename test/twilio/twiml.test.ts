@@ -1,14 +1,20 @@
 // The incoming-call TwiML, read back as XML: <Response><Connect><Stream url> with one <Parameter> per value, the
 // 500-character rule on name + value, no query string in the stream URL, and the optional status callback; and the
 // template the webhook renders, proved byte-identical to a fresh VoiceResponse over escaping, stripping and cutting.
+// Call control's TwiML too: the transfer's <Dial> (number or SIP, action, timeout, whisper URL), the whisper's <Say>
+// (one escaped line, cut to its limit) and <Hangup/>.
 import { describe, expect, it } from 'vitest';
 import VoiceResponse from 'twilio/lib/twiml/VoiceResponse.js';
 import {
   MAX_PARAMETER_CHARS,
+  MAX_WHISPER_SUMMARY_CHARS,
   connectStreamTwiml,
   createConnectStreamTemplate,
   escapeAttributeValue,
+  hangupTwiml,
   streamParametersFor,
+  transferTwiml,
+  whisperTwiml,
 } from '../../src/twilio/twiml.js';
 import { parseXml, type XmlElement } from './xml.js';
 
@@ -194,5 +200,61 @@ describe('escapeAttributeValue', () => {
     expect(escapeAttributeValue('&amp;')).toBe('&amp;amp;');
     const plain = '+15551230000 שלום 🎉';
     expect(escapeAttributeValue(plain)).toBe(plain);
+  });
+});
+
+describe('transferTwiml', () => {
+  const ACTION = 'https://voice.example.com/webhook/dial_action';
+
+  it('dials a number with our action and the ring timeout (a cold transfer: no whisper)', () => {
+    const root = parseXml(transferTwiml({ target: '+972501234567', actionUrl: ACTION, timeoutS: 20 }));
+    expect(root.children.map((c) => c.name)).toEqual(['Dial']);
+    const dial = root.children[0] as XmlElement;
+    expect(dial.attributes).toEqual({ action: ACTION, method: 'POST', timeout: '20' });
+    expect(dial.children.map((c) => [c.name, c.text, c.attributes])).toEqual([['Number', '+972501234567', {}]]);
+  });
+
+  it('dials a SIP address with <Sip>, and a warm transfer puts the whisper URL on it (escaped, read back whole)', () => {
+    const whisperUrl = 'https://voice.example.com/webhook/whisper?summary=a+b&lang=he-IL&sig=x_y';
+    const dial = parseXml(transferTwiml({ target: 'sip:desk@pbx.example.com;transport=tls', actionUrl: ACTION, timeoutS: 30, whisperUrl, callerId: '+15005550006' })).children[0] as XmlElement;
+    expect(dial.attributes['callerId']).toBe('+15005550006');
+    expect(dial.children[0]?.name).toBe('Sip');
+    expect(dial.children[0]?.text).toBe('sip:desk@pbx.example.com;transport=tls');
+    expect(dial.children[0]?.attributes).toEqual({ url: whisperUrl, method: 'POST' });
+    const number = parseXml(transferTwiml({ target: '+15005550001', actionUrl: ACTION, timeoutS: 30, whisperUrl })).children[0]?.children[0];
+    expect(number?.name).toBe('Number');
+    expect(number?.attributes['url']).toBe(whisperUrl);
+  });
+
+  it('refuses what Twilio would: a target that is neither E.164 nor SIP, a timeout outside 5..600, a relative action', () => {
+    expect(() => transferTwiml({ target: '0501234567', actionUrl: ACTION, timeoutS: 20 })).toThrow(RangeError);
+    expect(() => transferTwiml({ target: '+97250<x>', actionUrl: ACTION, timeoutS: 20 })).toThrow(RangeError);
+    expect(() => transferTwiml({ target: '+972501234567', actionUrl: ACTION, timeoutS: 4 })).toThrow(RangeError);
+    expect(() => transferTwiml({ target: '+972501234567', actionUrl: ACTION, timeoutS: 601 })).toThrow(RangeError);
+    expect(() => transferTwiml({ target: '+972501234567', actionUrl: '/webhook/dial_action', timeoutS: 20 })).toThrow(RangeError);
+  });
+});
+
+describe('whisperTwiml', () => {
+  it('says the summary, escaped, with the language asked for', () => {
+    const summary = `Dana <VIP> & "urgent": רוצה להזיז תור`;
+    const root = parseXml(whisperTwiml({ summary, language: 'he-IL' }));
+    expect(root.children.map((c) => [c.name, c.text, c.attributes])).toEqual([['Say', summary, { language: 'he-IL' }]]);
+  });
+
+  it('makes the summary one line and cuts it to the limit', () => {
+    const say = parseXml(whisperTwiml({ summary: `line one\n\tline two   ${'x'.repeat(1000)}` })).children[0];
+    expect(say?.text.startsWith('line one line two x')).toBe(true);
+    expect(say?.text.length).toBe(MAX_WHISPER_SUMMARY_CHARS);
+  });
+
+  it('says nothing for a blank summary (the person is bridged at once)', () => {
+    expect(parseXml(whisperTwiml({ summary: ' \n ' })).children).toEqual([]);
+  });
+});
+
+describe('hangupTwiml', () => {
+  it('is <Response><Hangup/></Response>', () => {
+    expect(parseXml(hangupTwiml()).children.map((c) => c.name)).toEqual(['Hangup']);
   });
 });

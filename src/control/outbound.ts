@@ -1,0 +1,36 @@
+// Placing a call for the control API: Twilio's calls.create through the REST client, answered by our
+// /webhook/outbound_answer (the same <Connect><Stream> as an inbound call, with a stream token for the new CallSid,
+// which exists only once the call does), its status callbacks to /webhook/status, and optionally Twilio's async
+// answering-machine detection (its verdict to /webhook/amd; on a machine the agent leaves VOICEMAIL_LINE).
+import type { Config } from '../config.js';
+import { controlCallbackUrlsFor } from './callback-urls.js';
+import { createTwilioRest, twilioRestOptionsFromConfig } from './twilio-rest.js';
+
+export interface OutboundCallRequest {
+  to: string;
+  from?: string;
+  detectMachine?: boolean;
+}
+
+/** Places a call and resolves with its CallSid; rejects with a TwilioRestError. */
+export type OutboundCaller = (request: OutboundCallRequest) => Promise<string>;
+
+/** undefined without Twilio credentials (the API then answers that outbound calls are not configured). */
+export function outboundCallerFromConfig(config: Config): OutboundCaller | undefined {
+  const restOptions = twilioRestOptionsFromConfig(config);
+  if (restOptions === undefined) return undefined;
+  const rest = createTwilioRest(restOptions);
+  const urls = controlCallbackUrlsFor(config.publicBaseUrl);
+  return (request) => rest.placeCall({
+    to: request.to,
+    ...(request.from !== undefined ? { from: request.from } : {}),
+    url: urls.outboundAnswer,
+    statusCallback: urls.status,
+    ...(request.detectMachine === true ? { machineDetection: { statusCallbackUrl: urls.amd } } : {}),
+  });
+}
+
+/** `{ placeCall }` when there is a caller, else nothing (for an options object under exactOptionalPropertyTypes). */
+export function withPlaceCall(placeCall: OutboundCaller | undefined): { placeCall?: OutboundCaller } {
+  return placeCall !== undefined ? { placeCall } : {};
+}

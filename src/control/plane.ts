@@ -1,0 +1,112 @@
+// The process's control plane, in the main thread: every edge thread forwards its calls' events here (per turn and
+// per call, never per frame), so this is where a call is found by callSid (which thread owns it), where a command
+// that arrived on one thread for a call owned by another is routed (the owning thread acts; nothing is executed on
+// a copy), where what only Twilio can do is done (a `hang-up` event completes the Twilio call, a `transfer` event
+// redirects it to <Dial>), and where records are fed (one writer per process). Each of those is a small interface
+// handed in, so the plane is tested without threads or sockets and a slow REST call or database never blocks it.
+import type { CallCommand, CallEvent, CommandResult } from '../call/events.js';
+import { ErrorKind, LogEvent, log as rootLog, type Logger } from '../observability/log.js';
+
+/** Carries a command to the edge thread that owns the call, and its answer back. */
+export type CommandSender = (threadIndex: number, callSid: string, command: CallCommand) => Promise<CommandResult>;
+
+/** What the plane asks of Twilio's REST API (src/control/twilio-rest.ts implements it). */
+export interface CallControlRest {
+  hangUp(callSid: string): Promise<unknown>;
+  redirect(callSid: string, twiml: string): Promise<unknown>;
+}
+
+/** Where call events go to become records (src/records/ implements it). Never blocks, never throws. */
+export interface CallEventRecorder {
+  record(event: CallEvent): void;
+}
+
+export interface ControlPlaneOptions {
+  sendCommand: CommandSender;
+  /** Without it (no TWILIO_AUTH_TOKEN, a test), hang-ups end only the stream and transfers are refused in the log. */
+  rest?: CallControlRest;
+  /** The TwiML a transfer redirects the call to (src/twilio/twiml.ts builds it). */
+  transferTwiml?: (event: Extract<CallEvent, { kind: 'transfer' }>) => string;
+  recorder?: CallEventRecorder;
+  log?: Logger;
+}
+
+export interface ControlPlaneStats {
+  eventsIn: number;
+  commandsRouted: number;
+  restFailures: number;
+}
+
+export class ControlPlane {
+  private readonly owners = new Map<string, number>();
+  private readonly log: Logger;
+  readonly stats: ControlPlaneStats = { eventsIn: 0, commandsRouted: 0, restFailures: 0 };
+
+  constructor(private readonly options: ControlPlaneOptions) {
+    this.log = options.log ?? rootLog;
+  }
+
+  /** The edge thread that owns `callSid` right now, if it is live. */
+  ownerOf(callSid: string): number | undefined {
+    return this.owners.get(callSid);
+  }
+
+  /** An event from edge thread `threadIndex`. Never throws. */
+  onCallEvent(threadIndex: number, event: CallEvent): void {
+    this.stats.eventsIn++;
+    if (event.kind === 'call-started') this.owners.set(event.callSid, threadIndex);
+    else if (event.kind === 'call-ended' && this.owners.get(event.callSid) === threadIndex) this.owners.delete(event.callSid);
+    try {
+      this.options.recorder?.record(event);
+    } catch (error) {
+      this.log.error({ event: LogEvent.CALL_COMMAND, errKind: ErrorKind.INTERNAL, callSid: event.callSid, err: error }, 'recorder threw');
+    }
+    if (event.kind === 'hang-up') this.completeCall(event.callSid, event.reason);
+    else if (event.kind === 'transfer') this.transfer(event);
+  }
+
+  /** An edge thread died: its calls are gone. */
+  onThreadLost(threadIndex: number): void {
+    for (const [callSid, owner] of this.owners) if (owner === threadIndex) this.owners.delete(callSid);
+  }
+
+  /** Routes `command` to the thread that owns `callSid`. */
+  async command(callSid: string, command: CallCommand): Promise<CommandResult> {
+    const owner = this.owners.get(callSid);
+    if (owner === undefined) return { ok: false, code: 'unknown-call', message: `no live call ${callSid}` };
+    this.stats.commandsRouted++;
+    try {
+      return await this.options.sendCommand(owner, callSid, command);
+    } catch (error) {
+      return { ok: false, code: 'call-ended', message: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /** Completes the Twilio call (the stream is already ending); a call already over counts as done (the client says). */
+  private completeCall(callSid: string, reason: string): void {
+    const rest = this.options.rest;
+    if (rest === undefined) return;
+    rest.hangUp(callSid).then(
+      () => this.log.info({ event: LogEvent.CALL_COMMAND, callSid, command: 'hang-up', reason }, 'call completed through Twilio'),
+      (error: unknown) => {
+        this.stats.restFailures++;
+        this.log.error({ event: LogEvent.CALL_COMMAND, errKind: ErrorKind.PROVIDER_HTTP, callSid, command: 'hang-up', err: error }, 'could not complete the call through Twilio');
+      },
+    );
+  }
+
+  private transfer(event: Extract<CallEvent, { kind: 'transfer' }>): void {
+    const { rest, transferTwiml } = this.options;
+    if (rest === undefined || transferTwiml === undefined) {
+      this.log.warn({ event: LogEvent.CALL_COMMAND, errKind: ErrorKind.CONFIG, callSid: event.callSid, command: 'transfer' }, 'transfer needs Twilio REST credentials; not done');
+      return;
+    }
+    rest.redirect(event.callSid, transferTwiml(event)).then(
+      () => this.log.info({ event: LogEvent.CALL_COMMAND, callSid: event.callSid, command: 'transfer', to: event.to, isWarm: event.isWarm }, 'call redirected to the transfer'),
+      (error: unknown) => {
+        this.stats.restFailures++;
+        this.log.error({ event: LogEvent.CALL_COMMAND, errKind: ErrorKind.PROVIDER_HTTP, callSid: event.callSid, command: 'transfer', err: error }, 'could not transfer the call');
+      },
+    );
+  }
+}

@@ -1,0 +1,26 @@
+// The control plane's parts built from the configuration (main.ts hands them to the edge runner): the Twilio REST
+// client when an account SID and auth token are set, and the TwiML a transfer redirects the call to. Without
+// credentials a hang-up still ends the stream (Twilio then ends a <Connect><Stream> call itself) and a transfer is
+// refused in the log.
+import type { CallEvent } from '../call/events.js';
+import type { Config } from '../config.js';
+import type { ControlPlaneOptions } from './plane.js';
+import { transferTwimlFor } from './transfer-twiml.js';
+import { createTwilioRest, twilioRestOptionsFromConfig } from './twilio-rest.js';
+
+export function controlPartsFromConfig(config: Config): Omit<ControlPlaneOptions, 'sendCommand'> {
+  const restOptions = twilioRestOptionsFromConfig(config);
+  if (restOptions === undefined) return {};
+  const rest = createTwilioRest(restOptions);
+  const transferContext = { publicBaseUrl: config.publicBaseUrl, secret: config.streamTokenSecret };
+  return {
+    rest,
+    transferTwiml: (event: Extract<CallEvent, { kind: 'transfer' }>) => transferTwimlFor(transferContext, {
+      to: event.to,
+      summary: event.isWarm ? event.summary : undefined,
+      whisperLanguage: config.language.google,
+      callerId: config.twilioApi.callerId,
+      dialTimeoutS: config.twilioApi.transferDialTimeoutS,
+    }),
+  };
+}
