@@ -3,12 +3,14 @@
 // completes the Twilio call and ends the stream; a warm transfer redirects the call to <Dial> with the whisper and
 // the return path; an outbound call is created with our answer and status URLs (and Twilio's async AMD when asked);
 // an answering machine's verdict hangs the call up (the echo agent has no voice for a voicemail line).
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { serializeConnected, serializeInboundMedia, serializeStart } from '../../src/twilio/caller-messages.js';
 import { MULAW_MEDIA_FORMAT } from '../../src/twilio/media-format.js';
 import { newSid, TwilioRestFake } from '../fakes/twilio-rest-server.js';
-import { connectWs, getJson, startServer, type RunningServer, type WsClient } from '../helpers/server.js';
+import { REPO_ROOT, connectWs, getJson, startServer, type RunningServer, type WsClient } from '../helpers/server.js';
 
 const ACCOUNT_SID = 'AC' + 'c'.repeat(32);
 const AUTH_TOKEN = 'control-e2e-auth-token-5a7b';
@@ -133,6 +135,21 @@ describe('call control through Twilio\'s REST API', () => {
     });
     const bad = await api('/api/calls', { to: '12' });
     expect(bad.status).toBe(400);
+  });
+
+  it('npm run dial places a call through the API and prints its CallSid', async () => {
+    const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>((resolve) => {
+      const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'dial.js'), '+972531234567', '--amd'], {
+        env: { PATH: process.env['PATH'] ?? '', AICRMD_URL: server.baseUrl, CONTROL_API_KEY: API_KEY }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+      child.once('exit', (exitCode) => resolve({ stdout: out, code: exitCode }));
+    });
+    expect(code).toBe(0);
+    const callSid = stdout.trim();
+    expect(callSid).toMatch(/^CA[0-9a-f]{32}$/);
+    expect(twilio.calls.get(callSid)).toMatchObject({ to: '+972531234567' });
   });
 
   it('hangs up a call an answering machine took (no voice for a voicemail line in the echo agent)', async () => {
