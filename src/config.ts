@@ -80,6 +80,8 @@ export interface Config {
   timeouts: { asrMs: number; llmMs: number; ttsMs: number; turnMs: number };
   /** Only the DSP pool options that were set; the pool's defaults apply to the rest. */
   dspPool: { jobTimeoutMs?: number; maxQueue?: number };
+  /** Call records (src/records/): SQLite in dataDir unless databaseUrl (PostgreSQL) is set; RECORDS=off: none. */
+  records: { enabled: boolean; dataDir: string; databaseUrl: string | undefined };
   /** Twilio's REST API for call control (src/control/twilio-rest.ts). */
   twilioApi: {
     /** TWILIO_API_BASE_URL: where the SDK's REST requests go instead of https://api.twilio.com; undefined = Twilio's. */
@@ -108,7 +110,7 @@ export class ConfigError extends Error {
 // ---------------------------------------------------------------------------------------------------------------
 // One schema per variable: string | undefined in, typed value out, with a message that says what it should be.
 
-const SECRET_VARS = new Set(['TWILIO_AUTH_TOKEN', 'OPENAI_API_KEY', 'GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON', 'STREAM_TOKEN_SECRET', 'CONTROL_API_KEY']);
+const SECRET_VARS = new Set(['TWILIO_AUTH_TOKEN', 'OPENAI_API_KEY', 'GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON', 'STREAM_TOKEN_SECRET', 'CONTROL_API_KEY', 'DATABASE_URL']);
 
 /** Blank values (`FOO=` in a .env file) count as unset. */
 const text = () =>
@@ -199,6 +201,24 @@ function patternVar(pattern: RegExp, what: string) {
     if (s === undefined) return undefined;
     if (!pattern.test(s)) {
       ctx.addIssue(`must be ${what}`);
+      return z.NEVER;
+    }
+    return s;
+  });
+}
+
+/** DATABASE_URL: a PostgreSQL URL (its value is never echoed: it may hold a password). */
+function postgresUrlVar() {
+  return text().transform((s, ctx): string | undefined => {
+    if (s === undefined) return undefined;
+    let protocol = '';
+    try {
+      protocol = new URL(s).protocol;
+    } catch {
+      protocol = '';
+    }
+    if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+      ctx.addIssue('must be a PostgreSQL URL like postgres://user:password@host:5432/dbname (leave it unset to keep the records in SQLite under DATA_DIR)');
       return z.NEVER;
     }
     return s;
@@ -323,6 +343,9 @@ const EnvSchema = z.object({
   LLM_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
   TTS_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
   TURN_DEADLINE_MS: intVar(1000, 120_000, 'a number of milliseconds'),
+  RECORDS: boolVar(),
+  DATA_DIR: text(),
+  DATABASE_URL: postgresUrlVar(),
 });
 
 /** Every variable loadConfig reads (for docs and tests). */
@@ -588,6 +611,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       ...(v.DSP_JOB_TIMEOUT_MS !== undefined ? { jobTimeoutMs: v.DSP_JOB_TIMEOUT_MS } : {}),
       ...(v.DSP_MAX_QUEUE !== undefined ? { maxQueue: v.DSP_MAX_QUEUE } : {}),
     },
+    records: { enabled: v.RECORDS ?? true, dataDir: v.DATA_DIR ?? './data', databaseUrl: v.DATABASE_URL },
     twilioApi: {
       baseUrl: v.TWILIO_API_BASE_URL,
       callerId: v.TWILIO_CALLER_ID,

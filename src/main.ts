@@ -11,7 +11,9 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
+import { CallRecorder } from './control/call-recorder.js';
 import { controlPartsFromConfig } from './control/process-control.js';
+import { startRecords } from './records/records.js';
 import { createEdgeRunner, type EdgeRunner } from './edge/supervisor.js';
 import { uwsEngine, uwsLoadMessage } from './edge/uws.js';
 import { ErrorKind, LogEvent, log, setLogLevel } from './observability/log.js';
@@ -37,6 +39,8 @@ function readConfig(): Config {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+/** How long the drain's end waits for the queued records to be written. */
+const RECORDS_CLOSE_TIMEOUT_MS = 5_000;
 
 async function main(): Promise<void> {
   let config: Config;
@@ -72,12 +76,19 @@ async function main(): Promise<void> {
     log.info({ event: LogEvent.SERVER_START, controlApi: 'off' }, 'control API off: /api answers 404 (set CONTROL_API_KEY to turn it on)');
   }
 
+  // The process's one records writer (edge threads never wait on it: their events reach it through the control plane).
+  const records = config.records.enabled ? startRecords(config.records) : null;
+  if (records === null) log.info({ event: LogEvent.SERVER_START, records: 'off' }, 'call records off (RECORDS=off)');
   const runner: EdgeRunner = createEdgeRunner({
     config,
     sessionModuleUrl: sessionModuleUrl(process.env),
     areTestHooksOn: process.env['EDGE_TEST_HOOKS'] === '1',
-    control: controlPartsFromConfig(config),
+    control: { ...controlPartsFromConfig(config), ...(records !== null ? { recorder: new CallRecorder(records.writer), records: records.reader } : {}) },
   });
+  const closeRecords = async (): Promise<void> => {
+    const left = await records?.close(RECORDS_CLOSE_TIMEOUT_MS);
+    if (left !== undefined && left.left > 0) log.warn({ event: LogEvent.SERVER_STOP, errKind: ErrorKind.TIMEOUT, recordsLeft: left.left }, 'records not written before exit');
+  };
 
   let isStopping = false;
   let skipDrainWait = false;
@@ -99,6 +110,7 @@ async function main(): Promise<void> {
     const remaining = runner.activeCalls();
     log.info({ event: LogEvent.DRAIN_DONE, remainingCalls: remaining, isTimedOut: remaining > 0 }, 'drain over; closing');
     await runner.shutdown();
+    await closeRecords();
     log.info({ event: LogEvent.SERVER_STOP, signal }, 'stopped');
     log.flush?.();
     process.exit(0);

@@ -61,11 +61,13 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     // The load runs the keyless echo agent and, unless told otherwise, the insecure dev mode (no signatures).
-    if (v !== undefined && !/^(OPENAI_|GOOGLE_|TWILIO_|INSECURE_)/.test(k) && k !== 'PUBLIC_BASE_URL') env[k] = v;
+    if (v !== undefined && !/^(OPENAI_|GOOGLE_|TWILIO_|INSECURE_|RECORDS|DATA_DIR|DATABASE_URL)/.test(k) && k !== 'PUBLIC_BASE_URL') env[k] = v;
   }
   // A token-less server refuses to start unless it opts in; the load runs on loopback, so INSECURE_DEV_MODE=1.
   const devMode: Record<string, string> = options.env?.['TWILIO_AUTH_TOKEN'] === undefined ? { INSECURE_DEV_MODE: '1' } : {};
-  Object.assign(env, { PORT: String(options.port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DRAIN_TIMEOUT_S: '1', NODE_ENV: 'production' }, devMode, options.env ?? {});
+  // Records off unless a run asks: the figures stay comparable with the runs before records existed (what records cost
+  // per call-second is the next benchmark to build: issue 14).
+  Object.assign(env, { PORT: String(options.port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DRAIN_TIMEOUT_S: '1', NODE_ENV: 'production', RECORDS: 'off' }, devMode, options.env ?? {});
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), entry], { env, cwd: options.cwd ?? findRepoRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   const keep = (chunk: Buffer): void => { tail = (tail + chunk.toString('utf8')).slice(-8192); };

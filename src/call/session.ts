@@ -105,6 +105,10 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
   /** Wall time of the accepted start: stream time 0 (records speak wall time). */
   private startedAtEpochMs = 0;
   private commandUtterances = 0;
+  /** Recent turns' wall times, so that the text reported later lands on its turn's times (bounded). */
+  private readonly turnTimes = new Map<number, { startedAtMs: number; endedAtMs: number }>();
+  /** When each recent utterance's first frame went out (wall time), for its record (bounded). */
+  private readonly utteranceStarts = new Map<string, number>();
   private pendingAction: PendingAction | null = null;
 
   constructor(deps: SessionDeps, transport: CallTransport) {
@@ -329,6 +333,7 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
   }
 
   private readonly onUtteranceStarted = (utteranceId: string, sentAtMs: number): void => {
+    remember(this.utteranceStarts, utteranceId, Date.now());
     const agent = this.agent;
     if (agent?.onUtteranceStarted !== undefined) this.guard('onUtteranceStarted', () => agent.onUtteranceStarted!(utteranceId, sentAtMs));
   };
@@ -381,9 +386,12 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       event: LogEvent.CALL_TURN, turnId: turn.turnId, startMs: turn.startMs, endMs: turn.endMs, durationMs: turn.durationMs,
       endReason: turn.endReason, peakDbfs: round1(turn.peakDbfs), meanDbfs: round1(turn.meanDbfs), wasBargeIn: turn.wasBargeIn,
     }, 'caller turn');
+    const startedAtMs = this.startedAtEpochMs + turn.startMs;
+    const endedAtMs = this.startedAtEpochMs + turn.endMs;
+    remember(this.turnTimes, turn.turnId, { startedAtMs, endedAtMs });
     this.deps.events.publish({
-      kind: 'caller-turn', callSid: this.callSid, turnId: turn.turnId, atMs: Date.now(), startedAtMs: this.startedAtEpochMs + turn.startMs,
-      endedAtMs: this.startedAtEpochMs + turn.endMs, durationMs: turn.durationMs, endReason: turn.endReason, wasBargeIn: turn.wasBargeIn,
+      kind: 'caller-turn', callSid: this.callSid, turnId: turn.turnId, atMs: Date.now(), startedAtMs, endedAtMs,
+      durationMs: turn.durationMs, endReason: turn.endReason, wasBargeIn: turn.wasBargeIn,
     });
     const agent = this.agent;
     if (agent !== null) this.guard('onTurn', () => agent.onTurn(turn, abort.signal), abort.signal);
@@ -501,15 +509,17 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     const atMs = Date.now();
     const callSid = this.callSid;
     switch (report.kind) {
-      case 'caller-text':
+      case 'caller-text': {
+        const times = this.turnTimes.get(report.turnId) ?? { startedAtMs: atMs, endedAtMs: atMs };
         this.deps.events.publish({
-          kind: 'caller-turn', callSid, turnId: report.turnId, atMs, startedAtMs: atMs, endedAtMs: atMs, durationMs: 0,
+          kind: 'caller-turn', callSid, turnId: report.turnId, atMs, startedAtMs: times.startedAtMs, endedAtMs: times.endedAtMs, durationMs: times.endedAtMs - times.startedAtMs,
           endReason: 'transcribed', wasBargeIn: false, text: report.text, ...(report.latencyMs !== undefined ? { latencyMs: report.latencyMs } : {}),
         });
         return;
+      }
       case 'agent-said':
         this.deps.events.publish({
-          kind: 'agent-said', callSid, utteranceId: report.utteranceId, atMs, startedAtMs: atMs, text: report.text,
+          kind: 'agent-said', callSid, utteranceId: report.utteranceId, atMs, startedAtMs: this.utteranceStarts.get(report.utteranceId) ?? atMs, text: report.text,
           heardText: report.heardText, isCut: report.isCut, ...(report.latencyMs !== undefined ? { latencyMs: report.latencyMs } : {}),
         });
         return;
@@ -590,6 +600,13 @@ class SessionAgentContext implements AgentContext {
   report(report: AgentReport): void {
     this.session.report(report);
   }
+}
+
+/** Recent entries only: a call's record needs the last few turns' and utterances' times, not all of them. */
+const MAX_REMEMBERED = 16;
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  map.set(key, value);
+  if (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value as K);
 }
 
 function round1(x: number): number {

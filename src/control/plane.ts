@@ -5,6 +5,7 @@
 // redirects it to <Dial>), and where records are fed (one writer per process). Each of those is a small interface
 // handed in, so the plane is tested without threads or sockets and a slow REST call or database never blocks it.
 import type { CallCommand, CallEvent, CommandResult } from '../call/events.js';
+import type { CallStatusUpdate } from './call-recorder.js';
 import { ErrorKind, LogEvent, log as rootLog, type Logger } from '../observability/log.js';
 
 /** Carries a command to the edge thread that owns the call, and its answer back. */
@@ -16,13 +17,27 @@ export interface CallControlRest {
   redirect(callSid: string, twiml: string): Promise<unknown>;
 }
 
-/** Where call events go to become records (src/records/ implements it). Never blocks, never throws. */
+/** Where call events go to become records (src/control/call-recorder.ts). Never blocks, never throws. */
 export interface CallEventRecorder {
   record(event: CallEvent): void;
+  recordStatus?(update: CallStatusUpdate): void;
+}
+
+/** A read of the records, as the control API asks it (edge threads send it here: the reader lives in this thread). */
+export type RecordsQuery = { op: 'list'; limit?: number; before?: string } | { op: 'get'; callSid: string };
+export type RecordsAnswer =
+  | { ok: true; body: unknown }
+  | { ok: false; code: 'records-off' | 'unknown-call' | 'bad-request' | 'records-error'; message: string; field?: string };
+
+/** The reads the control API needs (src/records/queries.ts RecordsReader). */
+export interface RecordsReadApi {
+  listCalls(options: { limit?: number; before?: string }): Promise<unknown>;
+  getCall(callSid: string): Promise<unknown | null>;
 }
 
 export interface ControlPlaneOptions {
   sendCommand: CommandSender;
+  records?: RecordsReadApi;
   /** Without it (no TWILIO_AUTH_TOKEN, a test), hang-ups end only the stream and transfers are refused in the log. */
   rest?: CallControlRest;
   /** The TwiML a transfer redirects the call to (src/twilio/twiml.ts builds it). */
@@ -63,6 +78,33 @@ export class ControlPlane {
     }
     if (event.kind === 'hang-up') this.completeCall(event.callSid, event.reason);
     else if (event.kind === 'transfer') this.transfer(event);
+  }
+
+  /** Answers a records read; never rejects. */
+  async query(query: RecordsQuery): Promise<RecordsAnswer> {
+    const reader = this.options.records;
+    if (reader === undefined) return { ok: false, code: 'records-off', message: 'call records are off (RECORDS=off)' };
+    try {
+      if (query.op === 'list') {
+        return { ok: true, body: await reader.listCalls({ ...(query.limit !== undefined ? { limit: query.limit } : {}), ...(query.before !== undefined ? { before: query.before } : {}) }) };
+      }
+      const call = await reader.getCall(query.callSid);
+      return call === null ? { ok: false, code: 'unknown-call', message: `no record of ${query.callSid}` } : { ok: true, body: call };
+    } catch (error) {
+      const field = (error as { field?: unknown }).field;
+      if (typeof field === 'string') return { ok: false, code: 'bad-request', message: (error as Error).message, field };
+      this.log.error({ event: LogEvent.CALL_COMMAND, errKind: ErrorKind.INTERNAL, err: error }, 'records read failed');
+      return { ok: false, code: 'records-error', message: 'the records could not be read (the database may be down)' };
+    }
+  }
+
+  /** One of Twilio's call status callbacks (from whichever thread took it). Never throws. */
+  onCallStatus(update: CallStatusUpdate): void {
+    try {
+      this.options.recorder?.recordStatus?.(update);
+    } catch (error) {
+      this.log.error({ event: LogEvent.CALL_COMMAND, errKind: ErrorKind.INTERNAL, callSid: update.callSid, err: error }, 'recorder threw');
+    }
   }
 
   /** An edge thread died: its calls are gone. */

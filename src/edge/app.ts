@@ -17,6 +17,8 @@ import {
   type MediaSocketOptions,
   type MediaSocketUserData,
 } from './media-socket.js';
+import type { CallStatusUpdate } from '../control/call-recorder.js';
+import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
 import type { OutboundCaller } from '../control/outbound.js';
 import { handleControlApi } from './control-api.js';
 import { MemoryStreamTokenLedger, type StreamTokenLedger } from './stream-token-ledger.js';
@@ -76,6 +78,10 @@ export interface EdgeAppOptions {
   onActiveCallsChanged?: () => void;
   /** Where used stream tokens are remembered; default one in memory (right for a single edge thread). */
   streamTokenLedger?: StreamTokenLedger;
+  /** Reads the call records (the control API's GET /api/calls...); without it those answer records-off. */
+  queryRecords?: (query: RecordsQuery) => Promise<RecordsAnswer>;
+  /** Twilio's call status callbacks, after the 204 (the records). */
+  onCallStatus?: (update: CallStatusUpdate) => void;
   /** Places an outbound call (the control API's POST /api/calls); without it that answers not-supported. */
   placeCall?: OutboundCaller;
   /** Carries out a command on a call, wherever it lives (the control API); without it every command is refused. */
@@ -276,7 +282,9 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
     });
   };
 
-  const webhookContext: WebhookContext = { config, stats, isDraining: () => isDraining, onMachineDetected: options.onMachineDetected };
+  const webhookContext: WebhookContext = {
+    config, stats, isDraining: () => isDraining, onMachineDetected: options.onMachineDetected, onCallStatus: options.onCallStatus,
+  };
 
   /** Test hook: answers 202 once the supervisor has started blocking its event loop for ?ms= (see threads.ts). */
   const stallSupervisor = (res: HttpResponse, req: HttpRequest): void => {
@@ -312,6 +320,7 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
     apiKey: config.controlApiKey,
     ...(options.routeCommand !== undefined ? { routeCommand: options.routeCommand } : {}),
     ...(options.placeCall !== undefined ? { placeCall: options.placeCall } : {}),
+    ...(options.queryRecords !== undefined ? { queryRecords: options.queryRecords } : {}),
   };
 
   const route = (res: HttpResponse, req: HttpRequest): void => {
@@ -319,7 +328,7 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
     const method = req.getMethod().toUpperCase();
     const path = normalizePath(rawPath);
     if (path === '/api' || path.startsWith('/api/')) {
-      handleControlApi(controlApiContext, res, req, path, method);
+      handleControlApi(controlApiContext, res, req, path, method, requestTarget(req).query);
       return;
     }
     const allowed = ROUTES.get(path) ?? (options.areTestHooksOn ? TEST_ROUTES.get(path) : undefined);

@@ -5,6 +5,8 @@
 //   POST /api/calls/{callSid}/say       { "text": "..." }
 //   POST /api/calls/{callSid}/transfer  { "to": "+9725...", "warm"?: true, "line"?: "...", "summary"?: "..." }
 //   POST /api/calls                     { "to": "+9725...", "from"?: "+1...", "detectMachine"?: true }  -> { callSid }
+//   GET  /api/calls?limit=&before=      { calls: [...], next }   recent first (the records)
+//   GET  /api/calls/{callSid}           one call's record: its turns (caller and agent, with what was heard) and events
 // Answers are JSON; errors carry a stable `code` and a message; bad input is 400 naming the field, an unknown call 404.
 // Bodies are read with onData, at most MAX_API_BODY_BYTES.
 import { timingSafeEqual } from 'node:crypto';
@@ -12,6 +14,7 @@ import { z } from 'zod';
 import type { CallCommand, CommandResult } from '../call/events.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
 import type { OutboundCaller } from '../control/outbound.js';
+import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
 import { TwilioRestError } from '../control/twilio-rest.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
 import { respond } from './webhooks.js';
@@ -29,9 +32,12 @@ export interface ControlApiContext {
   routeCommand?: (callSid: string, command: CallCommand) => Promise<CommandResult>;
   /** Places a call (Twilio credentials configured); undefined: POST /api/calls answers not-supported. */
   placeCall?: OutboundCaller;
+  /** Reads the call records (the main thread's reader); undefined: the reads answer records-off. */
+  queryRecords?: (query: RecordsQuery) => Promise<RecordsAnswer>;
 }
 
-type ApiErrorCode = 'not-found' | 'unauthorized' | 'bad-request' | 'unknown-call' | 'call-ended' | 'not-supported' | 'too-large' | 'internal' | 'twilio-error';
+type ApiErrorCode = 'not-found' | 'unauthorized' | 'bad-request' | 'unknown-call' | 'call-ended' | 'not-supported' | 'too-large' | 'internal'
+  | 'twilio-error' | 'records-off' | 'records-error';
 
 const STATUS: Record<ApiErrorCode, string> = {
   'not-found': '404 Not Found',
@@ -43,6 +49,8 @@ const STATUS: Record<ApiErrorCode, string> = {
   'too-large': '413 Content Too Large',
   internal: '500 Internal Server Error',
   'twilio-error': '502 Bad Gateway',
+  'records-off': '503 Service Unavailable',
+  'records-error': '503 Service Unavailable',
 };
 
 function respondJson(res: HttpResponse, status: string, body: unknown): void {
@@ -120,7 +128,7 @@ function readJson(res: HttpResponse, onBody: (body: Record<string, unknown>) => 
 }
 
 /** Every request under /api/. Returns after answering or after registering the body reader. */
-export function handleControlApi(ctx: ControlApiContext, res: HttpResponse, req: HttpRequest, path: string, method: string): void {
+export function handleControlApi(ctx: ControlApiContext, res: HttpResponse, req: HttpRequest, path: string, method: string, query = ''): void {
   if (ctx.apiKey === undefined) {
     respondError(res, 'not-found', 'the control API is off (set CONTROL_API_KEY)');
     return;
@@ -132,6 +140,10 @@ export function handleControlApi(ctx: ControlApiContext, res: HttpResponse, req:
   const parts = path.split('/').filter((p) => p.length > 0); // api, calls, {sid}, {command}
   if (parts.length === 2 && parts[0] === 'api' && parts[1] === 'calls' && method === 'POST') {
     handlePlaceCall(ctx, res);
+    return;
+  }
+  if (parts[0] === 'api' && parts[1] === 'calls' && method === 'GET' && (parts.length === 2 || parts.length === 3)) {
+    handleRecordsRead(ctx, res, parts.length === 3 ? parts[2]! : undefined, query);
     return;
   }
   if (parts[0] !== 'api' || parts[1] !== 'calls' || parts.length !== 4 || method !== 'POST') {
@@ -220,4 +232,42 @@ function handlePlaceCall(ctx: ControlApiContext, res: HttpResponse): void {
       },
     );
   }, state);
+}
+
+/** GET /api/calls and GET /api/calls/{callSid}: the records, read by the main thread. */
+function handleRecordsRead(ctx: ControlApiContext, res: HttpResponse, callSid: string | undefined, rawQuery: string): void {
+  const queryRecords = ctx.queryRecords;
+  if (queryRecords === undefined) {
+    respondError(res, 'records-off', 'call records are off (RECORDS=off)');
+    return;
+  }
+  let query: RecordsQuery;
+  if (callSid !== undefined) {
+    if (!CALL_SID.test(callSid)) {
+      respondError(res, 'bad-request', 'callSid must be CA followed by 32 hex digits', 'callSid');
+      return;
+    }
+    query = { op: 'get', callSid };
+  } else {
+    const params = new URLSearchParams(rawQuery);
+    const limitText = params.get('limit');
+    const before = params.get('before');
+    const limit = limitText === null ? undefined : Number(limitText);
+    if (limit !== undefined && !Number.isInteger(limit)) {
+      respondError(res, 'bad-request', 'limit must be an integer', 'limit');
+      return;
+    }
+    query = { op: 'list', ...(limit !== undefined ? { limit } : {}), ...(before !== null ? { before } : {}) };
+  }
+  const state = { isAborted: false };
+  res.onAborted(() => {
+    state.isAborted = true;
+  });
+  queryRecords(query).then((answer) => {
+    if (state.isAborted) return;
+    if (answer.ok) respondJson(res, '200 OK', answer.body);
+    else respondError(res, answer.code, answer.message, answer.field);
+  }, () => {
+    if (!state.isAborted) respondError(res, 'internal', 'the records could not be read');
+  });
 }

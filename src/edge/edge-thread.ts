@@ -10,12 +10,15 @@ import { threadMetricsSnapshot } from '../observability/metrics.js';
 import { createEdgeApp, type EdgeApp, type EdgeCoordinator, type EdgeTotals } from './app.js';
 import { loadCallEngine } from './call-engine-module.js';
 import type { CallCommand, CommandResult } from '../call/events.js';
+import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
 import { outboundCallerFromConfig, withPlaceCall } from '../control/outbound.js';
 import { voicemailOnMachine } from '../control/voicemail.js';
 import { RemoteStreamTokenLedger } from './stream-token-ledger.js';
 
 /** How long a routed command waits for the main thread (which waits up to 2 s for the owning thread). */
 const ROUTE_ANSWER_TIMEOUT_MS = 3_000;
+/** How long a records read may take (the database may be slow; the API answers 503 after it). */
+const RECORDS_ANSWER_TIMEOUT_MS = 10_000;
 import { COLLECT_TIMEOUT_MS, EDGE_THREAD_KIND, STATS_PUSH_INTERVAL_MS, type EdgeWorkerData, type MainToThreadMessage, type ThreadToMainMessage } from './thread-protocol.js';
 
 async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof parentPort>): Promise<void> {
@@ -117,10 +120,23 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
       post({ type: 'route-command', threadIndex, requestId, callSid, command });
     });
   };
+  const pendingQueries = new Map<number, { resolve: (answer: RecordsAnswer) => void; timer: NodeJS.Timeout }>();
+  /** A records read, answered by the main thread (which owns the reader). */
+  const queryRecords = (query: RecordsQuery): Promise<RecordsAnswer> => new Promise((resolve) => {
+    const requestId = nextRouteId++;
+    const timer = setTimeout(() => {
+      pendingQueries.delete(requestId);
+      resolve({ ok: false, code: 'records-error', message: 'the main thread did not answer the records read in time' });
+    }, RECORDS_ANSWER_TIMEOUT_MS);
+    pendingQueries.set(requestId, { resolve, timer });
+    post({ type: 'records-query', threadIndex, requestId, query });
+  });
   edge = createEdgeApp({
     config, sessionFactory: engine.sessionFactory, readCallStats: engine.readStats, coordinator, threadIndex,
     onActiveCallsChanged: schedulePush, areTestHooksOn: data.areTestHooksOn, streamTokenLedger, routeCommand,
     onMachineDetected: voicemailOnMachine(config, routeCommand),
+    onCallStatus: (update) => post({ type: 'call-status', threadIndex, update }),
+    queryRecords,
     ...withPlaceCall(outboundCallerFromConfig(config)),
   });
   if (data.isDraining) edge.startDraining();
@@ -157,6 +173,14 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
         const result = engine.command?.(message.callSid, message.command)
           ?? { ok: false, code: 'not-supported', message: 'this session module takes no commands' };
         post({ type: 'call-command-result', threadIndex, requestId: message.requestId, result });
+        return;
+      }
+      case 'records-answer': {
+        const pending = pendingQueries.get(message.requestId);
+        if (pending === undefined) return;
+        pendingQueries.delete(message.requestId);
+        clearTimeout(pending.timer);
+        pending.resolve(message.answer);
         return;
       }
       case 'route-command-result': {

@@ -288,6 +288,14 @@ export class EdgeThreadSupervisor implements EdgeRunner {
         case 'call-event':
           this.control.onCallEvent(slot.index, message.event);
           return;
+        case 'call-status':
+          this.control.onCallStatus(message.update);
+          return;
+        case 'records-query':
+          void this.control.query(message.query).then((answer) => {
+            worker.postMessage({ type: 'records-answer', requestId: message.requestId, answer } satisfies MainToThreadMessage);
+          });
+          return;
         case 'route-command':
           void this.control.command(message.callSid, message.command).then((result) => {
             worker.postMessage({ type: 'route-command-result', requestId: message.requestId, result } satisfies MainToThreadMessage);
@@ -373,6 +381,8 @@ export class MainThreadEdgeRunner implements EdgeRunner {
       areTestHooksOn: this.options.areTestHooksOn ?? false,
       routeCommand: (callSid, command) => control.command(callSid, command),
       onMachineDetected: voicemailOnMachine(config, (callSid, command) => control.command(callSid, command)),
+      onCallStatus: (update) => control.onCallStatus(update),
+      queryRecords: (query) => control.query(query),
       ...withPlaceCall(outboundCallerFromConfig(config)),
     });
     const port = await this.edge.listen(config.host, config.port);

@@ -3,6 +3,8 @@
 // /metrics) and for stream-token answers; the supervisor answers, and tells threads to drain and to shut down.
 import type { CallCommand, CallEvent, CommandResult } from '../call/events.js';
 import type { Config } from '../config.js';
+import type { CallStatusUpdate } from '../control/call-recorder.js';
+import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
 import type { MetricsSnapshot } from '../observability/metrics.js';
 import type { CallStats, EdgeThreadStats, EdgeTotals } from './app.js';
 
@@ -31,6 +33,10 @@ export type ThreadToMainMessage =
     metrics?: MetricsSnapshot;
   }
   | { type: 'closed'; threadIndex: number }
+  /** A read of the records for the control API (the reader lives in the main thread). */
+  | { type: 'records-query'; threadIndex: number; requestId: number; query: RecordsQuery }
+  /** A call status callback this thread answered (for the records). */
+  | { type: 'call-status'; threadIndex: number; update: CallStatusUpdate }
   /** One of this thread's call events (per turn and per call), for the control plane and the records. */
   | { type: 'call-event'; threadIndex: number; event: CallEvent }
   /** A command for a call this thread does not own: the control plane routes it to the owner. */
@@ -53,5 +59,6 @@ export type MainToThreadMessage =
   | { type: 'call-command'; requestId: number; callSid: string; command: CallCommand }
   /** The answer to this thread's route-command. */
   | { type: 'route-command-result'; requestId: number; result: CommandResult }
+  | { type: 'records-answer'; requestId: number; answer: RecordsAnswer }
   | { type: 'drain' }
   | { type: 'shutdown' };

@@ -13,6 +13,7 @@
 // ctx.onMachineDetected after the response.
 import { readWhisperQuery } from '../control/callback-urls.js';
 import { parseAnsweredBy, type MachineDetectionResult } from '../control/machine-detection.js';
+import type { CallStatusUpdate } from '../control/call-recorder.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
 import { PROMETHEUS_CONTENT_TYPE, countWebhookRefusedDraining } from '../observability/metrics.js';
 import { STREAM_TOKEN_PARAM, createStreamToken, publicUrlFor, validateWebhookSignature } from '../twilio/signature.js';
@@ -43,6 +44,8 @@ export interface WebhookContext {
    * after the 204 has gone; the call engine connects it to the live call (a machine: leave the voicemail line, hang up).
    */
   onMachineDetected?: ((result: MachineDetectionResult) => void) | undefined;
+  /** A call status callback, after the 204 (the records keep Twilio's status). */
+  onCallStatus?: ((update: CallStatusUpdate) => void) | undefined;
 }
 
 /**
@@ -484,6 +487,19 @@ export function handleStatusCallback(ctx: WebhookContext, res: HttpResponse, req
     }
     ctx.stats.webhooksAnswered++;
     respond(res, '204 No Content', '');
+    const onCallStatus = ctx.onCallStatus;
+    const callSid = params['CallSid'];
+    const callStatus = params['CallStatus'];
+    if (kind === 'call' && onCallStatus !== undefined && callSid !== undefined && callStatus !== undefined) {
+      const durationS = Number(params['CallDuration']);
+      setImmediate(() => onCallStatus({
+        callSid, atMs: Date.now(), status: callStatus,
+        ...(params['Direction'] !== undefined ? { direction: params['Direction'] } : {}),
+        ...(params['From'] !== undefined ? { from: params['From'] } : {}),
+        ...(params['To'] !== undefined ? { to: params['To'] } : {}),
+        ...(Number.isFinite(durationS) && durationS >= 0 ? { durationMs: durationS * 1000 } : {}),
+      }));
+    }
     // Handling the payload is logging it: when that line would be dropped (LOG_LEVEL above info) there is nothing to do.
     if (!log.isLevelEnabled('info')) return;
     setImmediate(() => {

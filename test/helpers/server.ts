@@ -2,7 +2,7 @@
 // port with the environment a test asks for, waits until every edge thread answers /version, and hands back its URLs,
 // its log lines and ways to signal it and wait for its exit. Tests talk to it only over sockets, like Twilio would.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -18,7 +18,8 @@ export const TEST_SESSION_MODULE = join(REPO_ROOT, 'dist', 'test', 'edge', 'test
 const SERVER_VARIABLE_PREFIXES = [
   'PORT', 'HOST', 'PUBLIC_BASE_URL', 'TWILIO_', 'STREAM_TOKEN_', 'EDGE_', 'DSP_THREADS', 'DRAIN_TIMEOUT_S', 'LOG_LEVEL',
   'WS_', 'SLOW_CLIENT_', 'PLAYOUT_', 'VAD_', 'TURN_', 'BARGE_IN', 'AGENT', 'GREETING', 'SYSTEM_PROMPT', 'LANGUAGE',
-  'OPENAI_', 'TTS_', 'GOOGLE_', 'ASR_', 'LLM_', 'UWS_', 'INSECURE_', 'VITEST',
+  'OPENAI_', 'TTS_', 'GOOGLE_', 'ASR_', 'LLM_', 'UWS_', 'INSECURE_', 'VITEST', 'CONTROL_API_KEY', 'RECORDS', 'DATA_DIR',
+  'DATABASE_URL', 'VOICEMAIL_LINE', 'TRANSFER_', 'DSP_JOB_', 'DSP_MAX_',
 ];
 
 export interface StartServerOptions {
@@ -88,7 +89,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }
   const isSecurityChosen = options.env?.['TWILIO_AUTH_TOKEN'] !== undefined || options.env?.['INSECURE_DEV_MODE'] !== undefined;
   const devMode: Record<string, string> = isSecurityChosen ? {} : { INSECURE_DEV_MODE: '1' };
-  Object.assign(env, { EDGE_THREADS: '2', LOG_LEVEL: 'info', DRAIN_TIMEOUT_S: '5' }, devMode, options.env ?? {}, {
+  // each server its own records folder (SQLite), removed with the temp folder by the OS; a test may name its own
+  const dataDir = mkdtempSync(join(tmpdir(), 'ai-crmd-test-data-'));
+  Object.assign(env, { EDGE_THREADS: '2', LOG_LEVEL: 'info', DRAIN_TIMEOUT_S: '5', DATA_DIR: dataDir }, devMode, options.env ?? {}, {
     PORT: String(port),
     HOST: '127.0.0.1',
   });

@@ -1,0 +1,63 @@
+// The call records' tables as Kysely sees them: one row per call, its transcript (caller turns and agent lines) and
+// its events. The same schema serves SQLite and PostgreSQL, so it keeps to what both store alike: text, integers,
+// and times as integer milliseconds since the Unix epoch (`*_at_ms`, BIGINT), which both sort correctly and which
+// the queries turn into ISO 8601 for the API. Event data is JSON in a text column (not jsonb) for the same reason.
+import type { Generated } from 'kysely';
+
+export type CallDirection = 'inbound' | 'outbound' | 'browser';
+export const CALL_DIRECTIONS: readonly CallDirection[] = ['inbound', 'outbound', 'browser'];
+export type TurnRole = 'caller' | 'agent';
+
+export interface CallsTable {
+  call_sid: string;
+  stream_sid: string | null;
+  direction: Generated<CallDirection>;
+  from_address: string | null;
+  to_address: string | null;
+  /** The latest of Twilio's status callbacks (queued, ringing, in-progress, completed, busy, ...). */
+  status: string | null;
+  /** When that status was reported: an older callback arriving late does not overwrite a newer one. */
+  status_at_ms: number | null;
+  started_at_ms: number;
+  answered_at_ms: number | null;
+  ended_at_ms: number | null;
+  duration_ms: number | null;
+  end_reason: string | null;
+  agent: string | null;
+  turns: Generated<number>;
+  barge_ins: Generated<number>;
+  /** Per-turn latency summary over the agent lines that carry a latency (end of the caller's speech to first audio). */
+  latency_turns: Generated<number>;
+  latency_p50_ms: number | null;
+  latency_p95_ms: number | null;
+  latency_max_ms: number | null;
+}
+
+export interface CallTurnsTable {
+  call_sid: string;
+  role: TurnRole;
+  /** The turn's id within its call and role (the engine's turnId or utteranceId): a repeated record updates it. */
+  turn_key: string;
+  text: string | null;
+  /** What of an agent line the caller heard (less than `text` when a barge-in cut it); null for caller turns. */
+  heard_text: string | null;
+  started_at_ms: number;
+  ended_at_ms: number | null;
+  latency_ms: number | null;
+}
+
+export interface CallEventsTable {
+  /** Given by the writer when the record is queued, so that a retried batch cannot write an event twice. */
+  id: string;
+  call_sid: string;
+  at_ms: number;
+  kind: string;
+  /** JSON text. */
+  data: string;
+}
+
+export interface RecordsSchema {
+  calls: CallsTable;
+  call_turns: CallTurnsTable;
+  call_events: CallEventsTable;
+}
