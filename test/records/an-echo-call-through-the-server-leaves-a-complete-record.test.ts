@@ -2,11 +2,13 @@
 // the main thread's control plane, its one writer puts them in the database (SQLite in DATA_DIR, or PostgreSQL at
 // DATABASE_URL: the same test on each), Twilio's status callbacks land on the same row, and the control API reads the
 // call back: its direction, sids, times, the caller's turns, the barge-in, a DTMF digit, and how it ended.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { Caller } from '../../src/cli/caller.js';
 import { newSid } from '../fakes/twilio-rest-server.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { REPO_ROOT, startServer, type RunningServer } from '../helpers/server.js';
 import { loadReferenceCall, mediaUrl } from '../integration/reference-calls.js';
 import { backendsToRun, until, type BackendInstance } from './backends.js';
 
@@ -40,6 +42,14 @@ for (const backend of backendsToRun()) {
       await instance?.dispose();
     });
 
+    const runCli = (script: string, args: string[]): Promise<{ code: number | null; stdout: string }> => new Promise((resolve) => {
+      const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', script), ...args], {
+        env: { PATH: process.env['PATH'] ?? '', AICRMD_URL: server.baseUrl, CONTROL_API_KEY: API_KEY }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      child.once('exit', (code) => resolve({ code, stdout }));
+    });
     const get = async (path: string): Promise<{ status: number; body: unknown }> => {
       const response = await fetch(`${server.baseUrl}${path}`, { headers: { Authorization: `Bearer ${API_KEY}`, connection: 'close' } });
       return { status: response.status, body: await response.json() };
@@ -86,6 +96,14 @@ for (const backend of backendsToRun()) {
       expect(list.status).toBe(200);
       expect((list.body as { calls: Array<{ callSid: string }> }).calls[0]?.callSid).toBe(callSid);
       expect((await get(`/api/calls/${newSid('CA')}`)).status).toBe(404);
+      // the same through the CLI a person uses
+      const table = await runCli('calls.js', ['--limit', '5']);
+      expect(table.code).toBe(0);
+      expect(table.stdout.split('\n')[1]).toContain(callSid);
+      const shown = await runCli('calls.js', ['show', callSid]);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toContain('* dtmf {"digit":"7"}');
+      expect(shown.stdout.match(/caller: /g)?.length).toBe(2);
       expect((await get('/api/calls?before=yesterday')).body).toMatchObject({ error: { code: 'bad-request', field: 'before' } });
     }, 60_000);
   });
