@@ -84,6 +84,7 @@ async function main(): Promise<void> {
     sessionModuleUrl: sessionModuleUrl(process.env),
     areTestHooksOn: process.env['EDGE_TEST_HOOKS'] === '1',
     control: { ...controlPartsFromConfig(config), ...(records !== null ? { recorder: new CallRecorder(records.writer), records: records.reader } : {}) },
+    ...(records !== null ? { readRecordStats: () => ({ ...records.writer.readCounters() }) } : {}),
   });
   const closeRecords = async (): Promise<void> => {
     const left = await records?.close(RECORDS_CLOSE_TIMEOUT_MS);

@@ -54,6 +54,8 @@ export interface EdgeTotals {
   edgeThreadRestarts: number;   // threads restarted after dying
   /** Every thread's metrics snapshot (src/observability/metrics.ts), when the collect asked for them (/metrics). */
   metricSnapshots?: MetricsSnapshot[];
+  /** The records writer's counters (the main thread's), when records are on. */
+  recordStats?: Record<string, number>;
   /** By thread index: when (Date.now() ms) the figures in these totals for that thread were taken. */
   statsTakenAtMs?: Record<string, number>;
 }
@@ -155,12 +157,12 @@ function agesS(takenAtMs: Record<string, number> | undefined): Record<string, nu
   return ages;
 }
 
-export function createLocalCoordinator(): EdgeCoordinator {
+export function createLocalCoordinator(readRecordStats?: () => Record<string, number>): EdgeCoordinator {
   return {
     collectTotals: (localStats, localCallStats, localMetrics) =>
       Promise.resolve({
         stats: { ...localStats }, callStats: { ...localCallStats }, edgeThreads: 0, edgeThreadsReady: 1, edgeThreadRestarts: 0,
-        statsTakenAtMs: { 0: Date.now() },
+        statsTakenAtMs: { 0: Date.now() }, ...(readRecordStats !== undefined ? { recordStats: readRecordStats() } : {}),
         ...(localMetrics ? { metricSnapshots: [localMetrics] } : {}),
       }),
   };
@@ -276,6 +278,7 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
       edgeThreadsReady: totals.edgeThreadsReady,
       edgeThreadRestarts: totals.edgeThreadRestarts,
       threadStatsAgeS: agesS(totals.statsTakenAtMs),
+      ...(totals.recordStats !== undefined ? { records: totals.recordStats } : {}),
       isDraining,
       info: { version: packageInfo.version, node: process.version, engine: uwsEngine },
       snapshots: totals.metricSnapshots ?? [localMetrics],

@@ -12,7 +12,7 @@ import type { CallEngine } from '../call/types.js';
 import type { Config } from '../config.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
 import { mergeSnapshots, type MetricsSnapshot } from '../observability/metrics.js';
-import { createEdgeApp, createEdgeThreadStats, type CallStats, type EdgeApp, type EdgeThreadStats, type EdgeTotals } from './app.js';
+import { createEdgeApp, createEdgeThreadStats, createLocalCoordinator, type CallStats, type EdgeApp, type EdgeThreadStats, type EdgeTotals } from './app.js';
 import { loadCallEngine } from './call-engine-module.js';
 import { sumCallStats, sumStats } from './stats-sum.js';
 import type { CallCommand, CommandResult } from '../call/events.js';
@@ -54,6 +54,8 @@ export interface EdgeRunnerOptions {
   config: Config;
   /** URL (file:) of a module implementing CallEngineModule (src/edge/call-engine-module.ts). */
   sessionModuleUrl: string;
+  /** The records writer's counters, for /metrics (the writer lives in this thread). */
+  readRecordStats?: () => Record<string, number>;
   /** The control plane's REST client, transfer TwiML and recorder (src/main.ts builds them from the config). */
   control?: Omit<ControlPlaneOptions, 'sendCommand'>;
   areTestHooksOn?: boolean;
@@ -145,6 +147,7 @@ export class EdgeThreadSupervisor implements EdgeRunner {
       edgeThreadsReady: this.slots.filter((slot) => slot.isReady).length,
       edgeThreadRestarts: this.restarts,
       statsTakenAtMs,
+      ...(this.options.readRecordStats !== undefined ? { recordStats: this.options.readRecordStats() } : {}),
     };
     if (withMetrics) {
       const snapshots: MetricsSnapshot[] = this.retiredMetrics ? [this.retiredMetrics] : [];
@@ -378,7 +381,7 @@ export class MainThreadEdgeRunner implements EdgeRunner {
     engine.subscribe?.((event) => control.onCallEvent(0, event));
     this.edge = createEdgeApp({
       config, sessionFactory: engine.sessionFactory, readCallStats: engine.readStats, threadIndex: 0,
-      areTestHooksOn: this.options.areTestHooksOn ?? false,
+      areTestHooksOn: this.options.areTestHooksOn ?? false, coordinator: createLocalCoordinator(this.options.readRecordStats),
       routeCommand: (callSid, command) => control.command(callSid, command),
       onMachineDetected: voicemailOnMachine(config, (callSid, command) => control.command(callSid, command)),
       onCallStatus: (update) => control.onCallStatus(update),

@@ -275,6 +275,16 @@ const CALL_HELP: Readonly<Record<string, string>> = {
   clockHandlerErrors: 'Exceptions in playout clock tick handlers (a bug)',
 };
 
+/** The records writer's counters -> metric (the main thread's one writer). */
+const RECORDS_METRICS: Readonly<Record<string, CounterSpec>> = {
+  queued: { name: 'records_queued', type: 'gauge', help: 'Call records waiting to be written (bounded; past the bound they are dropped)' },
+  written: { name: 'records_written_total', type: 'counter', help: 'Call records written to the database' },
+  dropped: { name: 'records_dropped_total', type: 'counter', help: 'Call records dropped: the queue was full while the database was slow or down' },
+  rejected: { name: 'records_rejected_total', type: 'counter', help: 'Call records refused as malformed or by the database for their content' },
+  writeFailures: { name: 'records_write_failures_total', type: 'counter', help: 'Batches the database failed to write (retried)' },
+  reconnects: { name: 'records_reconnects_total', type: 'counter', help: 'Times the records writer reconnected to the database' },
+};
+
 /** Call-engine counters whose metric keeps its plain name (they are the server's headline figures). */
 const CALL_METRIC_NAMES: Readonly<Record<string, string>> = { framesIn: 'frames_in_total', framesOut: 'frames_out_total' };
 
@@ -297,6 +307,8 @@ export interface MetricsInput {
    * figures it handed out were shown instead, or when a thread has stopped reporting (stalled, dead, restarting).
    */
   threadStatsAgeS?: Readonly<Record<string, number>>;
+  /** The records writer's counters (src/records/writer.ts readCounters), from the main thread; absent: records off. */
+  records?: Readonly<Record<string, number>>;
   isDraining: boolean;
   info: { version: string; node: string; engine: string };
   /** Every thread's snapshot (and the retired threads' merged one). */
@@ -329,6 +341,10 @@ export function countersToSnapshot(input: MetricsInput): MetricsSnapshot {
     const isGauge = key === 'liveSessions';
     const base = CALL_METRIC_NAMES[key] ?? `call_${snakeCase(key)}`;
     add({ name: isGauge || base.endsWith('_total') ? base : `${base}_total`, type: isGauge ? 'gauge' : 'counter', help: CALL_HELP[key] ?? `Call engine counter ${key}` }, value);
+  }
+  for (const [key, value] of Object.entries(input.records ?? {})) {
+    const spec = RECORDS_METRICS[key];
+    if (spec !== undefined && Number.isFinite(value)) add(spec, value);
   }
   add({ name: 'edge_threads', type: 'gauge', help: 'Edge threads configured (0 = the edge runs in the main thread)' }, input.edgeThreads);
   add({ name: 'edge_threads_ready', type: 'gauge', help: 'Edge threads listening right now' }, input.edgeThreadsReady);

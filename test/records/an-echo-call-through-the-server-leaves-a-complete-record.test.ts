@@ -96,6 +96,10 @@ for (const backend of backendsToRun()) {
       expect(list.status).toBe(200);
       expect((list.body as { calls: Array<{ callSid: string }> }).calls[0]?.callSid).toBe(callSid);
       expect((await get(`/api/calls/${newSid('CA')}`)).status).toBe(404);
+      // the writer's counters on /metrics (summed in the main thread, where the one writer is)
+      const metrics = await (await fetch(`${server.baseUrl}/metrics`, { headers: { connection: 'close' } })).text();
+      expect(Number(/^aicrmd_records_written_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(5);
+      expect(metrics).toMatch(/^aicrmd_records_dropped_total 0$/m);
       // the same through the CLI a person uses
       const table = await runCli('calls.js', ['--limit', '5']);
       expect(table.code).toBe(0);
