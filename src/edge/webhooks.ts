@@ -255,14 +255,21 @@ function refuseUnsigned(ctx: WebhookContext, res: HttpResponse, head: RequestHea
   respond(res, '403 Forbidden', 'Invalid X-Twilio-Signature\n', TEXT);
 }
 
-/** POST /webhook/incoming_call: TwiML that connects the call to the media stream. */
-export function handleIncomingCall(ctx: WebhookContext, res: HttpResponse, req: HttpRequest): void {
+/** Reads a signed Twilio webhook's form; an unsigned one gets 403 and `onForm` is not called. */
+function readSignedForm(ctx: WebhookContext, res: HttpResponse, req: HttpRequest, onForm: (params: Record<string, string>, head: RequestHead) => void): void {
   const head = readRequestHead(req);
   readForm(res, head, (params) => {
     if (!isWebhookSigned(ctx, head, params)) {
       refuseUnsigned(ctx, res, head);
       return;
     }
+    onForm(params, head);
+  });
+}
+
+/** POST /webhook/incoming_call: TwiML that connects the call to the media stream. */
+export function handleIncomingCall(ctx: WebhookContext, res: HttpResponse, req: HttpRequest): void {
+  readSignedForm(ctx, res, req, (params, head) => {
     const callSid = params['CallSid'] ?? '';
     // After the signature check: an unsigned request gets 403 whatever our state, and learns nothing about a deploy.
     // A signed one gets 503 rather than TwiML pointing at a stream this instance would refuse, so Twilio goes to the
@@ -371,12 +378,7 @@ function answerWithStream(ctx: WebhookContext, res: HttpResponse, params: Record
 
 /** POST /webhook/outbound_answer: an outbound call we placed was answered; connect it to the media stream. */
 export function handleOutboundAnswer(ctx: WebhookContext, res: HttpResponse, req: HttpRequest): void {
-  const head = readRequestHead(req);
-  readForm(res, head, (params) => {
-    if (!isWebhookSigned(ctx, head, params)) {
-      refuseUnsigned(ctx, res, head);
-      return;
-    }
+  readSignedForm(ctx, res, req, (params, head) => {
     const callSid = answerWithStream(ctx, res, params, 'outbound');
     if (callSid === undefined || !log.isLevelEnabled('info')) return;
     setImmediate(() => {
@@ -393,12 +395,7 @@ const DIAL_TAKEN = new Set(['completed', 'answered']);
  * <Hangup/>. Otherwise (no-answer, busy, failed, canceled): the call comes back to the agent, on a fresh stream.
  */
 export function handleDialAction(ctx: WebhookContext, res: HttpResponse, req: HttpRequest): void {
-  const head = readRequestHead(req);
-  readForm(res, head, (params) => {
-    if (!isWebhookSigned(ctx, head, params)) {
-      refuseUnsigned(ctx, res, head);
-      return;
-    }
+  readSignedForm(ctx, res, req, (params, head) => {
     const dialCallStatus = params['DialCallStatus'] ?? '';
     if (dialCallStatus.length === 0) {
       respond(res, '400 Bad Request', 'Missing DialCallStatus\n', TEXT);
@@ -425,12 +422,7 @@ export function handleDialAction(ctx: WebhookContext, res: HttpResponse, req: Ht
 
 /** POST /webhook/whisper?summary=..&lang=..&sig=..: what the person who answers a warm transfer hears first. */
 export function handleWhisper(ctx: WebhookContext, res: HttpResponse, req: HttpRequest): void {
-  const head = readRequestHead(req);
-  readForm(res, head, (params) => {
-    if (!isWebhookSigned(ctx, head, params)) {
-      refuseUnsigned(ctx, res, head);
-      return;
-    }
+  readSignedForm(ctx, res, req, (params, head) => {
     const { config } = ctx;
     const whisper = readWhisperQuery(config.streamTokenSecret, head.query, config.isSignatureCheckOn);
     if (whisper === null) {
@@ -450,12 +442,7 @@ export function handleWhisper(ctx: WebhookContext, res: HttpResponse, req: HttpR
 
 /** POST /webhook/amd: async AMD's verdict; 204 at once, then logged and handed to ctx.onMachineDetected. */
 export function handleMachineDetection(ctx: WebhookContext, res: HttpResponse, req: HttpRequest): void {
-  const head = readRequestHead(req);
-  readForm(res, head, (params) => {
-    if (!isWebhookSigned(ctx, head, params)) {
-      refuseUnsigned(ctx, res, head);
-      return;
-    }
+  readSignedForm(ctx, res, req, (params, head) => {
     ctx.stats.webhooksAnswered++;
     respond(res, '204 No Content', '');
     setImmediate(() => {
@@ -479,12 +466,7 @@ export function handleMachineDetection(ctx: WebhookContext, res: HttpResponse, r
 
 /** POST /webhook/status and /webhook/stream-status: 204 at once, the payload is handled after the response. */
 export function handleStatusCallback(ctx: WebhookContext, res: HttpResponse, req: HttpRequest, kind: 'call' | 'stream'): void {
-  const head = readRequestHead(req);
-  readForm(res, head, (params) => {
-    if (!isWebhookSigned(ctx, head, params)) {
-      refuseUnsigned(ctx, res, head);
-      return;
-    }
+  readSignedForm(ctx, res, req, (params, head) => {
     ctx.stats.webhooksAnswered++;
     respond(res, '204 No Content', '');
     const onCallStatus = ctx.onCallStatus;
