@@ -29,10 +29,18 @@ export function directionOf(value: string | undefined): CallDirection {
 }
 
 export class CallRecorder implements CallEventRecorder {
+  /**
+   * Each live call's stream: turn and utterance ids are a stream's own (they start again on a call that came back
+   * from a transfer), so the records key them by stream.
+   */
+  private readonly streams = new Map<string, string>();
+
   constructor(private readonly sink: RecordSink) {}
 
   record(event: CallEvent): void {
-    const message = toRecord(event);
+    if (event.kind === 'call-started') this.streams.set(event.callSid, event.streamSid);
+    const message = toRecord(event, this.streams.get(event.callSid) ?? '');
+    if (event.kind === 'call-ended') this.streams.delete(event.callSid);
     if (message !== undefined) this.sink.enqueue(message);
   }
 
@@ -47,7 +55,7 @@ export class CallRecorder implements CallEventRecorder {
   }
 }
 
-function toRecord(event: CallEvent): RecordMessage | undefined {
+function toRecord(event: CallEvent, streamSid: string): RecordMessage | undefined {
   const { callSid } = event;
   switch (event.kind) {
     case 'call-started': {
@@ -60,12 +68,12 @@ function toRecord(event: CallEvent): RecordMessage | undefined {
     }
     case 'caller-turn':
       return {
-        kind: 'caller-turn', callSid, turnId: event.turnId, startedAtMs: event.startedAtMs, endedAtMs: event.endedAtMs,
+        kind: 'caller-turn', callSid, turnId: `${streamSid}:${event.turnId}`, startedAtMs: event.startedAtMs, endedAtMs: event.endedAtMs,
         ...(event.text !== undefined ? { text: event.text } : {}), ...(event.latencyMs !== undefined ? { latencyMs: event.latencyMs } : {}),
       };
     case 'agent-said':
       return {
-        kind: 'agent-said', callSid, utteranceId: event.utteranceId, text: event.text, heardText: event.heardText,
+        kind: 'agent-said', callSid, utteranceId: `${streamSid}:${event.utteranceId}`, text: event.text, heardText: event.heardText,
         startedAtMs: event.startedAtMs, endedAtMs: event.atMs, ...(event.latencyMs !== undefined ? { latencyMs: event.latencyMs } : {}),
       };
     case 'barge-in':
@@ -79,9 +87,8 @@ function toRecord(event: CallEvent): RecordMessage | undefined {
     case 'note':
       return { kind: 'call-event', callSid, atMs: event.atMs, event: event.note, data: event.data };
     case 'call-ended':
-      return {
-        kind: 'call-ended', callSid, endedAtMs: event.atMs, reason: event.reason, durationMs: event.durationMs, turns: event.turns,
-        bargeIns: event.bargeIns,
-      };
+      // no durationMs: the writer counts it from the call's answer, so a call that came back from a transfer (a
+      // second stream, the same record) has its whole length (turns and barge-ins are still the last stream's)
+      return { kind: 'call-ended', callSid, endedAtMs: event.atMs, reason: event.reason, turns: event.turns, bargeIns: event.bargeIns };
   }
 }

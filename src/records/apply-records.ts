@@ -72,6 +72,10 @@ async function applyRecord(db: Db, entry: QueuedRecord): Promise<void> {
               .else(eb.ref('excluded.started_at_ms'))
               .end(),
             answered_at_ms: eb.fn.coalesce('calls.answered_at_ms', 'excluded.answered_at_ms'),
+            // a stream for a call that had ended (a transfer nobody answered came back to the agent): the same record,
+            // live again until its next end
+            ended_at_ms: null,
+            end_reason: null,
           })),
         )
         .execute();
