@@ -188,8 +188,10 @@ describe('the AI pipeline', () => {
     expect(sent[0]).toMatchObject({ utteranceId: 'reply-1' });
     expect(Object.keys(sent[0] ?? {})).toEqual(expect.arrayContaining(['transcriptMs', 'firstTokenMs', 'firstAudioMs', 'firstFrameMs']));
     const waitedMs = Number(sent[0]?.['firstFrameMs']) - Number(sent[0]?.['firstAudioMs']);
+    // 250 ms after the first audio, plus however long the enqueue took after its mark (a busy machine: a few ms);
+    // far from 0 (marked at enqueue) and from 900 (marked at the second report)
     expect(waitedMs).toBeGreaterThanOrEqual(248);
-    expect(waitedMs).toBeLessThanOrEqual(252);
+    expect(waitedMs).toBeLessThanOrEqual(300);
     // the greeting has no turn latency: its start is not a stage
     agent.onUtteranceStarted('greeting', performance.now());
     expect(latencies.filter((stage) => stage === 'first_frame')).toHaveLength(1);
