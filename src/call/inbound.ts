@@ -32,7 +32,10 @@ export interface InboundFrameSink {
 export interface InboundCounters {
   dspBatches: number;
   dspFrames: number;
-  /** Frames pushed for a slot that had been freed (a call that ended while its session was still pushing). */
+  /**
+   * Frames pushed that could not be taken: their slot had been freed (a call that ended while its session was still
+   * pushing), or the batch was full during a dispatch (it cannot be processed until the dispatch ends).
+   */
   inboundStalePushes: number;
   /** Exceptions thrown by a call's sink during a dispatch (caught: the other calls' frames still go out). */
   inboundSinkErrors: number;

@@ -295,8 +295,8 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     } else {
       const missing = Math.floor((timestampMs - expectedMs + FRAME_MS / 2) / FRAME_MS);
       if (missing > 0) {
-        const budget = Math.floor(this.gapFillBudget);
-        const fill = Math.min(missing, MAX_GAP_FILL_FRAMES, budget);
+        // the budget is a whole number of frames, capped at MAX_GAP_FILL_FRAMES (the per-jump bound too)
+        const fill = Math.min(missing, this.gapFillBudget);
         const slot = this.slot;
         for (let k = fill; k > 0; k--) inbound.pushSilence(slot, timestampMs - k * FRAME_MS);
         this.gapFillBudget -= fill;

@@ -54,7 +54,7 @@ export interface ThreadCallStats {
   gapFramesFilled: number;      // silence frames inserted where Twilio's timestamps skipped
   gapFramesSkipped: number;     // frames of a timestamp jump left unfilled (beyond the per-jump cap or the fill budget)
   timestampsCorrected: number;  // media frames whose timestamp stood still or ran back (placed at the stream's time)
-  inboundStalePushes: number;   // frames pushed for a DSP slot already freed (a call that ended mid-push; dropped)
+  inboundStalePushes: number;   // frames the batch could not take: slot already freed, or batch full mid-dispatch
   inboundSinkErrors: number;    // exceptions from a call while its inbound frames were dispatched (caught)
   framesOut: number;            // outbound media frames written (the transport took them)
   dropped: number;              // outbound writes the transport dropped (closed or backpressure)

@@ -236,33 +236,7 @@ export class MediaSocket {
       this.onMessageBeforeLive(msg);
       return;
     }
-    switch (msg.event) {
-      case 'media': {
-        const verdict = this.rate!.take(this.nowMs());
-        if (verdict !== 'accept') {
-          this.onOverRate(verdict);
-          return;
-        }
-        this.noteSequence(msg.sequenceNumber);
-        this.framesIn++;
-        this.maybeLogMedia();
-        break;
-      }
-      case 'start':
-        this.noteDuplicateStart();
-        break;
-      case 'stop':
-        this.noteSequence(msg.sequenceNumber);
-        break;
-      case 'mark':
-      case 'dtmf':
-        this.noteSequence(msg.sequenceNumber);
-        break;
-      case 'connected':
-        break;
-    }
-    this.forward(msg);
-    if (msg.event === 'stop') this.logStop('stop');
+    this.onLiveMessage(msg);
   }
 
   onDrain(): void {
@@ -426,18 +400,31 @@ export class MediaSocket {
     );
   }
 
-  /** A message that waited for the start, now that the call is live (the same path as a fresh one). */
+  /** Per-frame path: a message of a live call (fresh, or one that waited for the start): guards, counters, forward. */
   private onLiveMessage(msg: InboundMessage): void {
-    if (msg.event === 'media') {
-      const verdict = this.rate!.take(this.nowMs());
-      if (verdict !== 'accept') {
-        this.onOverRate(verdict);
-        return;
+    switch (msg.event) {
+      case 'media': {
+        const verdict = this.rate!.take(this.nowMs());
+        if (verdict !== 'accept') {
+          this.onOverRate(verdict);
+          return;
+        }
+        this.noteSequence(msg.sequenceNumber);
+        this.framesIn++;
+        this.maybeLogMedia();
+        break;
       }
-      this.framesIn++;
-      this.maybeLogMedia();
+      case 'start':
+        this.noteDuplicateStart();
+        break;
+      case 'stop':
+      case 'mark':
+      case 'dtmf':
+        this.noteSequence(msg.sequenceNumber);
+        break;
+      case 'connected':
+        break;
     }
-    if (msg.event !== 'connected' && msg.event !== 'start') this.noteSequence(msg.sequenceNumber);
     this.forward(msg);
     if (msg.event === 'stop') this.logStop('stop');
   }

@@ -255,7 +255,7 @@ const CALL_HELP: Readonly<Record<string, string>> = {
   gapFramesFilled: 'Silence frames inserted where Twilio\'s media timestamps skipped',
   gapFramesSkipped: 'Frames of a media timestamp jump left unfilled (over 2 s per jump, or filling faster than 5x real time)',
   timestampsCorrected: 'Media frames whose timestamp stood still or ran back (placed 20 ms after the previous frame)',
-  inboundStalePushes: 'Inbound frames pushed for a DSP slot that was already freed (dropped; a call ending mid-push)',
+  inboundStalePushes: 'Inbound frames dropped at the DSP batch: their slot was already freed (a call ending mid-push), or the batch was full during a dispatch',
   inboundSinkErrors: 'Exceptions thrown by a call while its inbound frames were dispatched (caught; a bug)',
   framesOut: 'Outbound media frames (160 bytes of mu-law, 20 ms) written by the playout',
   dropped: 'Outbound writes of the playout that the transport dropped (closed socket or backpressure)',
