@@ -13,7 +13,6 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
 import { CallRecorder } from './control/call-recorder.js';
 import { controlPartsFromConfig } from './control/process-control.js';
-import { startRecords } from './records/records.js';
 import { createEdgeRunner, type EdgeRunner } from './edge/supervisor.js';
 import { uwsEngine, uwsLoadMessage } from './edge/uws.js';
 import { ErrorKind, LogEvent, log, setLogLevel } from './observability/log.js';
@@ -77,7 +76,8 @@ async function main(): Promise<void> {
   }
 
   // The process's one records writer (edge threads never wait on it: their events reach it through the control plane).
-  const records = config.records.enabled ? startRecords(config.records) : null;
+  // (imported only when on: the database drivers and the query builder stay out of a process that keeps no records)
+  const records = config.records.enabled ? (await import('./records/records.js')).startRecords(config.records) : null;
   if (records === null) log.info({ event: LogEvent.SERVER_START, records: 'off' }, 'call records off (RECORDS=off)');
   const runner: EdgeRunner = createEdgeRunner({
     config,

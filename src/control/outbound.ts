@@ -4,7 +4,8 @@
 // answering-machine detection (its verdict to /webhook/amd; on a machine the agent leaves VOICEMAIL_LINE).
 import type { Config } from '../config.js';
 import { controlCallbackUrlsFor } from './callback-urls.js';
-import { createTwilioRest, twilioRestOptionsFromConfig } from './twilio-rest.js';
+import { twilioRestOptionsFromConfig } from './twilio-rest-basics.js';
+import type { TwilioRest } from './twilio-rest.js';
 
 export interface OutboundCallRequest {
   to: string;
@@ -19,9 +20,10 @@ export type OutboundCaller = (request: OutboundCallRequest) => Promise<string>;
 export function outboundCallerFromConfig(config: Config): OutboundCaller | undefined {
   const restOptions = twilioRestOptionsFromConfig(config);
   if (restOptions === undefined) return undefined;
-  const rest = createTwilioRest(restOptions);
+  // the SDK is loaded at the first call placed (an edge thread that never places one never loads it)
+  let rest: Promise<TwilioRest> | undefined;
   const urls = controlCallbackUrlsFor(config.publicBaseUrl);
-  return (request) => rest.placeCall({
+  return async (request) => (await (rest ??= import('./twilio-rest.js').then((m) => m.createTwilioRest(restOptions)))).placeCall({
     to: request.to,
     ...(request.from !== undefined ? { from: request.from } : {}),
     url: urls.outboundAnswer,

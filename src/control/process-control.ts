@@ -6,12 +6,19 @@ import type { CallEvent } from '../call/events.js';
 import type { Config } from '../config.js';
 import type { ControlPlaneOptions } from './plane.js';
 import { transferTwimlFor } from './transfer-twiml.js';
-import { createTwilioRest, twilioRestOptionsFromConfig } from './twilio-rest.js';
+import { twilioRestOptionsFromConfig } from './twilio-rest-basics.js';
+import type { TwilioRest } from './twilio-rest.js';
 
 export function controlPartsFromConfig(config: Config): Omit<ControlPlaneOptions, 'sendCommand'> {
   const restOptions = twilioRestOptionsFromConfig(config);
   if (restOptions === undefined) return {};
-  const rest = createTwilioRest(restOptions);
+  // the SDK is loaded at the first hang-up or transfer (heavy: every API domain)
+  let client: Promise<TwilioRest> | undefined;
+  const load = (): Promise<TwilioRest> => (client ??= import('./twilio-rest.js').then((m) => m.createTwilioRest(restOptions)));
+  const rest = {
+    hangUp: async (callSid: string) => (await load()).hangUp(callSid),
+    redirect: async (callSid: string, twiml: string) => (await load()).redirect(callSid, twiml),
+  };
   const transferContext = { publicBaseUrl: config.publicBaseUrl, secret: config.streamTokenSecret };
   return {
     rest,

@@ -15,7 +15,7 @@ import type { CallCommand, CommandResult } from '../call/events.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
 import type { OutboundCaller } from '../control/outbound.js';
 import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
-import { TwilioRestError } from '../control/twilio-rest.js';
+import { TwilioRestError } from '../control/twilio-rest-basics.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
 import { respond } from './webhooks.js';
 

@@ -4,9 +4,8 @@
 // says), and failures as typed errors with Twilio's code, the HTTP status and whether a retry can help. No request
 // may leave 127.0.0.1: without a base URL the client aims at api.twilio.com, which the guard refuses and records.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  TwilioRestError, createTwilioRest, rewriteTwilioApiUri, twilioRestOptionsFromConfig, type TwilioRest,
-} from '../../src/control/twilio-rest.js';
+import { createTwilioRest, type TwilioRest } from '../../src/control/twilio-rest.js';
+import { TwilioRestError, rewriteTwilioApiUri, twilioRestOptionsFromConfig } from '../../src/control/twilio-rest-basics.js';
 import { transferTwimlFor } from '../../src/control/transfer-twiml.js';
 import { loadConfig } from '../../src/config.js';
 import { guardLoopbackOnly, type LoopbackGuard } from '../fakes/loopback-guard.js';
