@@ -21,6 +21,9 @@ import { createConnectStreamTemplate, hangupTwiml, whisperTwiml, type ConnectStr
 import type { EdgeThreadStats } from './media-socket.js';
 import { requestTarget, uwsEngine, type HttpRequest, type HttpResponse } from './uws.js';
 
+/** The longest a Twilio call lasts (24 h); a CallDuration beyond it is ignored. */
+const MAX_CALL_DURATION_S = 24 * 3600;
+
 /** Largest request body we read; anything longer is answered 413 and not read further. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -479,7 +482,8 @@ export function handleStatusCallback(ctx: WebhookContext, res: HttpResponse, req
         ...(params['Direction'] !== undefined ? { direction: params['Direction'] } : {}),
         ...(params['From'] !== undefined ? { from: params['From'] } : {}),
         ...(params['To'] !== undefined ? { to: params['To'] } : {}),
-        ...(Number.isFinite(durationS) && durationS >= 0 ? { durationMs: durationS * 1000 } : {}),
+        // Twilio ends a call at 24 h: anything else is not a duration (and must not reach the database)
+        ...(Number.isInteger(durationS) && durationS >= 0 && durationS <= MAX_CALL_DURATION_S ? { durationMs: durationS * 1000 } : {}),
       }));
     }
     // Handling the payload is logging it: when that line would be dropped (LOG_LEVEL above info) there is nothing to do.
