@@ -9,14 +9,19 @@ import { CallRegistry, createThreadClock, DEFAULT_MAX_CALLS_PER_THREAD, DEFAULT_
 import type { CallEngine } from './call/types.js';
 import { CallEventBus } from './control/bus.js';
 import type { CallEngineContext } from './edge/call-engine-module.js';
-import { log as rootLog } from './observability/log.js';
+import type { CallBrief, CallInfo } from './call/agent-contract.js';
+import { LAUNCH_ID, LAUNCH_PARAM } from './control/outbound-briefs.js';
+import { LogEvent, log as rootLog, type Logger } from './observability/log.js';
 import { countProviderError, observeCallEngine, observeTurnLatency } from './observability/metrics.js';
 
-export async function createCallEngine({ config, threadIndex }: CallEngineContext): Promise<CallEngine> {
+export async function createCallEngine({ config, threadIndex, outboundBriefFor }: CallEngineContext): Promise<CallEngine> {
   const log = rootLog.child({ threadIndex });
   const clock = createThreadClock(log);
   const batcher = new InboundBatcher({ maxSlots: DEFAULT_MAX_CALLS_PER_THREAD, maxFramesPerTick: DEFAULT_MAX_FRAMES_PER_BATCH });
-  const agent = await buildAgent(config, { metrics: { observeTurnLatency, countProviderError } });
+  const agent = await buildAgent(config, {
+    metrics: { observeTurnLatency, countProviderError },
+    ...(outboundBriefFor !== undefined ? { briefFor: briefLookup(outboundBriefFor, log) } : {}),
+  });
   const events = new CallEventBus();
   const registry = new CallRegistry({
     config, clock, batcher, agentFactory: agent.agentFactory, log, threadIndex, events, agentKind: config.agent.kind,
@@ -33,5 +38,18 @@ export async function createCallEngine({ config, threadIndex }: CallEngineContex
       stopObserving();
       await agent.release();
     },
+  };
+}
+
+/** A call's brief when it was placed through the API with one (its launch id is a stream parameter). */
+function briefLookup(outboundBriefFor: (launchId: string) => Promise<CallBrief | undefined>, log: Logger): (call: CallInfo) => Promise<CallBrief | undefined> {
+  return async (call) => {
+    const launchId = call.customParameters[LAUNCH_PARAM];
+    if (launchId === undefined || !LAUNCH_ID.test(launchId)) return undefined;
+    const brief = await outboundBriefFor(launchId);
+    if (brief === undefined) {
+      log.warn({ event: LogEvent.AGENT_GREETING, callSid: call.callSid, launchId }, "the placed call's brief is not here (expired, or the call was placed by another instance); the agent starts without it");
+    }
+    return brief;
   };
 }

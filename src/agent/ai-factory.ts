@@ -31,6 +31,8 @@ export interface AgentFactoryDeps {
   synthesizer?: Synthesizer;
   /** Overrides the pipeline's options (thresholds, fallback line, metrics callbacks, ...). */
   pipeline?: Partial<PipelineOptions>;
+  /** A placed call's brief (greeting, context); the thread's composition root asks the main thread for it. */
+  briefFor?: PipelineOptions['briefFor'];
 }
 
 /** Where the pipeline reports, per turn and never per frame: the thread's metrics (src/observability/metrics.ts). */
@@ -139,6 +141,7 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     turnDeadlineMs: config.timeouts.turnMs,
     onProviderError: (provider, kind) => metrics.countProviderError(provider, kind),
     onTurnLatency: (stage, ms) => metrics.observeTurnLatency(stage, ms),
+    ...(parts.briefFor !== undefined ? { briefFor: parts.briefFor } : {}),
     ...parts.pipeline,
   };
   return {

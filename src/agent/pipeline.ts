@@ -32,11 +32,16 @@ import { SentenceQueue } from './sentence-queue.js';
 import { TurnBudget } from './turn-budget.js';
 import { SentenceCutter, type SentenceCutterOptions } from './sentences.js';
 import { ProviderError, type ChatMessage, type Responder, type SampleRateHz, type SynthesisResult, type Synthesizer, type Transcriber } from './types.js';
-import { type Agent, type AgentContext, type CallEndReason, type CallerTurn, type HeardInfo, type PlayedInfo } from '../call/agent-contract.js';
+import { type Agent, type AgentContext, type CallBrief, type CallEndReason, type CallerTurn, type CallInfo, type HeardInfo, type PlayedInfo } from '../call/agent-contract.js';
 
 /** A keypad turn ends this long after the last digit (or at '#'). */
 export const DTMF_TURN_GAP_MS = 1500;
 const MAX_DTMF_DIGITS = 32;
+/** A placed call's context as the instructions carry it: one JSON line (its size bounded by the API). */
+export function briefContextInstructions(context: Record<string, unknown>): string {
+  return `This call was placed by the business. What it is about, from the business's records (use it; do not read it out): ${JSON.stringify(context)}`;
+}
+
 /** Keypad turns are numbered apart from the VAD's turns (in logs and records). */
 const KEYPAD_TURN_ID_BASE = 10_000;
 
@@ -60,6 +65,8 @@ export interface PipelineOptions {
   systemPrompt: string;
   /** Spoken at call start; none when undefined or empty. */
   greeting?: string | undefined;
+  /** A placed call's brief (undefined for other calls): its greeting replaces ours, its context joins the instructions. */
+  briefFor?: (call: CallInfo) => Promise<CallBrief | undefined>;
   /** The transcriber's language code (Whisper "he"). */
   asrLanguage: string;
   /** The fallback line's text (see fallback-audio.ts for defaults per language). */
@@ -114,6 +121,8 @@ export class PipelineAgent implements Agent {
   private reply: AbortController | null = null;
   private fallbacks = 0;
   private readonly fallbackSource: FallbackSource;
+  /** This call's own instructions (a placed call's context), after the system prompt. */
+  private callInstructions: string | undefined;
 
   constructor(options: PipelineOptions) {
     this.options = options;
@@ -136,7 +145,8 @@ export class PipelineAgent implements Agent {
 
   /** The messages the next reply would be asked with (system prompt first). */
   messages(): ChatMessage[] {
-    return [{ role: 'system', content: this.options.systemPrompt }, ...this.history];
+    const system = this.callInstructions === undefined ? this.options.systemPrompt : `${this.options.systemPrompt}\n\n${this.callInstructions}`;
+    return [{ role: 'system', content: system }, ...this.history];
   }
 
   async onCallStart(ctx: AgentContext): Promise<void> {
@@ -144,7 +154,10 @@ export class PipelineAgent implements Agent {
     this.log = ctx.log;
     // the fallback line is ready (cached) before anything can fail; never rejects
     void prepareFallback(this.fallbackSource, this.options.fallbackTimeoutMs);
-    const greeting = this.options.greeting?.trim();
+    const brief = await this.briefOf(ctx);
+    if (ctx.signal.aborted) return;
+    if (brief?.context !== undefined) this.callInstructions = briefContextInstructions(brief.context);
+    const greeting = (brief?.greeting ?? this.options.greeting)?.trim();
     if (greeting === undefined || greeting.length === 0) return;
     const reply = this.newReply(ctx.signal);
     const utteranceId = 'greeting';
@@ -155,6 +168,18 @@ export class PipelineAgent implements Agent {
       this.onFailure(error, 'greeting', reply.signal, undefined);
     } finally {
       if (this.reply === reply) this.reply = null;
+    }
+  }
+
+  /** The brief of a call placed through the API; undefined for any other, or when it cannot be read. */
+  private async briefOf(ctx: AgentContext): Promise<CallBrief | undefined> {
+    const briefFor = this.options.briefFor;
+    if (briefFor === undefined) return undefined;
+    try {
+      return await briefFor(ctx.call);
+    } catch (error) {
+      ctx.log.warn({ event: LogEvent.AGENT_GREETING, err: error }, "the placed call's brief could not be read; starting without it");
+      return undefined;
     }
   }
 

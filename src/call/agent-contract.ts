@@ -14,6 +14,14 @@ export interface CallInfo {
   readonly customParameters: Readonly<Record<string, string>>;
 }
 
+/** What the business said about a call it placed through the API (POST /api/calls), for that call's agent. */
+export interface CallBrief {
+  /** The agent's first line on this call (instead of its usual greeting). */
+  greeting?: string;
+  /** What the business knows about the call (who is called and why), for the agent's instructions; not read out. */
+  context?: Record<string, unknown>;
+}
+
 /** One caller turn: the audio between a VAD onset and the end of speech (or the maximum length). */
 export interface CallerTurn {
   /** 1, 2, ... within the call. */

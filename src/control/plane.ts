@@ -4,9 +4,11 @@
 // a copy), where what only Twilio can do is done (a `hang-up` event completes the Twilio call, a `transfer` event
 // redirects it to <Dial>), and where records are fed (one writer per process). Each of those is a small interface
 // handed in, so the plane is tested without threads or sockets and a slow REST call or database never blocks it.
+// It also keeps the briefs of calls placed through the API (greeting, context) until their agents ask for them.
 import type { CallCommand, CallEvent, CommandResult } from '../call/events.js';
 import type { CallStatusUpdate } from './call-recorder.js';
 import { ErrorKind, LogEvent, log as rootLog, type Logger } from '../observability/log.js';
+import { LAUNCH_PARAM, OutboundBriefStore, type OutboundBrief } from './outbound-briefs.js';
 
 /** Carries a command to the edge thread that owns the call, and its answer back. */
 export type CommandSender = (threadIndex: number, callSid: string, command: CallCommand) => Promise<CommandResult>;
@@ -54,6 +56,7 @@ export interface ControlPlaneStats {
 
 export class ControlPlane {
   private readonly owners = new Map<string, number>();
+  private readonly briefs = new OutboundBriefStore();
   private readonly log: Logger;
   readonly stats: ControlPlaneStats = { eventsIn: 0, commandsRouted: 0, restFailures: 0 };
 
@@ -78,6 +81,30 @@ export class ControlPlane {
     }
     if (event.kind === 'hang-up') this.completeCall(event.callSid, event.reason);
     else if (event.kind === 'transfer') this.transfer(event);
+    else if (event.kind === 'call-started') this.recordBrief(event);
+  }
+
+  /** A call about to be placed through the API: its brief, for its agent (src/control/outbound-briefs.ts). */
+  putBrief(launchId: string, brief: OutboundBrief): void {
+    this.briefs.put(launchId, brief, Date.now());
+  }
+
+  /** The brief of a placed call, when its agent asks (undefined: unknown or expired). */
+  briefFor(launchId: string): OutboundBrief | undefined {
+    return this.briefs.get(launchId, Date.now());
+  }
+
+  /** A placed call's brief goes into its record, so that the record says what the call was for. */
+  private recordBrief(event: Extract<CallEvent, { kind: 'call-started' }>): void {
+    const launchId = event.customParameters[LAUNCH_PARAM];
+    if (launchId === undefined || launchId.length === 0) return;
+    const brief = this.briefFor(launchId);
+    if (brief === undefined) return;
+    try {
+      this.options.recorder?.record({ kind: 'note', callSid: event.callSid, atMs: event.atMs, note: 'brief', data: { ...brief } });
+    } catch (error) {
+      this.log.error({ event: LogEvent.CALL_COMMAND, errKind: ErrorKind.INTERNAL, callSid: event.callSid, err: error }, 'recorder threw');
+    }
   }
 
   /** Answers a records read; never rejects. */

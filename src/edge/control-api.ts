@@ -4,7 +4,8 @@
 //   POST /api/calls/{callSid}/hangup    { "goodbye"?: "..." }   the goodbye is said first, the call ends once heard
 //   POST /api/calls/{callSid}/say       { "text": "..." }
 //   POST /api/calls/{callSid}/transfer  { "to": "+9725...", "warm"?: true, "line"?: "...", "summary"?: "..." }
-//   POST /api/calls                     { "to": "+9725...", "from"?: "+1...", "detectMachine"?: true }  -> { callSid }
+//   POST /api/calls                     { "to": "+9725...", "from"?: "+1...", "detectMachine"?: true,
+//                                         "greeting"?: "...", "context"?: { ... } }  -> { callSid }
 //   GET  /api/calls?limit=&before=      { calls: [...], next }   recent first (the records)
 //   GET  /api/calls/{callSid}           one call's record: its turns (caller and agent, with what was heard) and events
 // Answers are JSON; errors carry a stable `code` and a message; bad input is 400 naming the field, an unknown call 404.
@@ -14,6 +15,7 @@ import { z } from 'zod';
 import type { CallCommand, CommandResult } from '../call/events.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
 import type { OutboundCaller } from '../control/outbound.js';
+import { MAX_BRIEF_CONTEXT_BYTES, MAX_BRIEF_GREETING_CHARS } from '../control/outbound-briefs.js';
 import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
 import { TwilioRestError } from '../control/twilio-rest-basics.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
@@ -196,6 +198,10 @@ const PLACE_CALL_BODY = z.object({
   to: z.string().regex(DIAL_TARGET, 'must be a phone number in E.164 (+9725...) or a sip: address'),
   from: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be a phone number in E.164').optional(),
   detectMachine: z.boolean().optional(),
+  greeting: text(MAX_BRIEF_GREETING_CHARS).optional(),
+  context: z.record(z.string(), z.unknown())
+    .refine((context) => Buffer.byteLength(JSON.stringify(context)) <= MAX_BRIEF_CONTEXT_BYTES, `must be at most ${MAX_BRIEF_CONTEXT_BYTES} bytes as JSON`)
+    .optional(),
 }).strict();
 
 /** POST /api/calls: places a call; answers { callSid } once Twilio has created it. */
@@ -217,8 +223,13 @@ function handlePlaceCall(ctx: ControlApiContext, res: HttpResponse): void {
       respondError(res, 'not-supported', 'outbound calls need TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN');
       return;
     }
-    const { to, from, detectMachine } = parsed.data;
-    placeCall({ to, ...(from !== undefined ? { from } : {}), ...(detectMachine !== undefined ? { detectMachine } : {}) }).then(
+    const { to, from, detectMachine, greeting, context } = parsed.data;
+    const brief = greeting !== undefined || context !== undefined
+      ? { ...(greeting !== undefined ? { greeting } : {}), ...(context !== undefined ? { context } : {}) }
+      : undefined;
+    placeCall({
+      to, ...(from !== undefined ? { from } : {}), ...(detectMachine !== undefined ? { detectMachine } : {}), ...(brief !== undefined ? { brief } : {}),
+    }).then(
       (callSid) => {
         if (!state.isAborted) respondJson(res, '201 Created', { callSid });
       },
