@@ -28,8 +28,8 @@ const REPLY = 'Great, see you tomorrow.';
 
 const en = loadReferenceCall('conv-en');
 const [utterance = [25, 248]] = en.utteranceFrames;
-// the greeting plays out over the first 4 s, then one utterance, then enough silence for the reply to play
-const audio = splice(silenceFrames(200), framesOf(en.audio, utterance[0], utterance[1]), silenceFrames(150));
+// the greeting (about 2 s of audio) plays out over the first 6 s, then one utterance, then silence for the reply
+const audio = splice(silenceFrames(300), framesOf(en.audio, utterance[0], utterance[1]), silenceFrames(150));
 
 interface ApiCall {
   callSid: string; direction: string; to: string | null; agent: string | null; endReason: string | null; endedAt: string | null;
@@ -133,8 +133,10 @@ for (const backend of backendsToRun()) {
       expect(callerTurns[0]!.latencyMs).toBeGreaterThan(0);
       const agentLines = record!.turns.filter((t) => t.role === 'agent');
       expect(agentLines.map((t) => t.text)).toEqual([BRIEF_GREETING, REPLY]);
-      // both played out before the caller spoke again or hung up: heard whole
-      for (const line of agentLines) expect(line.heardText).toBe(line.text);
+      // the reply played out before the caller hung up: heard whole (the greeting too, unless a slow machine let the
+      // caller's words reach it first: then what was heard is where the barge-in cut it)
+      expect(agentLines[1]!.heardText).toBe(REPLY);
+      expect(BRIEF_GREETING.startsWith((agentLines[0]!.heardText ?? '').replace(/…$/, ''))).toBe(true);
       expect(record!.events.find((e) => e.kind === 'brief')?.data).toEqual({ greeting: BRIEF_GREETING, context: CONTEXT });
     }, 60_000);
 
