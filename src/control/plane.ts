@@ -45,6 +45,8 @@ export interface ControlPlaneOptions {
   /** The TwiML a transfer redirects the call to (src/twilio/twiml.ts builds it). */
   transferTwiml?: (event: Extract<CallEvent, { kind: 'transfer' }>) => string;
   recorder?: CallEventRecorder;
+  /** What happens after a call (src/crm/after-call.ts: its summary): told of every event and status. Never throws. */
+  afterCall?: { onCallEvent(event: CallEvent): void; onCallStatus(update: CallStatusUpdate): void };
   log?: Logger;
 }
 
@@ -82,6 +84,11 @@ export class ControlPlane {
     if (event.kind === 'hang-up') this.completeCall(event.callSid, event.reason);
     else if (event.kind === 'transfer') this.transfer(event);
     else if (event.kind === 'call-started') this.recordBrief(event);
+    try {
+      this.options.afterCall?.onCallEvent(event);
+    } catch (error) {
+      this.log.error({ event: LogEvent.CALL_SUMMARY, errKind: ErrorKind.INTERNAL, callSid: event.callSid, err: error }, 'after-call work threw');
+    }
   }
 
   /** A call about to be placed through the API: its brief, for its agent (src/control/outbound-briefs.ts). */
@@ -129,6 +136,7 @@ export class ControlPlane {
   onCallStatus(update: CallStatusUpdate): void {
     try {
       this.options.recorder?.recordStatus?.(update);
+      this.options.afterCall?.onCallStatus(update);
     } catch (error) {
       this.log.error({ event: LogEvent.CALL_COMMAND, errKind: ErrorKind.INTERNAL, callSid: update.callSid, err: error }, 'recorder threw');
     }

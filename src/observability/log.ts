@@ -47,6 +47,7 @@ export const LogEvent = {
   CALL_START_FAILED: 'CALL_START_FAILED',
   CALL_TURN: 'CALL_TURN',
   CALL_COMMAND: 'CALL_COMMAND',
+  CALL_SUMMARY: 'CALL_SUMMARY', // the end-of-call summary: written, delivered to the webhook, or not
   CALL_END: 'CALL_END',
   BARGE_IN: 'BARGE_IN',
   PLAYOUT_DONE: 'PLAYOUT_DONE',

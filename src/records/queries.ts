@@ -46,9 +46,21 @@ export interface CallEventRecord {
   data: Record<string, unknown>;
 }
 
+/** The end-of-call summary (src/crm/) and its delivery to the business's webhook. */
+export interface CallSummaryRecord {
+  text: string | null;
+  disposition: string | null;
+  fields: Record<string, unknown>;
+  at: string;
+  /** null when no webhook was configured for it. */
+  delivery: { deliveredAt: string | null; attempts: number; lastError: string | null } | null;
+}
+
 export interface CallRecord extends CallSummary {
   turns: CallTurn[];
   events: CallEventRecord[];
+  /** null until the call was summarized. */
+  summary: CallSummaryRecord | null;
 }
 
 export interface CallPage {
@@ -172,7 +184,7 @@ export class RecordsReader {
     const db = this.database.db;
     const row = (await db.selectFrom('calls').select(SUMMARY_COLUMNS).where('call_sid', '=', callSid).executeTakeFirst()) as SummaryRow | undefined;
     if (row === undefined) return null;
-    const [turns, events] = await Promise.all([
+    const [turns, events, summary, delivery] = await Promise.all([
       db
         .selectFrom('call_turns')
         .select(['role', 'text', 'heard_text', 'started_at_ms', 'ended_at_ms', 'latency_ms'])
@@ -188,6 +200,8 @@ export class RecordsReader {
         .orderBy('at_ms', 'asc')
         .orderBy('id', 'asc')
         .execute(),
+      db.selectFrom('calls').select(['summary', 'disposition', 'summary_fields', 'summarized_at_ms']).where('call_sid', '=', callSid).executeTakeFirst(),
+      db.selectFrom('summary_deliveries').select(['delivered_at_ms', 'attempts', 'last_error']).where('call_sid', '=', callSid).executeTakeFirst(),
     ]);
     return {
       ...toSummary(row),
@@ -200,6 +214,13 @@ export class RecordsReader {
         latencyMs: numOrNull(t.latency_ms),
       })),
       events: events.map((e) => ({ at: iso(Number(e.at_ms)), kind: e.kind, data: parseData(e.data) })),
+      summary: summary === undefined || summary.summarized_at_ms === null ? null : {
+        text: summary.summary,
+        disposition: summary.disposition,
+        fields: summary.summary_fields !== null ? parseData(summary.summary_fields) : {},
+        at: iso(Number(summary.summarized_at_ms)),
+        delivery: delivery === undefined ? null : { deliveredAt: isoOrNull(delivery.delivered_at_ms), attempts: Number(delivery.attempts), lastError: delivery.last_error },
+      },
     };
   }
 }
