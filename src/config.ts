@@ -65,7 +65,8 @@ export interface Config {
     ttsModel: string;
     ttsVoice: string;
   };
-  tts: { provider: TtsProvider };
+  /** The synthesizer, and the one asked when it fails inside a turn (TTS_FALLBACK; undefined: none). */
+  tts: { provider: TtsProvider; fallback: TtsProvider | undefined };
   google: {
     /** The whole service-account JSON (GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON), validated to parse. */
     credentialsJson: string | undefined;
@@ -334,6 +335,7 @@ const EnvSchema = z.object({
   OPENAI_TTS_MODEL: text(),
   OPENAI_TTS_VOICE: text(),
   TTS_PROVIDER: enumVar(['google', 'openai'] as const),
+  TTS_FALLBACK: enumVar(['google', 'openai', 'none'] as const),
   GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: text(),
   GOOGLE_APPLICATION_CREDENTIALS: text(),
   GOOGLE_TTS_API_ENDPOINT: urlVar(['https:', 'http:']),
@@ -535,6 +537,19 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       'GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON (or GOOGLE_APPLICATION_CREDENTIALS) is required when TTS_PROVIDER is google and AGENT is openai (or set TTS_PROVIDER=openai)',
     );
   }
+  // fail over to the other synthesizer when it can be reached too, unless TTS_FALLBACK says otherwise
+  const otherTts: TtsProvider = ttsProvider === 'google' ? 'openai' : 'google';
+  const isOtherTtsReachable = otherTts === 'google' ? hasGoogleCredentials : openaiApiKey !== undefined;
+  let ttsFallback: TtsProvider | undefined = v.TTS_FALLBACK === undefined ? (isOtherTtsReachable ? otherTts : undefined)
+    : v.TTS_FALLBACK === 'none' ? undefined : v.TTS_FALLBACK;
+  if (ttsFallback === ttsProvider) {
+    problems.push(`TTS_FALLBACK must differ from TTS_PROVIDER (both are ${ttsProvider}); use none for no fallback`);
+    ttsFallback = undefined;
+  } else if (ttsFallback !== undefined && !isOtherTtsReachable) {
+    problems.push(ttsFallback === 'google'
+      ? 'TTS_FALLBACK=google needs GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON (or GOOGLE_APPLICATION_CREDENTIALS)'
+      : 'TTS_FALLBACK=openai needs OPENAI_API_KEY');
+  }
   let systemPrompt = v.SYSTEM_PROMPT ?? DEFAULT_SYSTEM_PROMPT;
   if (v.SYSTEM_PROMPT_FILE !== undefined) {
     try {
@@ -593,7 +608,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       ttsModel: v.OPENAI_TTS_MODEL ?? 'gpt-4o-mini-tts',
       ttsVoice: v.OPENAI_TTS_VOICE ?? 'alloy',
     },
-    tts: { provider: ttsProvider },
+    tts: { provider: ttsProvider, fallback: ttsFallback },
     google: {
       credentialsJson,
       applicationCredentials,

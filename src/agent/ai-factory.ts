@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import type { ErrorKindName } from '../observability/log.js';
 import { FRAME_MS } from '../twilio/media-format.js';
 import { defaultFallbackLine } from './fallback-audio.js';
+import { FailoverSynthesizer, type FailoverObserver } from './failover.js';
 import { GoogleSynthesizer, loadGoogleCredentials } from './google-tts.js';
 import type { TurnStage } from './latency.js';
 import { OpenAIResponder } from './openai-responder.js';
@@ -41,6 +42,8 @@ export interface AgentMetrics {
   observeTurnLatency(stage: TurnStage, ms: number): void;
   /** One failed provider call (aicrmd_provider_errors_total). */
   countProviderError(provider: string, kind: ErrorKindName): void;
+  /** One stage served by the next provider after `from` failed (aicrmd_provider_failovers_total). */
+  countFailover?: FailoverObserver;
 }
 
 /** What the builder is handed: the thread's metrics, and optionally parts built outside. */
@@ -84,8 +87,15 @@ function lazyPool(config: AgentConfig): { audio: PipelineAudio; release: () => P
   };
 }
 
-export function createSynthesizer(config: AgentConfig, openai: OpenAI | undefined): Synthesizer {
-  if (config.tts.provider === 'openai') {
+export function createSynthesizer(config: AgentConfig, openai: OpenAI | undefined, onFailover?: FailoverObserver): Synthesizer {
+  const primary = createOneSynthesizer(config, config.tts.provider, openai);
+  const fallback = config.tts.fallback;
+  if (fallback === undefined) return primary;
+  return new FailoverSynthesizer([primary, createOneSynthesizer(config, fallback, openai)], onFailover !== undefined ? { onFailover } : {});
+}
+
+function createOneSynthesizer(config: AgentConfig, provider: AgentConfig['tts']['provider'], openai: OpenAI | undefined): Synthesizer {
+  if (provider === 'openai') {
     if (openai === undefined) throw new TypeError('TTS_PROVIDER=openai needs OPENAI_API_KEY');
     return new OpenAISynthesizer({ client: openai, model: config.openai.ttsModel, voice: config.openai.ttsVoice, timeoutMs: config.timeouts.ttsMs });
   }
@@ -106,7 +116,7 @@ export function createSynthesizer(config: AgentConfig, openai: OpenAI | undefine
  */
 export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent {
   const needsOpenAI = parts.transcriber === undefined || parts.responder === undefined
-    || (parts.synthesizer === undefined && config.tts.provider === 'openai');
+    || (parts.synthesizer === undefined && (config.tts.provider === 'openai' || config.tts.fallback === 'openai'));
   const openai = needsOpenAI
     ? new OpenAI({
       apiKey: config.openai.apiKey,
@@ -121,7 +131,7 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     ?? new OpenAITranscriber({ client: openai as OpenAI, model: config.openai.asrModel, timeoutMs: config.timeouts.asrMs });
   const responder = parts.responder
     ?? new OpenAIResponder({ client: openai as OpenAI, model: config.openai.chatModel, timeoutMs: config.timeouts.llmMs });
-  const synthesizer = parts.synthesizer ?? createSynthesizer(config, openai);
+  const synthesizer = parts.synthesizer ?? createSynthesizer(config, openai, parts.metrics.countFailover);
   // the pool is this build's unless the audio jobs were handed in (then releasing them is the giver's business)
   const audio = parts.audio !== undefined ? { audio: parts.audio, release: async () => {} } : lazyPool(config);
   // the VAD's effective hangover (the DSP's default where config leaves it out), in whole frames: the latency origin

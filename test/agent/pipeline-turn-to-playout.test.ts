@@ -103,7 +103,7 @@ beforeAll(async () => {
   config = loadConfig({
     INSECURE_DEV_MODE: '1', OPENAI_API_KEY: 'test', OPENAI_BASE_URL: openaiFake.baseUrl, GOOGLE_TTS_API_ENDPOINT: googleFake.endpointUrl,
     GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: account.json, LANGUAGE: 'he', GREETING, SYSTEM_PROMPT: 'You are a test agent.',
-    ASR_TIMEOUT_MS: '600', LLM_TIMEOUT_MS: '600', TTS_TIMEOUT_MS: '600', EDGE_THREADS: '1', DSP_THREADS: '1',
+    ASR_TIMEOUT_MS: '600', LLM_TIMEOUT_MS: '600', TTS_TIMEOUT_MS: '600', EDGE_THREADS: '1', DSP_THREADS: '1', TTS_FALLBACK: 'none',
   });
 });
 
