@@ -538,7 +538,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   const primary = primaryRaw.toLowerCase();
   const region = regionRaw?.toUpperCase() ?? DEFAULT_REGION[primary];
   if (region === undefined) {
-    const source = merged.languageSource === 'AGENT_FILE' ? `AGENT_FILE ${v.AGENT_FILE ?? ''}: language` : 'LANGUAGE';
+    const source = merged.languageSource === 'AGENT_FILE' ? `AGENT_FILE ${v.AGENT_FILE ?? ''}: language:` : 'LANGUAGE';
     problems.push(`${source} must carry a region for ${primary} (e.g. ${primary}-XX): Google TTS needs one (got ${JSON.stringify(languageCode)})`);
   }
   const googleLanguage = `${primary}-${region ?? 'US'}`;

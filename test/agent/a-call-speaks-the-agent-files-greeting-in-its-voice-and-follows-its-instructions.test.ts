@@ -47,6 +47,10 @@ describe('a call with the agent file\'s agent', () => {
     expect(server.logs().find((l) => l['event'] === 'AGENT_GREETING')?.['text']).toBe(example.greeting);
   });
 
+  it('the start log names the agent and its file', () => {
+    expect(server.logs().find((l) => l['event'] === 'SERVER_START' && l['agentFile'] !== undefined)).toMatchObject({ agentFile: AGENT_FILE, agentName: 'Front desk (Hebrew)', tools: [], transfers: ['reception'] });
+  });
+
   it('gives the model the file\'s instructions as its system prompt', () => {
     const chat = openaiFake.chatBodies()[0];
     expect(chat?.messages[0]).toEqual({ role: 'system', content: example.instructions.trim() });

@@ -35,9 +35,11 @@ describe('each bad field is named with its path and what it should be', () => {
     ['voices.openai', { voices: { openai: '' } }, 'voices.openai: must be an OpenAI voice name like alloy'],
     ['voicemail', { voicemail: '   ' }, 'voicemail: must not be empty'],
     ['transfers', { transfers: ['+97231234567'] }, 'transfers: must be a mapping of names to numbers, like { sales: "+97231234567" }'],
-    ['transfers.<name>', { transfers: { sales: '031234567' } }, 'transfers.sales: must be an E.164 number (+ and the country code, up to 15 digits, e.g. "+97231234567") or a sip: URI like sip:desk@example.com (got "031234567")'],
+    ['transfers.<name>', { transfers: { sales: '031234567' } }, 'transfers.sales: must be an E.164 number (+ and the country code, 7 to 15 digits, e.g. "+97231234567") or a sip: URI like sip:desk@example.com (got "031234567")'],
     ['transfers.<name> unquoted', { transfers: { sales: 97231234567 } }, 'transfers.sales: must be text: quote the number ("+97231234567"), YAML reads an unquoted +number as a number'],
-    ['transfers name', { transfers: { 'sales desk': '+97231234567' } }, 'transfers["sales desk"]: the name must be 1 to 64 letters, digits, _ or - (the model passes it to transfer_call)'],
+    ['transfers name', { transfers: { 'sales desk': '+97231234567' } }, 'transfers["sales desk"]: the name must be 1 to 64 letters, digits, _ or -, starting with a letter or digit (the model passes it to transfer_call)'],
+    ['transfers name from _', { transfers: { __proto__x: '+97231234567' } }, 'transfers.__proto__x: the name must be 1 to 64 letters, digits, _ or -, starting with a letter or digit (the model passes it to transfer_call)'],
+    ['transfers.<name> too short', { transfers: { sales: '+12345' } }, 'transfers.sales: must be an E.164 number (+ and the country code, 7 to 15 digits, e.g. "+97231234567") or a sip: URI like sip:desk@example.com (got "+12345")'],
     ['callerMemory', { callerMemory: 'yes' }, 'callerMemory: must be true or false'],
     ['tools', { tools: { check_order: GOOD_TOOL } }, 'tools: must be a list of tools'],
     ['tools[].name', { tools: [GOOD_TOOL, { ...GOOD_TOOL, name: 'check order' }] }, 'tools[1].name: must be 1 to 64 letters (a-z, A-Z), digits, _ or - (what OpenAI accepts as a function name)'],
@@ -60,6 +62,15 @@ describe('each bad field is named with its path and what it should be', () => {
     ['summary.webhook', { summary: { webhook: 'crm.example.com/calls' } }, 'summary.webhook: must be an http:// or https:// URL (got "crm.example.com/calls")'],
   ])('%s', (_field, agent, problem) => {
     expect(problemsOf(agent)).toEqual([problem]);
+  });
+});
+
+describe('good values pass', () => {
+  it('a Hebrew transfer name, sip: and sips: targets, a JSON file\'s schema keywords beyond the shape checked', () => {
+    expect(problemsOf({
+      transfers: { 'קבלה': '+97231234567', desk: 'sip:desk@example.com', secure: 'sips:desk@example.com;transport=tls' },
+      tools: [{ ...GOOD_TOOL, parameters: { type: 'object', properties: { orderId: { type: 'string', pattern: '^[0-9]+$' } }, required: ['orderId'], additionalProperties: false } }],
+    })).toEqual([]);
   });
 });
 

@@ -161,6 +161,6 @@ describe('a language from the file is checked like LANGUAGE', () => {
   it('one without a known region is named as the file\'s field', () => {
     const path = join(dir, 'xx.yaml');
     writeFileSync(path, 'language: xx\n');
-    expect(problemsOf({ ...DEV, AGENT_FILE: path })).toEqual([`AGENT_FILE ${path}: language must carry a region for xx (e.g. xx-XX): Google TTS needs one (got "xx")`]);
+    expect(problemsOf({ ...DEV, AGENT_FILE: path })).toEqual([`AGENT_FILE ${path}: language: must carry a region for xx (e.g. xx-XX): Google TTS needs one (got "xx")`]);
   });
 });

@@ -7,10 +7,11 @@ import { BUILT_IN_TOOL_NAMES, type JsonSchemaObject } from './resolved-agent.js'
 import { closestName } from './closest-name.js';
 
 export const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
-/** Transfer names: letters of any script (a Hebrew desk's name is fine), digits, _ and -. */
-export const TRANSFER_NAME_PATTERN = /^[\p{L}\p{N}_-]{1,64}$/u;
-const E164_PATTERN = /^\+[1-9]\d{1,14}$/;
-const SIP_URI_PATTERN = /^sips?:[^\s@]+@[^\s@]+$/i;
+/** Transfer names: letters of any script (a Hebrew desk's name is fine), digits, _ and -, from a letter or digit. */
+export const TRANSFER_NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N}_-]{0,63}$/u;
+// what the transfer command takes (the control API's `to`, twilio/twiml.ts's <Number> or <Sip>)
+const E164_PATTERN = /^\+[1-9]\d{6,14}$/;
+const SIP_URI_PATTERN = /^sips?:[^\s<>"]{3,256}$/i;
 const LANGUAGE_PATTERN = /^[a-zA-Z]{2,3}(-[a-zA-Z]{2,4})?$/;
 const VOICE_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 export const MIN_TOOL_TIMEOUT_MS = 100;
@@ -121,12 +122,12 @@ const transfersSchema = z.unknown().transform((value, ctx): Array<{ name: string
   if (entries.length > MAX_TRANSFERS) ctx.addIssue(`must name at most ${MAX_TRANSFERS} targets`);
   for (const [name, to] of entries) {
     if (!TRANSFER_NAME_PATTERN.test(name)) {
-      ctx.addIssue({ code: 'custom', path: [name], message: 'the name must be 1 to 64 letters, digits, _ or - (the model passes it to transfer_call)' });
+      ctx.addIssue({ code: 'custom', path: [name], message: 'the name must be 1 to 64 letters, digits, _ or -, starting with a letter or digit (the model passes it to transfer_call)' });
     }
     if (typeof to === 'number') {
       ctx.addIssue({ code: 'custom', path: [name], message: `must be text: quote the number ("+${to}"), YAML reads an unquoted +number as a number` });
     } else if (typeof to !== 'string' || !(E164_PATTERN.test(to) || SIP_URI_PATTERN.test(to))) {
-      ctx.addIssue({ code: 'custom', path: [name], message: `must be an E.164 number (+ and the country code, up to 15 digits, e.g. "+97231234567") or a sip: URI like sip:desk@example.com (got ${JSON.stringify(to)})` });
+      ctx.addIssue({ code: 'custom', path: [name], message: `must be an E.164 number (+ and the country code, 7 to 15 digits, e.g. "+97231234567") or a sip: URI like sip:desk@example.com (got ${JSON.stringify(to)})` });
     }
   }
   return entries.map(([name, to]) => ({ name, to: String(to) }));
