@@ -114,6 +114,8 @@ describe('the file itself', () => {
     const txt = write('name: Desk\n', '.txt');
     expect(loadAgentFile(txt).problems).toEqual([`AGENT_FILE ${txt}: must end in .yaml, .yml or .json (that says how to read it)`]);
     expect(loadAgentFile(join(dir, 'missing.yml')).problems).toEqual([`AGENT_FILE ${join(dir, 'missing.yml')}: cannot be read (no such file)`]);
+    expect(loadAgentFile(dir + '/').problems[0]).toMatch(/is not a regular file$/);
+    expect(loadAgentFile('/dev/zero.yaml').problems[0]).toMatch(/cannot be read/);
     const big = write(`# ${'x'.repeat(MAX_AGENT_FILE_BYTES)}\n`);
     expect(loadAgentFile(big).problems).toEqual([`AGENT_FILE ${big}: is ${MAX_AGENT_FILE_BYTES + 3} bytes, larger than the ${MAX_AGENT_FILE_BYTES} bytes allowed`]);
   });

@@ -24,7 +24,9 @@ export interface LoadedAgentFile {
 
 function readBounded(path: string, maxBytes: number): { text: string } | { problem: string } {
   try {
-    const size = statSync(path).size;
+    const stat = statSync(path);
+    if (!stat.isFile()) return { problem: 'is not a regular file' };
+    const size = stat.size;
     if (size > maxBytes) return { problem: `is ${size} bytes, larger than the ${maxBytes} bytes allowed` };
     return { text: readFileSync(path, 'utf8') };
   } catch (error) {
