@@ -1,7 +1,7 @@
 // The agent file is checked like the configuration: each bad field is named with the file, its path (tools[1].url)
 // and what it should be; unknown keys are named with the known key they resemble; a file that does not parse gives
 // its line and column; and every problem of a file comes back at once, inside the one ConfigError of the start.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -114,7 +114,9 @@ describe('the file itself', () => {
     const txt = write('name: Desk\n', '.txt');
     expect(loadAgentFile(txt).problems).toEqual([`AGENT_FILE ${txt}: must end in .yaml, .yml or .json (that says how to read it)`]);
     expect(loadAgentFile(join(dir, 'missing.yml')).problems).toEqual([`AGENT_FILE ${join(dir, 'missing.yml')}: cannot be read (no such file)`]);
-    expect(loadAgentFile(dir + '/').problems[0]).toMatch(/is not a regular file$/);
+    const folder = join(dir, 'a-folder.yaml');
+    mkdirSync(folder);
+    expect(loadAgentFile(folder).problems).toEqual([`AGENT_FILE ${folder}: is not a regular file`]);
     expect(loadAgentFile('/dev/zero.yaml').problems[0]).toMatch(/cannot be read/);
     const big = write(`# ${'x'.repeat(MAX_AGENT_FILE_BYTES)}\n`);
     expect(loadAgentFile(big).problems).toEqual([`AGENT_FILE ${big}: is ${MAX_AGENT_FILE_BYTES + 3} bytes, larger than the ${MAX_AGENT_FILE_BYTES} bytes allowed`]);
