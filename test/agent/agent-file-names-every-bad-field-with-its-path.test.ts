@@ -74,6 +74,15 @@ describe('good values pass', () => {
   });
 });
 
+describe('empty keys', () => {
+  it('count as unset, as a blank variable does (a required key of a tool is still required)', () => {
+    const path = write('name:\ngreeting:\nvoices: { google: }\ntools:\n  - name: check_order\n    description: Looks it up\n    url:\n');
+    expect(loadAgentFile(path).problems).toEqual([`AGENT_FILE ${path}: tools[0].url: must be an http:// or https:// URL`]);
+    const ok = write('name:\ngreeting:\nvoices: { google: }\n');
+    expect(loadAgentFile(ok)).toEqual({ contents: { voices: {} }, problems: [] });
+  });
+});
+
 describe('unknown keys', () => {
   it('are named with their path and the known key they resemble, at every level', () => {
     expect(problemsOf({ greting: 'hi', voices: { gogle: 'x' }, tools: [{ ...GOOD_TOOL, timeout: 3000 }], summary: { webhok: 'https://a.example.com' } })).toEqual([

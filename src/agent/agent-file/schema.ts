@@ -25,9 +25,15 @@ const MAX_DESCRIPTION_CHARS = 1024;
 /** A schema nested deeper than this is refused: the model gets it on every turn, and walking it must stay cheap. */
 const MAX_SCHEMA_DEPTH = 16;
 
-/** A strict mapping: unknown keys are issues (agentFileIssues names each one and the known key it resembles). */
+/**
+ * A strict mapping: unknown keys are issues (checkAgentFile names each one and the known key it resembles). A key left
+ * empty (`greeting:` in YAML, null in JSON) counts as unset, as a blank variable does.
+ */
 function strictMapping<T extends z.ZodRawShape>(shape: T, what: string) {
-  return z.strictObject(shape, { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : `must be a mapping (${what})`) });
+  return z.preprocess(
+    (value) => (isMapping(value) ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null)) : value),
+    z.strictObject(shape, { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : `must be a mapping (${what})`) }),
+  );
 }
 
 const line = (maxChars: number) =>
