@@ -1,6 +1,8 @@
 // What the rest of the server reads about the agent once the agent file (AGENT_FILE) and the environment are merged:
 // plain data (it travels to the edge threads inside Config, by structured clone), validated at start-up, so that its
-// consumers (the tool loop, the summary writer, transfers) never check it again.
+// consumers (the tool loop, the summary writer, transfers) never check it again. It is `config.agent` (with `kind`);
+// a declared tool is called with callHttpTool(tool, { callSid, arguments }, { secret: config.webhookSigningSecret,
+// signal }) from src/agent/tools/http-tool.ts (the secret is always set when `tools` is not empty).
 
 /** A JSON schema whose top level is an object (what OpenAI takes as a function's parameters). */
 export interface JsonSchemaObject {
