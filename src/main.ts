@@ -71,6 +71,11 @@ async function main(): Promise<void> {
         : '!!! INSECURE DEVELOPMENT MODE (INSECURE_DEV_MODE=1): no Twilio signature or stream token is checked; listening on loopback only !!!');
   }
 
+  if (config.agent.file !== undefined) {
+    const { name, file, tools, transfers } = config.agent;
+    log.info({ event: LogEvent.SERVER_START, agentFile: file, agentName: name, tools: tools.map((t) => t.name), transfers: transfers.map((t) => t.name) },
+      `agent ${JSON.stringify(name)} from ${file}`);
+  }
   if (config.controlApiKey === undefined) {
     log.info({ event: LogEvent.SERVER_START, controlApi: 'off' }, 'control API off: /api answers 404 (set CONTROL_API_KEY to turn it on)');
   }
