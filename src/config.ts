@@ -70,6 +70,8 @@ export interface Config {
     baseUrl: string | undefined;
     asrModel: string;
     chatModel: string;
+    /** The end-of-call summary's model (OPENAI_SUMMARY_MODEL, default the chat model). */
+    summaryModel: string;
     ttsModel: string;
     ttsVoice: string;
   };
@@ -91,6 +93,8 @@ export interface Config {
   dspPool: { jobTimeoutMs?: number; maxQueue?: number };
   /** Call records (src/records/): SQLite in dataDir unless databaseUrl (PostgreSQL) is set; RECORDS=off: none. */
   records: { enabled: boolean; dataDir: string; databaseUrl: string | undefined };
+  /** The end-of-call summary (src/crm/): on with the AI agent and the records, unless CALL_SUMMARIES=off. */
+  callSummaries: boolean;
   /** Twilio's REST API for call control (src/control/twilio-rest.ts). */
   twilioApi: {
     /** TWILIO_API_BASE_URL: where the SDK's REST requests go instead of https://api.twilio.com; undefined = Twilio's. */
@@ -342,6 +346,8 @@ const EnvSchema = z.object({
   OPENAI_BASE_URL: urlVar(['https:', 'http:']),
   OPENAI_ASR_MODEL: text(),
   OPENAI_CHAT_MODEL: text(),
+  OPENAI_SUMMARY_MODEL: text(),
+  CALL_SUMMARIES: boolVar(),
   OPENAI_TTS_MODEL: text(),
   OPENAI_TTS_VOICE: text(),
   TTS_PROVIDER: enumVar(['google', 'openai'] as const),
@@ -637,6 +643,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       baseUrl: v.OPENAI_BASE_URL,
       asrModel: v.OPENAI_ASR_MODEL ?? 'whisper-1',
       chatModel: v.OPENAI_CHAT_MODEL ?? 'gpt-4o-mini',
+      summaryModel: v.OPENAI_SUMMARY_MODEL ?? v.OPENAI_CHAT_MODEL ?? 'gpt-4o-mini',
       ttsModel: v.OPENAI_TTS_MODEL ?? 'gpt-4o-mini-tts',
       ttsVoice: merged.openaiVoice ?? 'alloy',
     },
@@ -659,6 +666,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       ...(v.DSP_MAX_QUEUE !== undefined ? { maxQueue: v.DSP_MAX_QUEUE } : {}),
     },
     records: { enabled: v.RECORDS ?? true, dataDir: v.DATA_DIR ?? './data', databaseUrl: v.DATABASE_URL },
+    callSummaries: (v.CALL_SUMMARIES ?? true) && agentKind === 'openai' && (v.RECORDS ?? true),
     twilioApi: {
       baseUrl: v.TWILIO_API_BASE_URL,
       callerId: v.TWILIO_CALLER_ID,

@@ -7,8 +7,9 @@ import type { CallRecord } from '../records/queries.js';
 import { ErrorKind, LogEvent, log as processLog, type Logger } from '../observability/log.js';
 import type { EndOfCallSummary } from './summarizer.js';
 
-/** The header that carries the signature (see the README's "Verifying our requests"). */
-export const SIGNATURE_HEADER = 'X-AiCrmd-Signature';
+import { SIGNATURE_HEADER } from '../agent/tools/signature.js';
+
+export { SIGNATURE_HEADER };
 
 /** What the webhook receives. */
 export interface SummaryPayload {

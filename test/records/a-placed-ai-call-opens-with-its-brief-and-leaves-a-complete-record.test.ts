@@ -4,8 +4,15 @@
 // starts on whichever thread it reaches; the agent opens with the call's own greeting (not the usual one) and its
 // chat requests carry the context in the instructions. The call then leaves a complete record, in SQLite and in
 // PostgreSQL alike: outbound, the AI agent, the caller's turn as transcribed with its latency, the agent's lines with
-// what was heard, and the brief among the events.
+// what was heard, and the brief among the events. Once it is over, it is summarized (the agent file's fields, by
+// structured output) into the record and the summary reaches the agent file's webhook, signed.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signatureHeaderValue } from '../../src/agent/tools/signature.js';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { Caller } from '../../src/cli/caller.js';
 import { aiServerEnv } from '../fakes/ai-server-env.js';
@@ -25,6 +32,15 @@ const BRIEF_GREETING = 'Hi Dana, this is the clinic calling about your appointme
 const CONTEXT = { patient: 'Dana Levi', appointment: '2026-12-04T10:00', doctor: 'Dr. Cohen' };
 const TRANSCRIPT = 'Yes, I will be there, thank you.';
 const REPLY = 'Great, see you tomorrow.';
+const SIGNING_SECRET = 'placed-ai-webhook-signing-secret-0123456789';
+const SUMMARY = { summary: 'Dana confirmed her appointment for tomorrow at 10.', disposition: 'resolved', fields: { confirmed: true } };
+
+/** The agent file: the summary's fields and the webhook that receives it. */
+function writeAgentFile(webhookUrl: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'aicrmd-placed-agent-')), 'agent.json');
+  writeFileSync(file, JSON.stringify({ name: 'Clinic', summary: { fields: { type: 'object', properties: { confirmed: { type: 'boolean' } } }, webhook: webhookUrl } }));
+  return file;
+}
 
 const en = loadReferenceCall('conv-en');
 const [utterance = [25, 248]] = en.utteranceFrames;
@@ -44,25 +60,39 @@ for (const backend of backendsToRun()) {
     let openaiFake: FakeOpenAI;
     let googleFake: FakeGoogleTts;
     let server: RunningServer;
+    const received: Array<{ body: string; signature: string }> = [];
+    const webhook = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => {
+        received.push({ body, signature: String(req.headers['x-aicrmd-signature'] ?? '') });
+        res.writeHead(204).end();
+      });
+    });
     beforeAll(async () => {
+      await new Promise<void>((done) => webhook.listen(0, '127.0.0.1', done));
       instance = await backend.create();
       const { dataDir, databaseUrl } = instance.settings;
       const account = fakeServiceAccount();
       twilio = await new TwilioRestFake({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN }).listen();
-      openaiFake = await startFakeOpenAI({ transcript: () => TRANSCRIPT, reply: () => REPLY });
+      // the end-of-call summary asks with a JSON schema: it gets the summary; the conversation gets the reply
+      openaiFake = await startFakeOpenAI({
+        transcript: () => TRANSCRIPT,
+        reply: (_index, body) => ('response_format' in body ? JSON.stringify(SUMMARY) : REPLY),
+      });
       googleFake = await startFakeGoogleTts({ account, msPerChar: 30 });
       server = await startServer({
         env: aiServerEnv({ openaiBaseUrl: openaiFake.baseUrl, googleEndpointUrl: googleFake.endpointUrl, account }, {
           EDGE_THREADS: '2', LANGUAGE: 'en', GREETING: USUAL_GREETING, SYSTEM_PROMPT: 'You are the clinic\'s assistant.',
           TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_API_BASE_URL: twilio.baseUrl, PUBLIC_BASE_URL,
-          TWILIO_CALLER_ID: '+15550009999', CONTROL_API_KEY: API_KEY,
+          TWILIO_CALLER_ID: '+15550009999', CONTROL_API_KEY: API_KEY, CALL_SUMMARIES: 'on', WEBHOOK_SIGNING_SECRET: SIGNING_SECRET,
+          AGENT_FILE: writeAgentFile(`http://127.0.0.1:${(webhook.address() as AddressInfo).port}/calls`),
           DATA_DIR: dataDir, ...(databaseUrl !== undefined ? { DATABASE_URL: databaseUrl } : {}),
         }),
       });
     }, 60_000);
     afterAll(async () => {
       await server?.stop();
-      await Promise.all([twilio?.close(), openaiFake?.close(), googleFake?.close()]);
+      await Promise.all([twilio?.close(), openaiFake?.close(), googleFake?.close(), new Promise((done) => webhook.close(done))]);
       await instance?.dispose();
     });
 
@@ -138,6 +168,15 @@ for (const backend of backendsToRun()) {
       expect(agentLines[1]!.heardText).toBe(REPLY);
       expect(BRIEF_GREETING.startsWith((agentLines[0]!.heardText ?? '').replace(/…$/, ''))).toBe(true);
       expect(record!.events.find((e) => e.kind === 'brief')?.data).toEqual({ greeting: BRIEF_GREETING, context: CONTEXT });
+
+      // over: summarized into the record, and delivered to the webhook, signed over the exact body
+      await until('the summary at the webhook', () => received.some((r) => r.body.includes(callSid)), 20_000);
+      const delivery = received.find((r) => r.body.includes(callSid))!;
+      const t = /^t=(\d+),/.exec(delivery.signature)?.[1] ?? '';
+      expect(delivery.signature).toBe(signatureHeaderValue(SIGNING_SECRET, delivery.body, Number(t)));
+      expect(JSON.parse(delivery.body)).toMatchObject({ callSid, to: '+972521112233', direction: 'outbound', ...SUMMARY });
+      const summarized = (await api('GET', `/api/calls/${callSid}`)).body as { summary: Record<string, unknown> };
+      expect(summarized.summary).toMatchObject({ text: SUMMARY.summary, disposition: 'resolved', fields: { confirmed: true } });
     }, 60_000);
 
     it('refuses a brief that is too large, naming the field', async () => {
