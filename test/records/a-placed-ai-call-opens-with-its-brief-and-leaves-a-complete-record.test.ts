@@ -6,6 +6,7 @@
 // PostgreSQL alike: outbound, the AI agent, the caller's turn as transcribed with its latency, the agent's lines with
 // what was heard, and the brief among the events. Once it is over, it is summarized (the agent file's fields, by
 // structured output) into the record and the summary reaches the agent file's webhook, signed.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +20,7 @@ import { aiServerEnv } from '../fakes/ai-server-env.js';
 import { fakeServiceAccount, startFakeGoogleTts, type FakeGoogleTts } from '../fakes/google-tts-server.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server.js';
 import { TwilioRestFake } from '../fakes/twilio-rest-server.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { REPO_ROOT, startServer, type RunningServer } from '../helpers/server.js';
 import { framesOf, loadReferenceCall, mediaUrl, silenceFrames, splice } from '../integration/reference-calls.js';
 import { backendsToRun, until, type BackendInstance } from './backends.js';
 
@@ -177,6 +178,14 @@ for (const backend of backendsToRun()) {
       expect(JSON.parse(delivery.body)).toMatchObject({ callSid, to: '+972521112233', direction: 'outbound', ...SUMMARY });
       const summarized = (await api('GET', `/api/calls/${callSid}`)).body as { summary: Record<string, unknown> };
       expect(summarized.summary).toMatchObject({ text: SUMMARY.summary, disposition: 'resolved', fields: { confirmed: true } });
+      await until('the delivery recorded', async () => ((await api('GET', `/api/calls/${callSid}`)).body as { summary: { delivery: { deliveredAt: string | null } } }).summary.delivery.deliveredAt !== null, 5_000);
+      // and as a person reads it
+      const shown = execFileSync(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'calls.js'), 'show', callSid], {
+        env: { PATH: process.env['PATH'] ?? '', AICRMD_URL: server.baseUrl, CONTROL_API_KEY: API_KEY }, encoding: 'utf8',
+      });
+      expect(shown).toContain(`summary (resolved): ${SUMMARY.summary}`);
+      expect(shown).toContain('fields: {"confirmed":true}');
+      expect(shown).toMatch(/delivered \S+ \(attempt 1\)/);
     }, 60_000);
 
     it('refuses a brief that is too large, naming the field', async () => {
