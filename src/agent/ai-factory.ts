@@ -18,6 +18,9 @@ import { OpenAISynthesizer } from './openai-synthesizer.js';
 import { OpenAITranscriber } from './openai-transcriber.js';
 import { PipelineAgent, type PipelineAudio, type PipelineOptions } from './pipeline.js';
 import type { Responder, Synthesizer, Transcriber } from './types.js';
+import { builtInTools, type CallerLookup } from './tools/built-ins.js';
+import { ToolRegistry } from './tools/registry.js';
+import type { Tool } from './tools/types.js';
 import type { AgentFactory } from '../call/agent-contract.js';
 
 /** The parts of Config the agent reads. */
@@ -31,6 +34,12 @@ export interface AgentFactoryDeps {
   synthesizer?: Synthesizer;
   /** Overrides the pipeline's options (thresholds, fallback line, metrics callbacks, ...). */
   pipeline?: Partial<PipelineOptions>;
+  /** transfer_call's targets, name -> E.164 number or sip: URI (none: no transfer_call). */
+  transfers?: Readonly<Record<string, string>>;
+  /** lookup_caller's read of the records (none: no lookup_caller). */
+  lookupCaller?: CallerLookup;
+  /** Tools besides the built-ins (the agent file's HTTP tools). */
+  tools?: readonly Tool[];
 }
 
 /** Where the pipeline reports, per turn and never per frame: the thread's metrics (src/observability/metrics.ts). */
@@ -125,6 +134,11 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
   // the VAD's effective hangover (the DSP's default where config leaves it out), in whole frames: the latency origin
   const hangoverMs = Math.ceil(resolveVadOptions(config.vad).hangoverMs / FRAME_MS) * FRAME_MS;
   const { metrics } = parts;
+  // the tools are stateless and shared by the thread's calls; each run is given its call's context
+  const tools = new ToolRegistry([
+    ...builtInTools({ ...(parts.transfers !== undefined ? { transfers: parts.transfers } : {}), ...(parts.lookupCaller !== undefined ? { lookupCaller: parts.lookupCaller } : {}) }),
+    ...(parts.tools ?? []),
+  ]);
   const options: Omit<PipelineOptions, 'transcriber'> = {
     responder,
     synthesizer,
@@ -139,6 +153,8 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     turnDeadlineMs: config.timeouts.turnMs,
     onProviderError: (provider, kind) => metrics.countProviderError(provider, kind),
     onTurnLatency: (stage, ms) => metrics.observeTurnLatency(stage, ms),
+    tools,
+    languageCode: config.language.code,
     ...parts.pipeline,
   };
   return {
