@@ -24,7 +24,11 @@ export interface CallEventRecorder {
 }
 
 /** A read of the records, as the control API asks it (edge threads send it here: the reader lives in this thread). */
-export type RecordsQuery = { op: 'list'; limit?: number; before?: string } | { op: 'get'; callSid: string };
+export type RecordsQuery =
+  | { op: 'list'; limit?: number; before?: string }
+  | { op: 'get'; callSid: string }
+  /** A number's latest calls, short (the agent's lookup_caller). */
+  | { op: 'caller'; from: string; limit: number };
 export type RecordsAnswer =
   | { ok: true; body: unknown }
   | { ok: false; code: 'records-off' | 'unknown-call' | 'bad-request' | 'records-error'; message: string; field?: string };
@@ -33,6 +37,7 @@ export type RecordsAnswer =
 export interface RecordsReadApi {
   listCalls(options: { limit?: number; before?: string }): Promise<unknown>;
   getCall(callSid: string): Promise<unknown | null>;
+  listCallsFrom(from: string, limit: number): Promise<unknown>;
 }
 
 export interface ControlPlaneOptions {
@@ -88,6 +93,7 @@ export class ControlPlane {
       if (query.op === 'list') {
         return { ok: true, body: await reader.listCalls({ ...(query.limit !== undefined ? { limit: query.limit } : {}), ...(query.before !== undefined ? { before: query.before } : {}) }) };
       }
+      if (query.op === 'caller') return { ok: true, body: await reader.listCallsFrom(query.from, query.limit) };
       const call = await reader.getCall(query.callSid);
       return call === null ? { ok: false, code: 'unknown-call', message: `no record of ${query.callSid}` } : { ok: true, body: call };
     } catch (error) {

@@ -4,12 +4,15 @@
 // accepted stream, the engine's counters as plain numbers, and its shutdown.
 import type { CallEngine } from '../call/types.js';
 import type { Config } from '../config.js';
+import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
 
 /** What an edge thread tells the module that builds its engine. */
 export interface CallEngineContext {
   config: Config;
   /** 0..EDGE_THREADS-1 (0 as well when the edge runs in the main thread). */
   threadIndex: number;
+  /** Reads the call records (they live in the main thread); never rejects. */
+  queryRecords?: (query: RecordsQuery) => Promise<RecordsAnswer>;
 }
 
 export interface CallEngineModule {

@@ -101,7 +101,8 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
   // The process's used stream tokens live in the main thread, so that a replay is caught on whichever thread it lands.
   const streamTokenLedger = new RemoteStreamTokenLedger(({ requestId, tokenKey, expiresAtMs }) =>
     post({ type: 'consume-stream-token', threadIndex, requestId, tokenKey, expiresAtMs }));
-  const engine = await loadCallEngine(data.sessionModuleUrl, { config, threadIndex });
+  // the agent's records reads (lookup_caller) go the control API's way, to the main thread (queryRecords, below)
+  const engine = await loadCallEngine(data.sessionModuleUrl, { config, threadIndex, queryRecords: (query) => queryRecords(query) });
   // Every call event goes to the main thread's control plane (records, routing, Twilio's REST API).
   engine.subscribe?.((event) => post({ type: 'call-event', threadIndex, event }));
   const pendingRoutes = new Map<number, { resolve: (result: CommandResult) => void; timer: NodeJS.Timeout }>();

@@ -370,7 +370,10 @@ export class MainThreadEdgeRunner implements EdgeRunner {
 
   async start(): Promise<number> {
     const { config } = this.options;
-    const engine = await loadCallEngine(this.options.sessionModuleUrl, { config, threadIndex: 0 });
+    const engine = await loadCallEngine(this.options.sessionModuleUrl, {
+      config, threadIndex: 0,
+      queryRecords: (query) => this.control?.query(query) ?? Promise.resolve({ ok: false, code: 'records-error', message: 'the control plane is not up yet' }),
+    });
     this.engine = engine;
     const notHere: CommandResult = { ok: false, code: 'not-supported', message: 'this session module takes no commands' };
     this.control = new ControlPlane({

@@ -59,6 +59,12 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('call_events_by_time').on('call_events').columns(['call_sid', 'at_ms']).execute();
     },
   },
+  // lookup_caller reads a number's latest calls: without this, every lookup scans the whole table
+  '0002_calls_by_from': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.createIndex('calls_by_from').on('calls').columns(['from_address', 'started_at_ms']).execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -2,7 +2,9 @@
 // Twilio REST API at a local fake): the caller asks to leave a message; the model calls take_message (its arguments
 // streamed in pieces), answers, and calls end_call with a goodbye. The goodbye is spoken after the answer, the
 // Twilio call is completed through the REST API only after the goodbye's mark came back (the caller heard it), the
-// stream ends, and the message is in the call's record (GET /api/calls/{sid}, an event of kind `message`).
+// stream ends, and the message is in the call's record (GET /api/calls/{sid}, an event of kind `message`). When the
+// same number calls again, the model looks the caller up (lookup_caller: the edge thread asks the main thread's
+// records) and is given the earlier call with the message in its summary, and answers with it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { Caller, type CallerResult } from '../../src/cli/caller.js';
@@ -22,6 +24,7 @@ const CALLER_NUMBER = '+972501112233';
 const MESSAGE_ARGS = { message: 'תתקשרו אליי מחר בבוקר לגבי ההזמנה', name: 'דנה', callbackNumber: CALLER_NUMBER };
 const ANSWER = 'רשמתי את ההודעה שלך.';
 const GOODBYE = 'תודה דנה, להתראות!';
+const ANSWER_2 = 'ראיתי שהשארת הודעה, נחזור אלייך מחר בבוקר.';
 
 const he = loadReferenceCall('conv-he');
 const [utt1 = [25, 248]] = he.utteranceFrames;
@@ -43,6 +46,9 @@ beforeAll(async () => {
     reply: (index) => [
       { toolCalls: [{ id: 'call_msg', name: 'take_message', arguments: JSON.stringify(MESSAGE_ARGS) }] },
       { text: ANSWER, toolCalls: [{ id: 'call_end', name: 'end_call', arguments: JSON.stringify({ goodbye: GOODBYE }) }] },
+      // the second call
+      { toolCalls: [{ id: 'call_lookup', name: 'lookup_caller', arguments: '{}' }] },
+      { text: ANSWER_2, toolCalls: [{ id: 'call_end_2', name: 'end_call', arguments: '{}' }] },
     ][index] ?? 'כן.',
     chunkChars: 4, chunkDelayMs: 3,
   });
@@ -57,15 +63,20 @@ beforeAll(async () => {
       ASR_TIMEOUT_MS: '1500', LLM_TIMEOUT_MS: '1500', TTS_TIMEOUT_MS: '1500', TURN_DEADLINE_MS: '4000',
     }),
   });
+  result = await call(callSid);
+}, 40_000);
+
+/** One call from CALLER_NUMBER, as Twilio would stream it (signed, with its stream token). */
+function call(sid: string): Promise<CallerResult> {
   const signature = getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_BASE_URL.replace('https', 'wss')}/ws/twilio-media`, {});
-  result = await new Caller({
-    url: `${server.wsBaseUrl}/ws/twilio-media`, audio, signature, streamTokenSecret: STREAM_TOKEN_SECRET, callSid, accountSid: ACCOUNT_SID,
+  return new Caller({
+    url: `${server.wsBaseUrl}/ws/twilio-media`, audio, signature, streamTokenSecret: STREAM_TOKEN_SECRET, callSid: sid, accountSid: ACCOUNT_SID,
     from: CALLER_NUMBER, customParameters: { from: CALLER_NUMBER }, tailMs: 10_000,
     onEvent: (event) => {
       if (event.type === 'mark-echoed' && event.detail !== undefined) markEchoedAtMs.set(event.detail, Date.now());
     },
   }).run();
-}, 40_000);
+}
 
 afterAll(async () => {
   await server?.stop();
@@ -119,5 +130,25 @@ describe('the AI agent takes a message and ends the call', () => {
     }
     expect(events.find((e) => e.kind === 'message')?.data).toEqual(MESSAGE_ARGS);
     expect(events.find((e) => e.kind === 'hang-up')?.data).toEqual({ reason: 'agent-end-call' });
+  });
+
+  it('on the next call from the number, the model looks the caller up and is told of the earlier call and its message', async () => {
+    const secondSid = newSid('CA');
+    twilio.addCall({ sid: secondSid, from: CALLER_NUMBER });
+    const second = await call(secondSid);
+    const bodies = openaiFake.chatBodies();
+    expect(bodies, describeCall()).toHaveLength(4);
+    const lookup = bodies[3]!.messages.at(-1)!;
+    expect(lookup).toMatchObject({ role: 'tool', tool_call_id: 'call_lookup' });
+    const found = JSON.parse(lookup.content ?? '') as { ok: boolean; value: { from: string; earlierCalls: Array<Record<string, unknown>> } };
+    expect(found.ok).toBe(true);
+    expect(found.value.from).toBe(CALLER_NUMBER);
+    // this call is not among them; the first one is, with the message it left
+    expect(found.value.earlierCalls.map((c) => c['callSid'])).toEqual([callSid]);
+    expect(found.value.earlierCalls[0]).toMatchObject({ direction: 'inbound', endReason: 'hang-up' });
+    expect(String(found.value.earlierCalls[0]!['summary'])).toContain(`message left: ${MESSAGE_ARGS.message}`);
+    expect(googleFake.texts().join(' ')).toContain(ANSWER_2);
+    expect(second.marksReceived.at(-1)).toMatch(/^goodbye-/);
+    expect(second.closeCode).toBe(1000);
   });
 });
