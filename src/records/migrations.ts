@@ -59,10 +59,12 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('call_events_by_time').on('call_events').columns(['call_sid', 'at_ms']).execute();
     },
   },
-  // lookup_caller reads a number's latest calls: without this, every lookup scans the whole table
-  '0002_calls_by_from': {
+  // lookup_caller reads a number's latest calls, GET /api/messages the latest messages: without these each scans a
+  // whole table
+  '0002_calls_by_from_and_events_by_kind': {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema.createIndex('calls_by_from').on('calls').columns(['from_address', 'started_at_ms']).execute();
+      await db.schema.createIndex('call_events_by_kind').on('call_events').columns(['kind', 'at_ms']).execute();
     },
   },
 };

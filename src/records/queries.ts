@@ -51,6 +51,23 @@ export interface CallRecord extends CallSummary {
   events: CallEventRecord[];
 }
 
+/** A message a caller left (the agent's take_message), with its call. */
+export interface CallerMessage {
+  callSid: string;
+  /** The call's From. */
+  from: string | null;
+  at: string;
+  message: string;
+  name: string | null;
+  callbackNumber: string | null;
+}
+
+export interface MessagePage {
+  messages: CallerMessage[];
+  /** Pass as `before` for the next (older) page; null when there is none. */
+  next: string | null;
+}
+
 export interface CallPage {
   calls: CallSummary[];
   /** Pass as `before` for the next (older) page; null when there is none. */
@@ -210,6 +227,40 @@ export class RecordsReader {
         summary: parts.join('; ').slice(0, CALLER_SUMMARY_CHARS),
       };
     });
+  }
+
+  /**
+   * Messages left before `before` (an ISO time), most recent first, with their calls' From. Paged like listCalls:
+   * a page never splits the messages of one millisecond (more of them than a page holds come together, bounded).
+   */
+  async listMessages(options: { limit?: number; before?: string } = {}): Promise<MessagePage> {
+    const limit = options.limit ?? DEFAULT_LIST_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new RecordsQueryError('limit', `must be an integer from 1 to ${MAX_LIST_LIMIT} (got ${String(limit)})`);
+    }
+    const beforeMs = options.before === undefined ? undefined : parseIsoTime('before', options.before);
+    const db = this.database.db;
+    const select = () => db.selectFrom('call_events as e').leftJoin('calls as c', 'c.call_sid', 'e.call_sid')
+      .select(['e.call_sid', 'e.at_ms', 'e.data', 'c.from_address']).where('e.kind', '=', 'message');
+    let query = select();
+    if (beforeMs !== undefined) query = query.where('e.at_ms', '<', beforeMs);
+    const rows = await query.orderBy('e.at_ms', 'desc').orderBy('e.id', 'desc').limit(limit + 1).execute();
+    type Row = (typeof rows)[number];
+    const toMessage = (r: Row): CallerMessage => {
+      const data = parseData(r.data);
+      const text = (key: string): string | null => (typeof data[key] === 'string' ? (data[key] as string) : null);
+      return {
+        callSid: r.call_sid, from: r.from_address ?? null, at: iso(Number(r.at_ms)), message: text('message') ?? '', name: text('name'),
+        callbackNumber: text('callbackNumber'),
+      };
+    };
+    if (rows.length <= limit) return { messages: rows.map(toMessage), next: null };
+    const cut = Number(rows[limit]!.at_ms);
+    const page = rows.slice(0, limit).filter((r) => Number(r.at_ms) > cut);
+    if (page.length > 0) return { messages: page.map(toMessage), next: iso(cut + 1) };
+    const same = await select().where('e.at_ms', '=', cut).orderBy('e.id', 'desc').limit(MAX_CALLS_IN_ONE_MS).execute();
+    const hasOlder = await select().where('e.at_ms', '<', cut).limit(1).executeTakeFirst();
+    return { messages: same.map(toMessage), next: hasOlder !== undefined ? iso(cut) : null };
   }
 
   /** One call with its transcript (in the order spoken) and events (in time order), or null if unknown. */

@@ -2,7 +2,8 @@
 // Twilio REST API at a local fake): the caller asks to leave a message; the model calls take_message (its arguments
 // streamed in pieces), answers, and calls end_call with a goodbye. The goodbye is spoken after the answer, the
 // Twilio call is completed through the REST API only after the goodbye's mark came back (the caller heard it), the
-// stream ends, and the message is in the call's record (GET /api/calls/{sid}, an event of kind `message`). When the
+// stream ends, and the message is in the call's record (GET /api/calls/{sid}, an event of kind `message`) and in
+// GET /api/messages. When the
 // same number calls again, the model looks the caller up (lookup_caller: the edge thread asks the main thread's
 // records) and is given the earlier call with the message in its summary, and answers with it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +131,13 @@ describe('the AI agent takes a message and ends the call', () => {
     }
     expect(events.find((e) => e.kind === 'message')?.data).toEqual(MESSAGE_ARGS);
     expect(events.find((e) => e.kind === 'hang-up')?.data).toEqual({ reason: 'agent-end-call' });
+    // and in the list of messages, with the caller's number
+    const list = await fetch(`${server.baseUrl}/api/messages?limit=10`, { headers: { Authorization: `Bearer ${API_KEY}`, connection: 'close' } });
+    expect(list.status).toBe(200);
+    expect(await list.json()).toEqual({
+      messages: [{ callSid, from: CALLER_NUMBER, at: expect.any(String), ...MESSAGE_ARGS }],
+      next: null,
+    });
   });
 
   it('on the next call from the number, the model looks the caller up and is told of the earlier call and its message', async () => {
