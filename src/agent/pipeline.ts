@@ -386,7 +386,9 @@ export class PipelineAgent implements Agent {
         void this.playFiller(turnId, signal, latency, budget);
       }, fillerAfterMs);
     }
-    const from = ctx.call.customParameters['from'] ?? ctx.call.customParameters['From'];
+    // the caller's number: an outbound call's `from` is our own caller ID (every outbound call has it), so none there
+    const params = ctx.call.customParameters;
+    const from = params['direction'] === 'outbound' ? undefined : params['from'] ?? params['From'];
     const toolContext = {
       callSid: ctx.call.callSid, from, languageCode: this.options.languageCode ?? this.options.asrLanguage, signal: toolSignal, log: ctx.log,
       report: (report: Parameters<AgentContext['report']>[0]) => ctx.report(report),

@@ -12,7 +12,7 @@ export type ToolResult = { ok: true; value: unknown } | { ok: false; error: stri
 /** What a tool may see of, and do to, its call. */
 export interface ToolContext {
   readonly callSid: string;
-  /** The caller's number (the stream's `from` parameter), when known. */
+  /** The caller's number (the stream's `from` parameter) on an inbound call; undefined on an outbound one. */
   readonly from: string | undefined;
   /** The call's language code (he, en-US, ...), for lines the tool has spoken. */
   readonly languageCode: string;

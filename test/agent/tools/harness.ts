@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { buildAgent } from '../../../src/agent/factory.js';
 import type { PipelineAgent, PipelineOptions } from '../../../src/agent/pipeline.js';
 import type { Tool } from '../../../src/agent/tools/types.js';
+import type { CallerLookup } from '../../../src/agent/tools/built-ins.js';
 import type { AgentContext, AgentReport, CallerTurn, HeardInfo } from '../../../src/call/agent-contract.js';
 import type { CallCommand, CommandResult } from '../../../src/call/events.js';
 import { mulawDecode } from '../../../src/audio/dsp.js';
@@ -22,7 +23,7 @@ process.env['METADATA_SERVER_DETECTION'] = 'none';
 export type Played = { type: 'enqueue' | 'end' | 'play'; id: string; bytes: number; atMs: number };
 
 export class RecordingContext implements AgentContext {
-  readonly call = { callSid: 'CAtools', streamSid: 'MZtools', accountSid: 'ACtools', customParameters: { from: '+972501112233' } as Record<string, string> };
+  readonly call: { callSid: string; streamSid: string; accountSid: string; customParameters: Record<string, string> } = { callSid: 'CAtools', streamSid: 'MZtools', accountSid: 'ACtools', customParameters: { from: '+972501112233' } };
   readonly played: Played[] = [];
   readonly lines: Array<Record<string, unknown>> = [];
   readonly reports: AgentReport[] = [];
@@ -70,7 +71,10 @@ export function hebrewTurn(turnId: number): CallerTurn {
 export interface ToolRig {
   openai: FakeOpenAI;
   google: FakeGoogleTts;
-  newCall(options?: { tools?: Tool[]; pipeline?: Partial<PipelineOptions>; transfers?: Record<string, string> }): Promise<{ agent: PipelineAgent; ctx: RecordingContext }>;
+  newCall(options?: {
+    tools?: Tool[]; pipeline?: Partial<PipelineOptions>; transfers?: Record<string, string>; lookupCaller?: CallerLookup;
+    customParameters?: Record<string, string>;
+  }): Promise<{ agent: PipelineAgent; ctx: RecordingContext }>;
   close(): Promise<void>;
 }
 
@@ -95,8 +99,10 @@ export async function startToolRig(openaiOptions: FakeOpenAIOptions, env: Record
       const built = await buildAgent(config, {
         audio: pool, metrics: NO_METRICS, ...(options.tools !== undefined ? { tools: options.tools } : {}),
         ...(options.transfers !== undefined ? { transfers: options.transfers } : {}), ...(options.pipeline !== undefined ? { pipeline: options.pipeline } : {}),
+        ...(options.lookupCaller !== undefined ? { lookupCaller: options.lookupCaller } : {}),
       });
       const ctx = new RecordingContext();
+      if (options.customParameters !== undefined) ctx.call.customParameters = options.customParameters;
       const agent = built.agentFactory(ctx.call) as PipelineAgent;
       await agent.onCallStart(ctx);
       return { agent, ctx };
