@@ -17,6 +17,8 @@ import type { ChatMessage, Responder, ResponderEvent, RespondOptions, ToolCallRe
 export const MAX_TOOL_CALLS_PER_REPLY = 8;
 /** Characters of one tool call's arguments kept (a phone agent's arguments are a few hundred). */
 export const MAX_TOOL_ARGUMENT_CHARS = 16_384;
+/** Characters kept of a tool call's id and of its name (OpenAI's are a few dozen). */
+const MAX_TOOL_CALL_ID_CHARS = 128;
 
 export interface OpenAIResponderOptions {
   client: OpenAI;
@@ -61,9 +63,9 @@ class ToolCallAssembler {
       call = { id: '', name: '', argumentsJson: '' };
       this.calls.set(index, call);
     }
-    if (typeof piece.id === 'string' && piece.id.length > 0) call.id = piece.id;
+    if (typeof piece.id === 'string' && piece.id.length > 0) call.id = piece.id.slice(0, MAX_TOOL_CALL_ID_CHARS);
     const name = piece.function?.name;
-    if (typeof name === 'string' && name.length > 0) call.name = (call.name + name).slice(0, 128);
+    if (typeof name === 'string' && name.length > 0) call.name = (call.name + name).slice(0, MAX_TOOL_CALL_ID_CHARS);
     const args = piece.function?.arguments;
     if (typeof args === 'string' && call.argumentsJson.length < MAX_TOOL_ARGUMENT_CHARS) {
       call.argumentsJson = (call.argumentsJson + args).slice(0, MAX_TOOL_ARGUMENT_CHARS);
