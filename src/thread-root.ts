@@ -4,6 +4,7 @@
 // the AI pipeline with its DSP pool and provider SDKs, loaded only then) goes to the registry too; the metrics get
 // the clock and a reader of the DSP batch count; the edge gets the CallEngine (sessions, counters, shutdown).
 import { buildAgent } from './agent/factory.js';
+import { callerLookupThrough } from './agent/tools/caller-lookup.js';
 import { InboundBatcher } from './audio/dsp.js';
 import { CallRegistry, createThreadClock, DEFAULT_MAX_CALLS_PER_THREAD, DEFAULT_MAX_FRAMES_PER_BATCH } from './call/registry.js';
 import type { CallEngine } from './call/types.js';
@@ -14,13 +15,14 @@ import { LAUNCH_ID, LAUNCH_PARAM } from './control/outbound-briefs.js';
 import { LogEvent, log as rootLog, type Logger } from './observability/log.js';
 import { countProviderError, countProviderFailover, observeCallEngine, observeTurnLatency } from './observability/metrics.js';
 
-export async function createCallEngine({ config, threadIndex, outboundBriefFor }: CallEngineContext): Promise<CallEngine> {
+export async function createCallEngine({ config, threadIndex, outboundBriefFor, queryRecords }: CallEngineContext): Promise<CallEngine> {
   const log = rootLog.child({ threadIndex });
   const clock = createThreadClock(log);
   const batcher = new InboundBatcher({ maxSlots: DEFAULT_MAX_CALLS_PER_THREAD, maxFramesPerTick: DEFAULT_MAX_FRAMES_PER_BATCH });
   const agent = await buildAgent(config, {
     metrics: { observeTurnLatency, countProviderError, countFailover: countProviderFailover },
     ...(outboundBriefFor !== undefined ? { briefFor: briefLookup(outboundBriefFor, log) } : {}),
+    ...(queryRecords !== undefined ? { lookupCaller: callerLookupThrough(queryRecords) } : {}),
   });
   const events = new CallEventBus();
   const registry = new CallRegistry({

@@ -12,6 +12,7 @@ import type { ErrorKindName } from '../observability/log.js';
 import { FRAME_MS } from '../twilio/media-format.js';
 import { defaultFallbackLine } from './fallback-audio.js';
 import { FailoverSynthesizer, type FailoverObserver } from './failover.js';
+import { httpTool } from './tools/http-tool.js';
 import { GoogleSynthesizer, loadGoogleCredentials } from './google-tts.js';
 import type { TurnStage } from './latency.js';
 import { OpenAIResponder } from './openai-responder.js';
@@ -19,10 +20,14 @@ import { OpenAISynthesizer } from './openai-synthesizer.js';
 import { OpenAITranscriber } from './openai-transcriber.js';
 import { PipelineAgent, type PipelineAudio, type PipelineOptions } from './pipeline.js';
 import type { Responder, Synthesizer, Transcriber } from './types.js';
+import { builtInTools, type CallerLookup } from './tools/built-ins.js';
+import { ToolRegistry } from './tools/registry.js';
+import type { Tool } from './tools/types.js';
 import type { AgentFactory } from '../call/agent-contract.js';
 
 /** The parts of Config the agent reads. */
-export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'>;
+export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'>
+  & Partial<Pick<Config, 'webhookSigningSecret'>>;
 
 /** Anything built outside (tests give fakes or their own pool; the rest is built from config). */
 export interface AgentFactoryDeps {
@@ -34,6 +39,12 @@ export interface AgentFactoryDeps {
   pipeline?: Partial<PipelineOptions>;
   /** A placed call's brief (greeting, context); the thread's composition root asks the main thread for it. */
   briefFor?: PipelineOptions['briefFor'];
+  /** transfer_call's targets, name -> E.164 number or sip: URI (none: no transfer_call). */
+  transfers?: Readonly<Record<string, string>>;
+  /** lookup_caller's read of the records (none: no lookup_caller). */
+  lookupCaller?: CallerLookup;
+  /** Tools besides the built-ins (the agent file's HTTP tools). */
+  tools?: readonly Tool[];
 }
 
 /** Where the pipeline reports, per turn and never per frame: the thread's metrics (src/observability/metrics.ts). */
@@ -137,6 +148,15 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
   // the VAD's effective hangover (the DSP's default where config leaves it out), in whole frames: the latency origin
   const hangoverMs = Math.ceil(resolveVadOptions(config.vad).hangoverMs / FRAME_MS) * FRAME_MS;
   const { metrics } = parts;
+  // the tools are stateless and shared by the thread's calls; each run is given its call's context
+  // the agent file's transfer targets and HTTP tools unless the parts give their own (the config requires the
+  // signing secret once a tool is declared)
+  const transfers = parts.transfers ?? Object.fromEntries((config.agent.transfers ?? []).map((target) => [target.name, target.to]));
+  const fileTools = (config.agent.tools ?? []).map((spec) => httpTool(spec, config.webhookSigningSecret ?? ''));
+  const tools = new ToolRegistry([
+    ...builtInTools({ transfers, ...(parts.lookupCaller !== undefined ? { lookupCaller: parts.lookupCaller } : {}) }),
+    ...(parts.tools ?? fileTools),
+  ]);
   const options: Omit<PipelineOptions, 'transcriber'> = {
     responder,
     synthesizer,
@@ -152,6 +172,8 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     onProviderError: (provider, kind) => metrics.countProviderError(provider, kind),
     onTurnLatency: (stage, ms) => metrics.observeTurnLatency(stage, ms),
     ...(parts.briefFor !== undefined ? { briefFor: parts.briefFor } : {}),
+    tools,
+    languageCode: config.language.code,
     ...parts.pipeline,
   };
   return {

@@ -26,7 +26,13 @@ export interface CallEventRecorder {
 }
 
 /** A read of the records, as the control API asks it (edge threads send it here: the reader lives in this thread). */
-export type RecordsQuery = { op: 'list'; limit?: number; before?: string } | { op: 'get'; callSid: string };
+export type RecordsQuery =
+  | { op: 'list'; limit?: number; before?: string }
+  /** Messages callers left (GET /api/messages). */
+  | { op: 'messages'; limit?: number; before?: string }
+  | { op: 'get'; callSid: string }
+  /** A number's latest calls, short (the agent's lookup_caller). */
+  | { op: 'caller'; from: string; limit: number };
 export type RecordsAnswer =
   | { ok: true; body: unknown }
   | { ok: false; code: 'records-off' | 'unknown-call' | 'bad-request' | 'records-error'; message: string; field?: string };
@@ -35,6 +41,8 @@ export type RecordsAnswer =
 export interface RecordsReadApi {
   listCalls(options: { limit?: number; before?: string }): Promise<unknown>;
   getCall(callSid: string): Promise<unknown | null>;
+  listCallsFrom(from: string, limit: number): Promise<unknown>;
+  listMessages(options: { limit?: number; before?: string }): Promise<unknown>;
 }
 
 export interface ControlPlaneOptions {
@@ -119,9 +127,11 @@ export class ControlPlane {
     const reader = this.options.records;
     if (reader === undefined) return { ok: false, code: 'records-off', message: 'call records are off (RECORDS=off)' };
     try {
-      if (query.op === 'list') {
-        return { ok: true, body: await reader.listCalls({ ...(query.limit !== undefined ? { limit: query.limit } : {}), ...(query.before !== undefined ? { before: query.before } : {}) }) };
+      if (query.op === 'list' || query.op === 'messages') {
+        const page = { ...(query.limit !== undefined ? { limit: query.limit } : {}), ...(query.before !== undefined ? { before: query.before } : {}) };
+        return { ok: true, body: await (query.op === 'list' ? reader.listCalls(page) : reader.listMessages(page)) };
       }
+      if (query.op === 'caller') return { ok: true, body: await reader.listCallsFrom(query.from, query.limit) };
       const call = await reader.getCall(query.callSid);
       return call === null ? { ok: false, code: 'unknown-call', message: `no record of ${query.callSid}` } : { ok: true, body: call };
     } catch (error) {

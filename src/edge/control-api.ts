@@ -8,6 +8,7 @@
 //                                         "greeting"?: "...", "context"?: { ... } }  -> { callSid }
 //   GET  /api/calls?limit=&before=      { calls: [...], next }   recent first (the records)
 //   GET  /api/calls/{callSid}           one call's record: its turns (caller and agent, with what was heard) and events
+//   GET  /api/messages?limit=&before=   { messages: [...], next }   messages callers left (take_message), recent first
 // Answers are JSON; errors carry a stable `code` and a message; bad input is 400 naming the field, an unknown call 404.
 // Bodies are read with onData, at most MAX_API_BODY_BYTES.
 import { timingSafeEqual } from 'node:crypto';
@@ -144,6 +145,10 @@ export function handleControlApi(ctx: ControlApiContext, res: HttpResponse, req:
     handlePlaceCall(ctx, res);
     return;
   }
+  if (parts.length === 2 && parts[0] === 'api' && parts[1] === 'messages' && method === 'GET') {
+    handleRecordsRead(ctx, res, undefined, query, 'messages');
+    return;
+  }
   if (parts[0] === 'api' && parts[1] === 'calls' && method === 'GET' && (parts.length === 2 || parts.length === 3)) {
     handleRecordsRead(ctx, res, parts.length === 3 ? parts[2]! : undefined, query);
     return;
@@ -245,8 +250,8 @@ function handlePlaceCall(ctx: ControlApiContext, res: HttpResponse): void {
   }, state);
 }
 
-/** GET /api/calls and GET /api/calls/{callSid}: the records, read by the main thread. */
-function handleRecordsRead(ctx: ControlApiContext, res: HttpResponse, callSid: string | undefined, rawQuery: string): void {
+/** GET /api/calls, GET /api/calls/{callSid} and GET /api/messages: the records, read by the main thread. */
+function handleRecordsRead(ctx: ControlApiContext, res: HttpResponse, callSid: string | undefined, rawQuery: string, list: 'list' | 'messages' = 'list'): void {
   const queryRecords = ctx.queryRecords;
   if (queryRecords === undefined) {
     respondError(res, 'records-off', 'call records are off (RECORDS=off)');
@@ -268,7 +273,8 @@ function handleRecordsRead(ctx: ControlApiContext, res: HttpResponse, callSid: s
       respondError(res, 'bad-request', 'limit must be an integer', 'limit');
       return;
     }
-    query = { op: 'list', ...(limit !== undefined ? { limit } : {}), ...(before !== null ? { before } : {}) };
+    const page = { ...(limit !== undefined ? { limit } : {}), ...(before !== null ? { before } : {}) };
+    query = list === 'list' ? { op: 'list', ...page } : { op: 'messages', ...page };
   }
   const state = { isAborted: false };
   res.onAborted(() => {

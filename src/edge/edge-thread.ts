@@ -116,7 +116,8 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
     pendingBriefs.set(requestId, { resolve, timer });
     post({ type: 'brief-query', threadIndex, requestId, launchId });
   });
-  const engine = await loadCallEngine(data.sessionModuleUrl, { config, threadIndex, outboundBriefFor });
+  // the agent's records reads (lookup_caller) go the control API's way, to the main thread (queryRecords, below)
+  const engine = await loadCallEngine(data.sessionModuleUrl, { config, threadIndex, outboundBriefFor, queryRecords: (query) => queryRecords(query) });
   // Every call event goes to the main thread's control plane (records, routing, Twilio's REST API).
   engine.subscribe?.((event) => post({ type: 'call-event', threadIndex, event }));
   const pendingRoutes = new Map<number, { resolve: (result: CommandResult) => void; timer: NodeJS.Timeout }>();

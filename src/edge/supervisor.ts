@@ -379,6 +379,7 @@ export class MainThreadEdgeRunner implements EdgeRunner {
     let control: ControlPlane | null = null;
     const engine = await loadCallEngine(this.options.sessionModuleUrl, {
       config, threadIndex: 0, outboundBriefFor: (launchId) => Promise.resolve(control?.briefFor(launchId)),
+      queryRecords: (query) => control?.query(query) ?? Promise.resolve({ ok: false, code: 'records-error', message: 'the control plane is not up yet' }),
     });
     this.engine = engine;
     const notHere: CommandResult = { ok: false, code: 'not-supported', message: 'this session module takes no commands' };

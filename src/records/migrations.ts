@@ -80,6 +80,14 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('summary_deliveries_due').on('summary_deliveries').columns(['delivered_at_ms', 'next_attempt_at_ms']).execute();
     },
   },
+  // lookup_caller reads a number's latest calls, GET /api/messages the latest messages: without these each scans a
+  // whole table
+  '0003_calls_by_from_and_events_by_kind': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.createIndex('calls_by_from').on('calls').columns(['from_address', 'started_at_ms']).execute();
+      await db.schema.createIndex('call_events_by_kind').on('call_events').columns(['kind', 'at_ms']).execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -5,6 +5,7 @@
 // covers the whole exchange (the answer's body included) and joins the caller's signal, so a barge-in cancels it.
 import type { HttpToolSpec } from '../agent-file/resolved-agent.js';
 import { SIGNATURE_HEADER, signatureHeaderValue } from './signature.js';
+import type { Tool } from './types.js';
 
 /** Structurally the tool loop's ToolResult (src/agent/tools/types.ts). */
 export type HttpToolResult = { ok: true; value: unknown } | { ok: false; error: string };
@@ -152,4 +153,16 @@ export async function callHttpTool(
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onCallerAbort);
   }
+}
+
+/** An agent file's HTTP tool as the tool loop runs it: the model's arguments POSTed, signed, under the call's signal. */
+export function httpTool(spec: HttpToolSpec, secret: string): Tool {
+  return {
+    name: spec.name,
+    description: spec.description,
+    parameters: spec.parameters,
+    // the registry's own limit sits a little past the tool's, which callHttpTool keeps (its error names the tool)
+    timeoutMs: spec.timeoutMs + 250,
+    run: (args, ctx) => callHttpTool(spec, { callSid: ctx.callSid, arguments: args }, { secret, signal: ctx.signal }),
+  };
 }
