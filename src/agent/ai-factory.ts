@@ -172,6 +172,7 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     onProviderError: (provider, kind) => metrics.countProviderError(provider, kind),
     onTurnLatency: (stage, ms) => metrics.observeTurnLatency(stage, ms),
     ...(parts.briefFor !== undefined ? { briefFor: parts.briefFor } : {}),
+    ...(config.agent.callerMemory === true && parts.lookupCaller !== undefined ? { callerMemory: parts.lookupCaller } : {}),
     tools,
     languageCode: config.language.code,
     ...parts.pipeline,

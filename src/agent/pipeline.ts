@@ -36,6 +36,7 @@ import { type Agent, type AgentContext, type CallBrief, type CallEndReason, type
 import type { CallCommand } from '../call/events.js';
 import { toolLinesFor, type ToolLines } from './tools/lines.js';
 import type { ToolOutcome, ToolRegistry } from './tools/registry.js';
+import type { CallerLookup } from './tools/built-ins.js';
 
 /** A keypad turn ends this long after the last digit (or at '#'). */
 export const DTMF_TURN_GAP_MS = 1500;
@@ -44,6 +45,10 @@ const MAX_DTMF_DIGITS = 32;
 export function briefContextInstructions(context: Record<string, unknown>): string {
   return `This call was placed by the business. What it is about, from the business's records (use it; do not read it out): ${JSON.stringify(context)}`;
 }
+
+/** Caller memory: how many earlier calls go into the instructions, and how long reading them may take. */
+const CALLER_MEMORY_CALLS = 3;
+const CALLER_MEMORY_TIMEOUT_MS = 1_000;
 
 /** Keypad turns are numbered apart from the VAD's turns (in logs and records). */
 const KEYPAD_TURN_ID_BASE = 10_000;
@@ -75,6 +80,11 @@ export interface PipelineOptions {
   systemPrompt: string;
   /** Spoken at call start; none when undefined or empty. */
   greeting?: string | undefined;
+  /**
+   * Caller memory (the agent file's callerMemory): this number's earlier calls, read at call start, join the
+   * instructions before the first reply. Undefined: off.
+   */
+  callerMemory?: CallerLookup;
   /** A placed call's brief (undefined for other calls): its greeting replaces ours, its context joins the instructions. */
   briefFor?: (call: CallInfo) => Promise<CallBrief | undefined>;
   /** The transcriber's language code (Whisper "he"). */
@@ -151,6 +161,9 @@ export class PipelineAgent implements Agent {
   private readonly fallbackSource: FallbackSource;
   /** This call's own instructions (a placed call's context), after the system prompt. */
   private callInstructions: string | undefined;
+  /** The caller's earlier calls, for the instructions; read at call start, awaited (bounded) by the first reply. */
+  private callerHistory: Promise<string | undefined> = Promise.resolve(undefined);
+  private callerHistoryText: string | undefined;
   /** The tool loop's own lines in the call's language; the filler is synthesized once and cached like the fallback. */
   private readonly toolLines: ToolLines;
   private readonly fillerSource: FallbackSource;
@@ -178,7 +191,7 @@ export class PipelineAgent implements Agent {
 
   /** The messages the next reply would be asked with (system prompt first). */
   messages(): ChatMessage[] {
-    const system = this.callInstructions === undefined ? this.options.systemPrompt : `${this.options.systemPrompt}\n\n${this.callInstructions}`;
+    const system = [this.options.systemPrompt, this.callInstructions, this.callerHistoryText].filter((part) => part !== undefined).join('\n\n');
     return [{ role: 'system', content: system }, ...this.history];
   }
 
@@ -188,6 +201,7 @@ export class PipelineAgent implements Agent {
     // the fallback line is ready (cached) before anything can fail; never rejects
     void prepareFallback(this.fallbackSource, this.options.fallbackTimeoutMs);
     if (this.hasTools) void prepareFallback(this.fillerSource, this.options.fallbackTimeoutMs);
+    this.callerHistory = this.readCallerHistory(ctx);
     const brief = await this.briefOf(ctx);
     if (ctx.signal.aborted) return;
     if (brief?.context !== undefined) this.callInstructions = briefContextInstructions(brief.context);
@@ -202,6 +216,27 @@ export class PipelineAgent implements Agent {
       this.onFailure(error, 'greeting', reply.signal, undefined);
     } finally {
       if (this.reply === reply) this.reply = null;
+    }
+  }
+
+  /**
+   * With caller memory on, an inbound caller's last calls (from the records) as a few lines for the instructions;
+   * undefined when off, for an outbound call (its From is our own number), when there are none, or when the read
+   * fails or takes longer than CALLER_MEMORY_TIMEOUT_MS. Never rejects.
+   */
+  private async readCallerHistory(ctx: AgentContext): Promise<string | undefined> {
+    const lookup = this.options.callerMemory;
+    const from = ctx.call.customParameters['from'];
+    if (lookup === undefined || from === undefined || from.length === 0 || ctx.call.customParameters['direction'] === 'outbound') return undefined;
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(CALLER_MEMORY_TIMEOUT_MS)]);
+    try {
+      const calls = (await lookup(from, CALLER_MEMORY_CALLS + 1, signal)).filter((call) => call.callSid !== ctx.call.callSid).slice(0, CALLER_MEMORY_CALLS);
+      if (calls.length === 0) return undefined;
+      const lines = calls.map((call) => `- ${call.at.slice(0, 16).replace('T', ' ')} UTC: ${call.summary.length > 0 ? call.summary : '(nothing recorded)'}`);
+      return `This caller (${from}) called before; their latest calls, newest first:\n${lines.join('\n')}`;
+    } catch (error) {
+      ctx.log.warn({ event: LogEvent.TOOL_CALL, err: error }, 'caller memory: the earlier calls could not be read; answering without them');
+      return undefined;
     }
   }
 
@@ -353,6 +388,9 @@ export class PipelineAgent implements Agent {
     const definitions = tools?.definitions() ?? [];
     const maxRounds = this.options.maxToolRounds ?? DEFAULT_MAX_TOOL_ROUNDS;
     const progress: TurnProgress = { sentences: 0, hasFiller: false, finish: undefined };
+    // the caller's earlier calls join the instructions before the first request (read at call start; bounded)
+    if (this.callerHistoryText === undefined) this.callerHistoryText = await this.callerHistory;
+    if (signal.aborted) return;
     for (let round = 0; ; round++) {
       const messages = this.messages();
       const calls: ToolCallRequest[] = [];

@@ -220,7 +220,7 @@ export class RecordsReader {
       throw new RecordsQueryError('limit', `must be an integer from 1 to ${MAX_CALLER_CALLS} (got ${String(limit)})`);
     }
     const db = this.database.db;
-    const rows = await db.selectFrom('calls').select(['call_sid', 'direction', 'started_at_ms', 'duration_ms', 'end_reason'])
+    const rows = await db.selectFrom('calls').select(['call_sid', 'direction', 'started_at_ms', 'duration_ms', 'end_reason', 'summary', 'disposition'])
       .where('from_address', '=', from).orderBy('started_at_ms', 'desc').limit(limit).execute();
     if (rows.length === 0) return [];
     const sids = rows.map((r) => r.call_sid);
@@ -233,7 +233,10 @@ export class RecordsReader {
     return rows.map((r) => {
       const left = messages.filter((m) => m.call_sid === r.call_sid).map((m) => parseData(m.data)['message']).filter((m): m is string => typeof m === 'string');
       const lastLine = lines.find((t) => t.call_sid === r.call_sid && t.heard_text !== null && t.heard_text.length > 0)?.heard_text;
-      const parts = [...left.map((m) => `message left: ${m}`), ...(lastLine !== undefined && lastLine !== null ? [`agent's last line: ${lastLine}`] : [])];
+      // the end-of-call summary when it was written (src/crm/), else what the transcript says at its end
+      const parts = r.summary !== null && r.summary.length > 0
+        ? [`${r.summary}${r.disposition !== null ? ` (${r.disposition})` : ''}`, ...left.map((m) => `message left: ${m}`)]
+        : [...left.map((m) => `message left: ${m}`), ...(lastLine !== undefined && lastLine !== null ? [`agent's last line: ${lastLine}`] : [])];
       return {
         callSid: r.call_sid, at: iso(Number(r.started_at_ms)), direction: r.direction, durationMs: numOrNull(r.duration_ms), endReason: r.end_reason,
         summary: parts.join('; ').slice(0, CALLER_SUMMARY_CHARS),

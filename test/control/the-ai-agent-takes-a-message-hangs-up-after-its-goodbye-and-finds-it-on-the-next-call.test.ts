@@ -5,7 +5,11 @@
 // stream ends, and the message is in the call's record (GET /api/calls/{sid}, an event of kind `message`) and in
 // GET /api/messages. When the
 // same number calls again, the model looks the caller up (lookup_caller: the edge thread asks the main thread's
-// records) and is given the earlier call with the message in its summary, and answers with it.
+// records) and is given the earlier call with the message in its summary, and answers with it. With the agent
+// file's callerMemory on, that earlier call is already in the second call's instructions from its first request.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { Caller, type CallerResult } from '../../src/cli/caller.js';
@@ -60,12 +64,19 @@ beforeAll(async () => {
     env: aiServerEnv({ openaiBaseUrl: openaiFake.baseUrl, googleEndpointUrl: googleFake.endpointUrl, account }, {
       TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_ACCOUNT_SID: ACCOUNT_SID, PUBLIC_BASE_URL, TWILIO_API_BASE_URL: twilio.baseUrl,
       STREAM_TOKEN_SECRET, CONTROL_API_KEY: API_KEY, GREETING: 'שלום!', SYSTEM_PROMPT: 'You are a test receptionist.',
+      AGENT_FILE: agentFileWithCallerMemory(),
       // a generous turn budget: two chat rounds on a shared machine; this test is about the tools, not the deadline
       ASR_TIMEOUT_MS: '1500', LLM_TIMEOUT_MS: '1500', TTS_TIMEOUT_MS: '1500', TURN_DEADLINE_MS: '4000',
     }),
   });
   result = await call(callSid);
 }, 40_000);
+
+function agentFileWithCallerMemory(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'aicrmd-memory-agent-')), 'agent.yaml');
+  writeFileSync(file, 'name: Memory test\ncallerMemory: true\n');
+  return file;
+}
 
 /** One call from CALLER_NUMBER, as Twilio would stream it (signed, with its stream token). */
 function call(sid: string): Promise<CallerResult> {
@@ -157,6 +168,12 @@ describe('the AI agent takes a message and ends the call', () => {
     expect(String(found.value.earlierCalls[0]!['summary'])).toContain(`message left: ${MESSAGE_ARGS.message}`);
     expect(googleFake.texts().join(' ')).toContain(ANSWER_2);
     expect(second.marksReceived.at(-1)).toMatch(/^goodbye-/);
+    // caller memory: the second call's instructions name the earlier call and its message from the first request on;
+    // the first call's did not (there was none)
+    expect(bodies[0]!.messages[0]!.content).not.toContain('called before');
+    const instructions = bodies[2]!.messages[0]!.content ?? '';
+    expect(instructions).toContain(`This caller (${CALLER_NUMBER}) called before`);
+    expect(instructions).toContain(`message left: ${MESSAGE_ARGS.message}`);
     expect(second.closeCode).toBe(1000);
   });
 });
