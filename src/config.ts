@@ -70,6 +70,8 @@ export interface Config {
     baseUrl: string | undefined;
     asrModel: string;
     chatModel: string;
+    /** A second chat model for a reply the first fails to begin (OPENAI_CHAT_FALLBACK_MODEL); undefined: none. */
+    chatFallbackModel: string | undefined;
     /** The end-of-call summary's model (OPENAI_SUMMARY_MODEL, default the chat model). */
     summaryModel: string;
     ttsModel: string;
@@ -347,6 +349,7 @@ const EnvSchema = z.object({
   OPENAI_ASR_MODEL: text(),
   OPENAI_CHAT_MODEL: text(),
   OPENAI_SUMMARY_MODEL: text(),
+  OPENAI_CHAT_FALLBACK_MODEL: text(),
   CALL_SUMMARIES: boolVar(),
   OPENAI_TTS_MODEL: text(),
   OPENAI_TTS_VOICE: text(),
@@ -644,6 +647,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       asrModel: v.OPENAI_ASR_MODEL ?? 'whisper-1',
       chatModel: v.OPENAI_CHAT_MODEL ?? 'gpt-4o-mini',
       summaryModel: v.OPENAI_SUMMARY_MODEL ?? v.OPENAI_CHAT_MODEL ?? 'gpt-4o-mini',
+      chatFallbackModel: v.OPENAI_CHAT_FALLBACK_MODEL,
       ttsModel: v.OPENAI_TTS_MODEL ?? 'gpt-4o-mini-tts',
       ttsVoice: merged.openaiVoice ?? 'alloy',
     },

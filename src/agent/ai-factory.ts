@@ -11,7 +11,7 @@ import type { Config } from '../config.js';
 import type { ErrorKindName } from '../observability/log.js';
 import { FRAME_MS } from '../twilio/media-format.js';
 import { defaultFallbackLine } from './fallback-audio.js';
-import { FailoverSynthesizer, type FailoverObserver } from './failover.js';
+import { FailoverResponder, FailoverSynthesizer, type FailoverObserver } from './failover.js';
 import { httpTool } from './tools/http-tool.js';
 import { GoogleSynthesizer, loadGoogleCredentials } from './google-tts.js';
 import type { TurnStage } from './latency.js';
@@ -140,8 +140,13 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
   // a transcriber per call (it is only a few fields; its attempt count is per call), the clients shared
   const newTranscriber = (): Transcriber => parts.transcriber
     ?? new OpenAITranscriber({ client: openai as OpenAI, model: config.openai.asrModel, timeoutMs: config.timeouts.asrMs });
-  const responder = parts.responder
-    ?? new OpenAIResponder({ client: openai as OpenAI, model: config.openai.chatModel, timeoutMs: config.timeouts.llmMs });
+  const newResponder = (model: string, name?: string): OpenAIResponder =>
+    new OpenAIResponder({ client: openai as OpenAI, model, timeoutMs: config.timeouts.llmMs, ...(name !== undefined ? { name } : {}) });
+  // OPENAI_CHAT_FALLBACK_MODEL: a second model answers when the first fails before its reply has begun
+  const fallbackModel = config.openai.chatFallbackModel;
+  const responder = parts.responder ?? (fallbackModel !== undefined
+    ? new FailoverResponder([newResponder(config.openai.chatModel), newResponder(fallbackModel, 'openai-llm-fallback')], parts.metrics.countFailover !== undefined ? { onFailover: parts.metrics.countFailover } : {})
+    : newResponder(config.openai.chatModel));
   const synthesizer = parts.synthesizer ?? createSynthesizer(config, openai, parts.metrics.countFailover);
   // the pool is this build's unless the audio jobs were handed in (then releasing them is the giver's business)
   const audio = parts.audio !== undefined ? { audio: parts.audio, release: async () => {} } : lazyPool(config);

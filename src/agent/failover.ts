@@ -5,14 +5,14 @@
 // A provider that failed RESTING_FAILURES times in a row rests for RESTING_MS, so that a dead provider does not eat
 // every turn's budget; after its rest it is asked again (one success ends the rest). The result says who served it.
 import { isDeadlineAbort } from './provider-call.js';
-import { ProviderError, type SynthesisResult, type Synthesizer } from './types.js';
+import { ProviderError, type ChatMessage, type RespondOptions, type Responder, type ResponderEvent, type SynthesisResult, type Synthesizer } from './types.js';
 
 /** Consecutive failures after which a provider rests. */
 export const RESTING_FAILURES = 3;
 export const RESTING_MS = 30_000;
 
 /** Told of each fail-over (metrics, logs): `from` failed with `error`, `to` is asked next. */
-export type FailoverObserver = (stage: 'tts', from: string, to: string, error: ProviderError) => void;
+export type FailoverObserver = (stage: 'tts' | 'llm', from: string, to: string, error: ProviderError) => void;
 
 export interface ServedSynthesis extends SynthesisResult {
   /** The provider that synthesized it. */
@@ -63,6 +63,40 @@ export class FailoverSynthesizer implements Synthesizer {
       }
     }
     throw lastError;
+  }
+}
+
+/**
+ * The reply, from an ordered list of chat providers (a second model): the next is asked only while nothing of the
+ * reply has been passed on (a reply that fails half-way is not started again elsewhere: the caller heard its start).
+ * The first event says which provider answers.
+ */
+export class FailoverResponder implements Responder {
+  readonly name: string;
+
+  constructor(private readonly providers: readonly Responder[], private readonly options: { onFailover?: FailoverObserver } = {}) {
+    if (providers.length === 0) throw new RangeError('a fail-over needs at least one provider');
+    this.name = providers.map((p) => p.name).join('>');
+  }
+
+  async *respond(messages: readonly ChatMessage[], signal: AbortSignal, options?: RespondOptions): AsyncIterable<ResponderEvent> {
+    for (let k = 0; k < this.providers.length; k++) {
+      const provider = this.providers[k]!;
+      let hasYielded = false;
+      try {
+        for await (const event of provider.respond(messages, signal, options)) {
+          if (!hasYielded) yield { kind: 'served', provider: provider.name };
+          hasYielded = true;
+          yield event;
+        }
+        if (!hasYielded) yield { kind: 'served', provider: provider.name };
+        return;
+      } catch (error) {
+        const next = this.providers[k + 1];
+        if (hasYielded || signal.aborted || next === undefined || !canAnotherProviderHelp(error)) throw error;
+        this.options.onFailover?.('llm', provider.name, next.name, error);
+      }
+    }
   }
 }
 

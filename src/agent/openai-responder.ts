@@ -29,6 +29,8 @@ export interface OpenAIResponderOptions {
   /** Upper bound on the reply's length in tokens (default 300: this is a phone call). */
   maxTokens?: number;
   temperature?: number;
+  /** The provider's name in logs, metrics and records (default openai-llm; a fallback model has its own). */
+  name?: string;
 }
 
 /** The conversation in the API's shape. */
@@ -82,11 +84,12 @@ class ToolCallAssembler {
 }
 
 export class OpenAIResponder implements Responder {
-  readonly name = 'openai-llm';
+  readonly name: string;
   private readonly options: OpenAIResponderOptions;
 
   constructor(options: OpenAIResponderOptions) {
     this.options = options;
+    this.name = options.name ?? 'openai-llm';
   }
 
   async *respond(messages: readonly ChatMessage[], signal: AbortSignal, respondOptions?: RespondOptions): AsyncIterable<ResponderEvent> {

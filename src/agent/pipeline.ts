@@ -37,6 +37,7 @@ import type { CallCommand } from '../call/events.js';
 import { toolLinesFor, type ToolLines } from './tools/lines.js';
 import type { ToolOutcome, ToolRegistry } from './tools/registry.js';
 import type { CallerLookup } from './tools/built-ins.js';
+import type { ServedSynthesis } from './failover.js';
 
 /** A keypad turn ends this long after the last digit (or at '#'). */
 export const DTMF_TURN_GAP_MS = 1500;
@@ -398,7 +399,9 @@ export class PipelineAgent implements Agent {
       const what = round === 0 ? `turn ${turnId}` : `turn ${turnId} round ${round + 1}`;
       const events = (s: AbortSignal): AsyncIterable<ResponderEvent> =>
         this.options.responder.respond(messages, s, definitions.length > 0 ? { tools: definitions } : undefined);
-      progress.sentences += await this.speak((s) => textOf(events(s), calls), roundId, signal, latency, what, budget);
+      let servedLlm: string | undefined;
+      progress.sentences += await this.speak((s) => textOf(events(s), calls, (provider) => (servedLlm = provider)), roundId, signal, latency, what, budget,
+        () => servedLlm ?? this.options.responder.name);
       if (signal.aborted) return;
       if (calls.length === 0) break;
       if (round >= maxRounds) {
@@ -541,8 +544,10 @@ export class PipelineAgent implements Agent {
    * the first sentence's audio and is released once that is enqueued.
    */
   private async speak(source: (signal: AbortSignal) => AsyncIterable<string>, utteranceId: string, signal: AbortSignal, latency: TurnLatency | undefined,
-    what: string, budget?: TurnBudget): Promise<number> {
+    what: string, budget?: TurnBudget, servedLlm?: () => string | undefined): Promise<number> {
     const ctx = this.ctx;
+    /** The synthesizers that spoke this utterance (more than one after a fail-over), for its record. */
+    const servedTts = new Set<string>();
     if (ctx === null) return 0;
     const queue = new SentenceQueue();
     const cutter = new SentenceCutter(this.options.cutter);
@@ -575,6 +580,8 @@ export class PipelineAgent implements Agent {
         const ttsStartMs = performance.now();
         const result = await this.options.synthesizer.synthesize(sentence, stageSignal);
         if (signal.aborted) break;
+        const ttsProvider = (result as Partial<ServedSynthesis>).provider ?? this.options.synthesizer.name;
+        servedTts.add(ttsProvider);
         const mulaw = await this.toMulaw(result, stageSignal);
         if (signal.aborted || this.ctx !== ctx) break;
         // the caller is about to hear the reply: later sentences are bound by their own stages' limits only
@@ -587,7 +594,7 @@ export class PipelineAgent implements Agent {
         this.recordSentence(utterance, { text: sentence, frames });
         ctx.log.info({
           event: LogEvent.TTS_SUCCESS, utteranceId, sentence: utterance.sentences.length, chars: sentence.length, frames,
-          provider: this.options.synthesizer.name, ttsMs: Math.round(performance.now() - ttsStartMs),
+          provider: ttsProvider, ttsMs: Math.round(performance.now() - ttsStartMs),
           ...(utterance.sentences.length === 1 ? latency?.fields() : {}),
         }, `said (${what})`);
       }
@@ -601,6 +608,9 @@ export class PipelineAgent implements Agent {
     if (utterance.sentences.length > 0) {
       // what was said is said: end the utterance (its mark follows) even when something failed after it
       if (this.ctx === ctx) ctx.endUtterance(utteranceId);
+      // which providers served this reply, for its record (a fail-over shows here)
+      const llm = servedLlm?.() ?? (latency !== undefined ? this.options.responder.name : undefined);
+      if (this.ctx === ctx) ctx.report({ kind: 'note', note: 'providers', data: { utteranceId, tts: [...servedTts], ...(llm !== undefined ? { llm } : {}) } });
       if (latency !== undefined) {
         ctx.log.info({ event: LogEvent.LLM_TEXT, utteranceId, text: replyText, sentences: utterance.sentences.length, wasAborted: signal.aborted, ...latency.fields() }, 'agent replied');
       }
@@ -709,10 +719,11 @@ async function* singleSentence(text: string): AsyncIterable<string> {
 }
 
 /** The reply's text deltas, for the sentence cutter; its tool calls go into `calls`. */
-async function* textOf(events: AsyncIterable<ResponderEvent>, calls: ToolCallRequest[]): AsyncIterable<string> {
+async function* textOf(events: AsyncIterable<ResponderEvent>, calls: ToolCallRequest[], served?: (provider: string) => void): AsyncIterable<string> {
   for await (const event of events) {
     if (event.kind === 'text') yield event.delta;
-    else calls.push({ id: event.id, name: event.name, argumentsJson: event.argumentsJson });
+    else if (event.kind === 'tool-call') calls.push({ id: event.id, name: event.name, argumentsJson: event.argumentsJson });
+    else served?.(event.provider);
   }
 }
 

@@ -64,7 +64,9 @@ export interface ToolDefinition {
 /** What a streamed reply is made of: text as it arrives, and each tool call once its arguments are complete. */
 export type ResponderEvent =
   | { kind: 'text'; delta: string }
-  | ({ kind: 'tool-call' } & ToolCallRequest);
+  | ({ kind: 'tool-call' } & ToolCallRequest)
+  /** Which provider is answering, when a fail-over chain (failover.ts) chose one; before its first text or call. */
+  | { kind: 'served'; provider: string };
 
 export interface RespondOptions {
   /** The functions the model may call this time (none: a plain reply). */

@@ -206,12 +206,19 @@ describe('the AI pipeline', () => {
     agent.onUtterancePlayed({ utteranceId: 'greeting', frames: 1 });
     await agent.onTurn(hebrewTurn(1), new AbortController().signal);
     agent.onUtterancePlayed({ utteranceId: 'reply-1', frames: 1 });
-    expect(ctx.reports).toEqual([
+    const isProviders = (r: { kind: string; note?: string }): boolean => r.kind === 'note' && r.note === 'providers';
+    const said = ctx.reports.filter((r) => !isProviders(r));
+    expect(said).toEqual([
       { kind: 'agent-said', utteranceId: 'greeting', text: GREETING, heardText: GREETING, isCut: false },
       expect.objectContaining({ kind: 'caller-text', turnId: 1, text: 'אני רוצה לקבוע תור למחר' }),
       { kind: 'agent-said', utteranceId: 'reply-1', text: REPLY, heardText: REPLY, isCut: false },
     ]);
-    expect((ctx.reports[1] as { latencyMs: number }).latencyMs).toBeGreaterThanOrEqual(0);
+    expect((said[1] as { latencyMs: number }).latencyMs).toBeGreaterThanOrEqual(0);
+    // and which providers served each line: the greeting spoken by Google, the reply written by the chat model too
+    expect(ctx.reports.filter(isProviders).map((r) => (r as { data: unknown }).data)).toEqual([
+      { utteranceId: 'greeting', tts: ['google-tts'] },
+      { utteranceId: 'reply-1', tts: ['google-tts'], llm: 'openai-llm' },
+    ]);
   });
 
   it('digits pressed are a caller turn: collected until #, told to the model as keypad input, and answered', async () => {

@@ -1,14 +1,17 @@
-// Speech synthesis that fails over: the real Google and OpenAI synthesizers, each against its local fake. While
+// Providers that fail over. Speech synthesis: the real Google and OpenAI synthesizers, each against its local fake. While
 // Google answers 503, a sentence is spoken by OpenAI within the same request (and the fail-over is reported); after
 // three failures in a row Google rests and OpenAI is asked first; once the rest is over Google is asked again. A
-// barge-in ends the attempt without asking anyone else.
+// barge-in ends the attempt without asking anyone else. The reply (a second chat model): asked when the first model
+// fails before its reply has begun, and the reply says which model served it.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FailoverSynthesizer, RESTING_MS } from '../../src/agent/failover.js';
+import { FailoverResponder, FailoverSynthesizer, RESTING_MS } from '../../src/agent/failover.js';
+import { OpenAIResponder } from '../../src/agent/openai-responder.js';
+import type { ResponderEvent } from '../../src/agent/types.js';
 import { GoogleSynthesizer, loadGoogleCredentials } from '../../src/agent/google-tts.js';
 import { OpenAISynthesizer } from '../../src/agent/openai-synthesizer.js';
 import { fakeServiceAccount, ROUTE_SYNTHESIZE, startFakeGoogleTts, type FakeGoogleTts } from '../fakes/google-tts-server.js';
-import { ROUTE_SPEECH, startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server.js';
+import { ROUTE_CHAT, ROUTE_SPEECH, startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server.js';
 
 let googleFake: FakeGoogleTts;
 let openaiFake: FakeOpenAI;
@@ -79,5 +82,41 @@ describe('TTS fail-over', () => {
     await expect(synthesizer.synthesize('Never said.', barge.signal)).rejects.toMatchObject({ kind: 'aborted' });
     expect(speechRequests()).toBe(before);
     googleFake.behaviour.clear();
+  });
+});
+
+describe('chat fail-over', () => {
+  const collect = async (events: AsyncIterable<ResponderEvent>): Promise<ResponderEvent[]> => {
+    const all: ResponderEvent[] = [];
+    for await (const event of events) all.push(event);
+    return all;
+  };
+  const responderFor = (seen: string[]): FailoverResponder => {
+    const client = new OpenAI({ apiKey: 'test', baseURL: openaiFake.baseUrl, maxRetries: 0 });
+    return new FailoverResponder(
+      [new OpenAIResponder({ client, model: 'gpt-first', timeoutMs: 2000 }), new OpenAIResponder({ client, model: 'gpt-second', timeoutMs: 2000, name: 'openai-llm-fallback' })],
+      { onFailover: (stage, from, to, error) => seen.push(`${stage}:${from}>${to}:${error.kind}`) },
+    );
+  };
+
+  it('asks the second model when the first fails before its reply begins, and says which one served', async () => {
+    const seen: string[] = [];
+    const before = openaiFake.chatBodies().length;
+    openaiFake.nextBehaviours.set(ROUTE_CHAT, ['error500']);
+    const events = await collect(responderFor(seen).respond([{ role: 'user', content: 'Hi' }], new AbortController().signal));
+    expect(events[0]).toEqual({ kind: 'served', provider: 'openai-llm-fallback' });
+    expect(events.filter((e) => e.kind === 'text').map((e) => (e as { delta: string }).delta).join('')).toBe('Sure. I can help with that.');
+    expect(seen).toEqual(['llm:openai-llm>openai-llm-fallback:http']);
+    // the failed request was the first model's, the answer the second's
+    const models = openaiFake.of(ROUTE_CHAT).slice(before).map((r) => (JSON.parse(r.body.toString('utf8')) as { model: string }).model);
+    expect(models).toEqual(['gpt-first', 'gpt-second']);
+  });
+
+  it('asks nobody else after a barge-in', async () => {
+    const seen: string[] = [];
+    const barge = new AbortController();
+    barge.abort(new Error('barge-in'));
+    await expect(collect(responderFor(seen).respond([{ role: 'user', content: 'Hi' }], barge.signal))).rejects.toMatchObject({ kind: 'aborted' });
+    expect(seen).toEqual([]);
   });
 });
