@@ -104,6 +104,12 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
   const engine = await loadCallEngine(data.sessionModuleUrl, { config, threadIndex });
   // Every call event goes to the main thread's control plane (records, routing, Twilio's REST API).
   engine.subscribe?.((event) => post({ type: 'call-event', threadIndex, event }));
+  // Audio blocks for the main thread's recording writer: the block's memory moves, it is not copied.
+  engine.subscribeRecording?.((message) => {
+    const recording: ThreadToMainMessage = { type: 'recording', threadIndex, message };
+    if (message.kind === 'audio-block') port.postMessage(recording, [message.mulaw.buffer as ArrayBuffer]);
+    else port.postMessage(recording);
+  });
   const pendingRoutes = new Map<number, { resolve: (result: CommandResult) => void; timer: NodeJS.Timeout }>();
   let nextRouteId = 1;
   /** A command for `callSid`: carried out here when this thread owns the call, else routed through the main thread. */
