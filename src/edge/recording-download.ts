@@ -26,7 +26,9 @@ export async function serveRecording(
   try {
     handle = await open(join(dir, recordingFileName(callSid)), 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    // no file, or no folder (ENOTDIR: something else is where the folder should be)
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };
     throw error;
   }
   let isClosed = false;
