@@ -32,7 +32,7 @@ export async function createCallEngine({ config, threadIndex }: CallEngineContex
           log.error({ event: LogEvent.RECORDING_DROPPED, errKind: ErrorKind.INTERNAL, callSid: message.callSid, err: error }, 'a recording listener threw');
         }
       }
-    })
+    }, { leadFrames: config.playout.leadFrames })
     : undefined;
   const registry = new CallRegistry({
     config, clock, batcher, agentFactory: agent.agentFactory, log, threadIndex, events, agentKind: config.agent.kind,

@@ -1,8 +1,9 @@
 // The edge thread's side of a call's recording (RECORD_AUDIO=on): per stream and per channel, a one-second block of
 // mu-law filled frame by frame at the frame's place on the stream's clock (silence where nothing was placed), and
 // posted whole as soon as the channel moves past it; at the stream's end the partial blocks and an end message go.
-// Nothing here decodes, touches a file or waits: that is the writer's job, off the edge thread. A frame is copied
-// byte by byte (160 bytes: cheaper than a subarray view), and a block is allocated once a second per channel.
+// Nothing here decodes, touches a file or waits: that is the writer's job, off the edge thread. A frame goes into its
+// block with one TypedArray.set (a memcpy; frames on the 20 ms grid never straddle a block), an agent frame is first
+// copied out of the playout's ring into a slot of its own, and a block is allocated once a second per channel.
 //
 // Caller channel: each inbound frame at its stream time (the session's, gap fill and skipped gaps included, so that
 // its sample index is the stream time). Agent channel: each frame the playout sent, at the tick Twilio plays it; a
@@ -19,8 +20,8 @@ import { AGENT_CHANNEL, BLOCK_SAMPLES, CALLER_CHANNEL, MAX_BLOCKS_PER_STREAM, ty
 export const MAX_CALLER_LEAD_SAMPLES = 2 * SAMPLE_RATE_HZ;
 /** How far (samples) the caller channel may fall behind the clock before silence is placed (Twilio omits silence). */
 export const MAX_CALLER_LAG_SAMPLES = 3 * SAMPLE_RATE_HZ;
-/** Frames sent but not yet played that the agent channel holds: the playout's largest lead and the tick's own. */
-const PENDING_AGENT_FRAMES = MAX_PLAYOUT_LEAD_FRAMES + 2;
+/** Frames sent but not yet played the agent channel holds beyond the playout's lead: the tick's own and one spare. */
+const PENDING_BEYOND_LEAD_FRAMES = 2;
 const SAMPLES_PER_MS = SAMPLE_RATE_HZ / 1000;
 /** The last sample a stream's recording may hold. */
 const MAX_STREAM_SAMPLES = MAX_BLOCKS_PER_STREAM * BLOCK_SAMPLES;
@@ -28,9 +29,10 @@ const MAX_STREAM_SAMPLES = MAX_BLOCKS_PER_STREAM * BLOCK_SAMPLES;
 /** Where the blocks go (the thread root posts them to the writer). Must not throw. */
 export type RecordingPost = (message: RecordingMessage) => void;
 
-/** The taps of one edge thread's calls. */
-export function createAudioTaps(post: RecordingPost): CallAudioTaps {
-  return { open: (callSid, streamSid, startedAtClockMs) => new StreamAudioBlocks(callSid, streamSid, startedAtClockMs, post) };
+/** The taps of one edge thread's calls; `leadFrames` is the playout's (PLAYOUT_LEAD_FRAMES; default the largest). */
+export function createAudioTaps(post: RecordingPost, options: { leadFrames?: number } = {}): CallAudioTaps {
+  const pendingFrames = Math.min(options.leadFrames ?? MAX_PLAYOUT_LEAD_FRAMES, MAX_PLAYOUT_LEAD_FRAMES) + PENDING_BEYOND_LEAD_FRAMES;
+  return { open: (callSid, streamSid, startedAtClockMs) => new StreamAudioBlocks(callSid, streamSid, startedAtClockMs, post, pendingFrames) };
 }
 
 /** One channel of one stream: position-addressed, never going back. */
@@ -42,11 +44,22 @@ class ChannelBlocks {
 
   constructor(private readonly emit: (blockIndex: number, mulaw: Uint8Array) => void) {}
 
-  /** Per-frame path: `length` bytes of `src` from `offset` at sample `at` (or at the position, if that is later). */
-  write(src: Uint8Array, offset: number, length: number, at: number): void {
+  /** Per-frame path: all of `frame` at sample `at` (or at the position, if that is later). */
+  write(frame: Uint8Array, at: number): void {
     if (at > this.position) this.skipTo(at);
+    const length = frame.length;
     if (this.position + length > MAX_STREAM_SAMPLES) return;
-    let from = offset;
+    const index = Math.floor(this.position / BLOCK_SAMPLES);
+    const inBlock = this.position - index * BLOCK_SAMPLES;
+    if (inBlock + length <= BLOCK_SAMPLES) {
+      if (this.block === null || index !== this.blockIndex) this.startBlock(index);
+      this.block!.set(frame, inBlock);
+      this.position += length;
+      if (inBlock + length === BLOCK_SAMPLES) this.flush();
+      return;
+    }
+    // off the 20 ms grid, across a block's end: byte by byte
+    let from = 0;
     let left = length;
     while (left > 0) {
       const index = Math.floor(this.position / BLOCK_SAMPLES);
@@ -54,7 +67,7 @@ class ChannelBlocks {
       const block = this.block!;
       let inBlock = this.position - index * BLOCK_SAMPLES;
       const n = Math.min(left, BLOCK_SAMPLES - inBlock);
-      for (let i = 0; i < n; i++) block[inBlock++] = src[from + i]!;
+      for (let i = 0; i < n; i++) block[inBlock++] = frame[from + i]!;
       from += n;
       left -= n;
       this.position += n;
@@ -96,8 +109,10 @@ class ChannelBlocks {
 export class StreamAudioBlocks implements StreamAudioTap {
   private readonly caller: ChannelBlocks;
   private readonly agent: ChannelBlocks;
-  private readonly pendingBytes = new Uint8Array(PENDING_AGENT_FRAMES * FRAME_BYTES);
-  private readonly pendingTicks = new Float64Array(PENDING_AGENT_FRAMES);
+  /** The ring of agent frames sent and not yet played (its size: the playout's lead and two). */
+  private readonly pendingFrames: Uint8Array[];
+  private readonly pendingTicks: Float64Array;
+  private readonly pendingSize: number;
   /** Ring slot of the oldest pending agent frame, and how many there are. */
   private pendingHead = 0;
   private pendingCount = 0;
@@ -110,7 +125,11 @@ export class StreamAudioBlocks implements StreamAudioTap {
     private readonly streamSid: string,
     private readonly startedAtClockMs: number,
     private readonly post: RecordingPost,
+    pendingFrames = MAX_PLAYOUT_LEAD_FRAMES + PENDING_BEYOND_LEAD_FRAMES,
   ) {
+    this.pendingSize = pendingFrames;
+    this.pendingFrames = Array.from({ length: pendingFrames }, () => new Uint8Array(FRAME_BYTES));
+    this.pendingTicks = new Float64Array(pendingFrames);
     this.caller = new ChannelBlocks((blockIndex, mulaw) => this.emitBlock(CALLER_CHANNEL, blockIndex, mulaw));
     this.agent = new ChannelBlocks((blockIndex, mulaw) => this.emitBlock(AGENT_CHANNEL, blockIndex, mulaw));
     post({ kind: 'audio-start', callSid, streamSid, atMs: Date.now() });
@@ -120,17 +139,17 @@ export class StreamAudioBlocks implements StreamAudioTap {
   onCallerFrame(payload: Uint8Array, streamMs: number): void {
     if (this.isClosed) return;
     const at = Math.min(Math.round(streamMs * SAMPLES_PER_MS), this.agent.position + MAX_CALLER_LEAD_SAMPLES);
-    this.caller.write(payload, 0, Math.min(payload.length, SAMPLES_PER_FRAME), at);
+    // a frame is 20 ms of stream time whatever its length (the session's rule); Twilio's are 160 bytes
+    this.caller.write(payload.length <= SAMPLES_PER_FRAME ? payload : payload.subarray(0, SAMPLES_PER_FRAME), at);
   }
 
   /** Per-frame path. */
   onAgentFrame(ring: Uint8Array, offset: number, playTick: number): void {
     if (this.isClosed) return;
-    if (this.pendingCount === PENDING_AGENT_FRAMES) this.commitOldest(); // cannot happen within the playout's lead
-    const slot = (this.pendingHead + this.pendingCount) % PENDING_AGENT_FRAMES;
-    const pending = this.pendingBytes;
-    let to = slot * FRAME_BYTES;
-    for (let i = 0; i < FRAME_BYTES; i++) pending[to++] = ring[offset + i]!;
+    if (this.pendingCount === this.pendingSize) this.commitOldest(); // cannot happen within the playout's lead
+    const slot = (this.pendingHead + this.pendingCount) % this.pendingSize;
+    // a view and a memcpy: measured about 8x faster than a 160-byte loop here (the view is young garbage)
+    this.pendingFrames[slot]!.set(ring.subarray(offset, offset + FRAME_BYTES));
     this.pendingTicks[slot] = playTick;
     this.pendingCount++;
   }
@@ -139,7 +158,7 @@ export class StreamAudioBlocks implements StreamAudioTap {
     // frames for ticks after the clear never play (a frame already playing at the clear stays)
     const firstUnplayed = Math.ceil(positionTick);
     while (this.pendingCount > 0) {
-      const last = (this.pendingHead + this.pendingCount - 1) % PENDING_AGENT_FRAMES;
+      const last = (this.pendingHead + this.pendingCount - 1) % this.pendingSize;
       if (this.pendingTicks[last]! < firstUnplayed) return;
       this.pendingCount--;
     }
@@ -169,8 +188,8 @@ export class StreamAudioBlocks implements StreamAudioTap {
     const slot = this.pendingHead;
     const tick = this.pendingTicks[slot]!;
     const at = Number.isNaN(this.baseTick) ? this.agent.position : Math.max(0, (tick - this.baseTick) * SAMPLES_PER_FRAME);
-    this.agent.write(this.pendingBytes, slot * FRAME_BYTES, FRAME_BYTES, at);
-    this.pendingHead = (slot + 1) % PENDING_AGENT_FRAMES;
+    this.agent.write(this.pendingFrames[slot]!, at);
+    this.pendingHead = (slot + 1) % this.pendingSize;
     this.pendingCount--;
   }
 

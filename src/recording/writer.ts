@@ -1,8 +1,8 @@
 // The process's one recording writer (RECORD_AUDIO=on), in the main thread: every edge thread posts its streams'
 // one-second mu-law blocks here (src/recording/stream-audio-blocks.ts), and this turns them into each call's WAV
 // (DATA_DIR/recordings/<callSid>.wav, src/recording/wav-file.ts): second k of a stream is decoded (G.711, the
-// addon), interleaved (caller, agent) and appended once both channels have moved past it (a block that never came is
-// silence), with fs promises only, one call's writes in order on its own chain, so the edge (even when it runs in this
+// addon), interleaved (caller, agent) and appended once both channels have sent a later block, or the stream ended
+// (a block that never came is silence), with fs promises only, one call's writes in order on its own chain, so the edge (even when it runs in this
 // thread, EDGE_THREADS=0) never waits on the disk. A call back from a transfer (a second stream) appends to the same
 // file: one call, one WAV (the time it was away is not in it; its record's events say when).
 // Bounded: blocks waiting to be written hold at most maxQueuedBytes; past that, and for a call whose file the disk
@@ -182,7 +182,8 @@ export class RecordingWriter {
         const k = stream.nextBlock;
         const end = stream.endSample;
         if (end !== null && k * BLOCK_SAMPLES >= end) break;
-        if (end === null && (stream.sentThrough[0] < k || stream.sentThrough[1] < k)) return; // a channel is not past it yet
+        // until the end, a second is written once both channels sent a later one: a stream's last blocks are partial
+        if (end === null && (stream.sentThrough[0] <= k || stream.sentThrough[1] <= k)) return;
         const pair = stream.blocks.get(k);
         stream.blocks.delete(k);
         stream.nextBlock = k + 1;
