@@ -22,8 +22,8 @@
  *
  * `--recording` (`npm run bench:recording`): instead of two builds, this build with RECORD_AUDIO off and on, the same
  * workload and the same two figures; on, every call's audio goes through its tap (src/recording/stream-audio-blocks.ts)
- * and each block leaves by a real MessageChannel postMessage with its ArrayBuffer transferred, as an edge thread posts
- * it. Then the writer's side (the main thread's, off the edge): CPU per call-second of decoding, interleaving and
+ * and each tick's blocks leave in one real MessageChannel postMessage with their ArrayBuffers transferred, as an edge
+ * thread posts them. Then the writer's side (the main thread's, off the edge): CPU per call-second of decoding, interleaving and
  * appending blocks to files in the temp folder (fs promises; libuv's threads count, since the process's CPU does).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -108,16 +108,29 @@ async function loadBuild(label: string, distDir: string, isRecordingOn = false):
   };
 }
 
-/** Where --recording's blocks go: a real MessageChannel, the ArrayBuffer transferred (its far end drops them). */
-function recordingPost(): (message: Record<string, unknown>) => void {
+/**
+ * Where --recording's blocks go: as the thread root batches them (one post per pass, here per tick), over a real
+ * MessageChannel with every ArrayBuffer transferred (its far end drops them).
+ */
+function recordingSink(): { post: (message: Record<string, unknown>) => void; flush: () => void } {
   const channel = new MessageChannel();
   channel.port2.on('message', () => undefined);
   channel.port1.unref();
   channel.port2.unref();
-  return (message) => {
-    const mulaw = message['mulaw'] as Uint8Array | undefined;
-    if (mulaw !== undefined) channel.port1.postMessage(message, [mulaw.buffer as ArrayBuffer]);
-    else channel.port1.postMessage(message);
+  let batch: Array<Record<string, unknown>> = [];
+  let transfer: ArrayBuffer[] = [];
+  return {
+    post: (message) => {
+      batch.push(message);
+      const mulaw = message['mulaw'] as Uint8Array | undefined;
+      if (mulaw !== undefined) transfer.push(mulaw.buffer as ArrayBuffer);
+    },
+    flush: () => {
+      if (batch.length === 0) return;
+      channel.port1.postMessage(batch, transfer);
+      batch = [];
+      transfer = [];
+    },
   };
 }
 
@@ -155,13 +168,14 @@ function runRound(build: Build, workload: Workload, conversation: ReturnType<typ
   const MediaSocket = build.mediaSocket['MediaSocket'] as Ctor;
   const createEdgeThreadStats = build.mediaSocket['createEdgeThreadStats'] as () => Record<string, number>;
 
+  const recording = build.recording !== null ? recordingSink() : null;
   const time = new ManualTimeSource(0);
   const clock = new FrameClock({ time });
   const batcher = new InboundBatcher({ maxSlots: workload.calls + 8, maxFramesPerTick: 1024 });
   const factory = createSessionFactory({
     config: { playout: { leadFrames: 3 }, vad: {}, turns: { minTurnMs: 250, maxTurnMs: 30_000 }, bargeIn: { enabled: true, minSpeechMs: 200 } },
     clock, batcher, maxFramesPerBatch: 1024, idleTimeoutMs: 60_000,
-    ...(build.recording !== null ? { audioTaps: build.recording.createAudioTaps(recordingPost(), { leadFrames: 3 }) } : {}),
+    ...(build.recording !== null && recording !== null ? { audioTaps: build.recording.createAudioTaps(recording.post, { leadFrames: 3 }) } : {}),
   });
   const stats = createEdgeThreadStats();
   const wallStartMs = 1_700_000_000_000;
@@ -200,6 +214,7 @@ function runRound(build: Build, workload: Workload, conversation: ReturnType<typ
     const k = tick % messages[0]!.length;
     for (let c = 0; c < sockets.length; c++) sockets[c]!['onMessage']!(messages[c]![k], false);
     time.advance(FRAME_MS);
+    recording?.flush();
   }
   const cpu = process.cpuUsage(cpuBefore);
   // every message sent is one inbound frame (nothing here is junk or over the rate); counted by the driver, since the
@@ -390,8 +405,8 @@ async function mainRecording(args: Args): Promise<void> {
     machineLine(),
     '',
     `The hot-path workload above (${args.calls} calls, ${args.ticks} ticks per round, ${args.rounds} rounds alternating), this build with ` +
-    'RECORD_AUDIO off and on. On, each call\'s caller frames and the frames its playout sends are copied into one-second blocks, and each ' +
-    'block leaves by a real MessageChannel postMessage with its ArrayBuffer transferred (as an edge thread posts it to the main thread). ' +
+    'RECORD_AUDIO off and on. On, each call\'s caller frames and the frames its playout sends are copied into one-second blocks, and the ' +
+    'blocks of each tick leave in one real MessageChannel postMessage with their ArrayBuffers transferred (as an edge thread posts them to the main thread). ' +
     'CPU time of the process per inbound frame (one frame in and, while the echo plays, one out), median round (range).',
     '',
     '| edge thread | ns per inbound frame | range | µs per call-second (50 frames) |',

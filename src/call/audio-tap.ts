@@ -2,7 +2,7 @@
 // audio to a tap, which only copies (the files, threads and formats live behind it, in src/recording/). The caller's
 // frames go in at their place on the stream's clock (the session's stream time, gap fill included), the agent's at
 // the tick the playout says Twilio plays them; a clear takes back what was sent but not yet played. Every method is
-// on the per-frame path: it must not allocate per frame, log, await or throw.
+// on the per-frame path: it must not log, await or throw, and allocates nothing per frame but a short-lived view.
 
 /** Opens the tap of one stream (the registry is handed one when RECORD_AUDIO is on; null otherwise). */
 export interface CallAudioTaps {

@@ -105,10 +105,10 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
   // Every call event goes to the main thread's control plane (records, routing, Twilio's REST API).
   engine.subscribe?.((event) => post({ type: 'call-event', threadIndex, event }));
   // Audio blocks for the main thread's recording writer: the block's memory moves, it is not copied.
-  engine.subscribeRecording?.((message) => {
-    const recording: ThreadToMainMessage = { type: 'recording', threadIndex, message };
-    if (message.kind === 'audio-block') port.postMessage(recording, [message.mulaw.buffer as ArrayBuffer]);
-    else port.postMessage(recording);
+  engine.subscribeRecording?.((messages) => {
+    const transfer: ArrayBuffer[] = [];
+    for (const message of messages) if (message.kind === 'audio-block') transfer.push(message.mulaw.buffer as ArrayBuffer);
+    port.postMessage({ type: 'recording', threadIndex, messages } satisfies ThreadToMainMessage, transfer);
   });
   const pendingRoutes = new Map<number, { resolve: (result: CommandResult) => void; timer: NodeJS.Timeout }>();
   let nextRouteId = 1;

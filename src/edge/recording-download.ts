@@ -124,7 +124,12 @@ function pipeFile(res: HttpResponse, handle: FileHandle, dataBytes: number, tota
         }
         // else: onWritable resumes
       }, (error: unknown) => {
-        if (!state.isAborted) res.close();
+        // an abort closes the file under a read in flight: that is not a failure
+        if (state.isAborted) {
+          finish();
+          return;
+        }
+        res.close();
         isDone = true;
         reject(error);
       });

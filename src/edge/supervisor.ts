@@ -297,9 +297,12 @@ export class EdgeThreadSupervisor implements EdgeRunner {
         case 'call-status':
           this.control.onCallStatus(message.update);
           return;
-        case 'recording':
-          this.options.recording?.accept(message.message);
+        case 'recording': {
+          const recording = this.options.recording;
+          // a batch that is not an array is dropped whole; each message is checked by the writer
+          if (recording !== undefined && Array.isArray(message.messages)) for (const m of message.messages) recording.accept(m);
           return;
+        }
         case 'records-query':
           void this.control.query(message.query).then((answer) => {
             worker.postMessage({ type: 'records-answer', requestId: message.requestId, answer } satisfies MainToThreadMessage);
@@ -386,7 +389,7 @@ export class MainThreadEdgeRunner implements EdgeRunner {
     const control = this.control;
     engine.subscribe?.((event) => control.onCallEvent(0, event));
     const recording = this.options.recording;
-    if (recording !== undefined) engine.subscribeRecording?.((message) => recording.accept(message));
+    if (recording !== undefined) engine.subscribeRecording?.((messages) => { for (const m of messages) recording.accept(m); });
     this.edge = createEdgeApp({
       config, sessionFactory: engine.sessionFactory, readCallStats: engine.readStats, threadIndex: 0,
       areTestHooksOn: this.options.areTestHooksOn ?? false, coordinator: createLocalCoordinator(this.options.readRecordStats),

@@ -40,8 +40,8 @@ export type ThreadToMainMessage =
   | { type: 'call-status'; threadIndex: number; update: CallStatusUpdate }
   /** One of this thread's call events (per turn and per call), for the control plane and the records. */
   | { type: 'call-event'; threadIndex: number; event: CallEvent }
-  /** A stream's audio for the recording writer (a block's ArrayBuffer is transferred). */
-  | { type: 'recording'; threadIndex: number; message: RecordingMessage }
+  /** Streams' audio for the recording writer, a pass's worth (every block's ArrayBuffer is transferred). */
+  | { type: 'recording'; threadIndex: number; messages: RecordingMessage[] }
   /** A command for a call this thread does not own: the control plane routes it to the owner. */
   | { type: 'route-command'; threadIndex: number; requestId: number; callSid: string; command: CallCommand }
   /** The answer to a call-command the supervisor sent. */

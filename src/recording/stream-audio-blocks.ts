@@ -148,7 +148,7 @@ export class StreamAudioBlocks implements StreamAudioTap {
     if (this.isClosed) return;
     if (this.pendingCount === this.pendingSize) this.commitOldest(); // cannot happen within the playout's lead
     const slot = (this.pendingHead + this.pendingCount) % this.pendingSize;
-    // a view and a memcpy: measured about 8x faster than a 160-byte loop here (the view is young garbage)
+    // a view and a memcpy: about twice as fast as a 160-byte loop (measured; the view is young garbage)
     this.pendingFrames[slot]!.set(ring.subarray(offset, offset + FRAME_BYTES));
     this.pendingTicks[slot] = playTick;
     this.pendingCount++;
