@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { LOG_LEVELS, type LogLevel } from './observability/log.js';
@@ -97,6 +98,8 @@ export interface Config {
   records: { enabled: boolean; dataDir: string; databaseUrl: string | undefined };
   /** The end-of-call summary (src/crm/): on with the AI agent and the records, unless CALL_SUMMARIES=off. */
   callSummaries: boolean;
+  /** RECORD_AUDIO: each call as a two-channel WAV (caller, agent) in dir (DATA_DIR/recordings; src/recording/). */
+  recordAudio: { enabled: boolean; dir: string };
   /** Twilio's REST API for call control (src/control/twilio-rest.ts). */
   twilioApi: {
     /** TWILIO_API_BASE_URL: where the SDK's REST requests go instead of https://api.twilio.com; undefined = Twilio's. */
@@ -365,6 +368,7 @@ const EnvSchema = z.object({
   TTS_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
   TURN_DEADLINE_MS: intVar(1000, 120_000, 'a number of milliseconds'),
   RECORDS: boolVar(),
+  RECORD_AUDIO: boolVar(),
   DATA_DIR: text(),
   DATABASE_URL: postgresUrlVar(),
 });
@@ -671,6 +675,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     },
     records: { enabled: v.RECORDS ?? true, dataDir: v.DATA_DIR ?? './data', databaseUrl: v.DATABASE_URL },
     callSummaries: (v.CALL_SUMMARIES ?? true) && agentKind === 'openai' && (v.RECORDS ?? true),
+    recordAudio: { enabled: v.RECORD_AUDIO ?? false, dir: join(v.DATA_DIR ?? './data', 'recordings') },
     twilioApi: {
       baseUrl: v.TWILIO_API_BASE_URL,
       callerId: v.TWILIO_CALLER_ID,

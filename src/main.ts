@@ -84,6 +84,20 @@ async function main(): Promise<void> {
   // (imported only when on: the database drivers and the query builder stay out of a process that keeps no records)
   const records = config.records.enabled ? (await import('./records/records.js')).startRecords(config.records) : null;
   if (records === null) log.info({ event: LogEvent.SERVER_START, records: 'off' }, 'call records off (RECORDS=off)');
+  // The process's one recording writer (RECORD_AUDIO=on): edge threads post it their calls' audio blocks; a finished
+  // recording becomes an event of the call's record.
+  const recording = config.recordAudio.enabled
+    ? new (await import('./recording/writer.js')).RecordingWriter({
+      dir: config.recordAudio.dir,
+      onRecorded: ({ callSid, streamSid, durationMs, atMs }) => {
+        records?.writer.enqueue({ kind: 'call-event', callSid, atMs, event: 'recording', data: { durationMs, streamSid } });
+      },
+    })
+    : null;
+  if (recording !== null) log.info({ event: LogEvent.SERVER_START, recordAudio: 'on', dir: config.recordAudio.dir }, 'call audio recorded (RECORD_AUDIO=on)');
+  const readRecordStats = records !== null || recording !== null
+    ? () => ({ ...(records?.writer.readCounters() ?? {}), ...(recording?.readCounters() ?? {}) })
+    : undefined;
   // the end-of-call summaries and their delivery, beside the records (src/crm/)
   const afterCall = records !== null && config.callSummaries ? (await import('./crm/from-config.js')).afterCallWorkFromConfig(config, records, log) : null;
   if (afterCall !== null) {
@@ -101,10 +115,12 @@ async function main(): Promise<void> {
       ...(records !== null ? { recorder: new CallRecorder(records.writer), records: records.reader } : {}),
       ...(afterCall !== null ? { afterCall } : {}),
     },
-    ...(records !== null ? { readRecordStats: () => ({ ...records.writer.readCounters() }) } : {}),
+    ...(readRecordStats !== undefined ? { readRecordStats } : {}),
+    ...(recording !== null ? { recording } : {}),
   });
   const closeRecords = async (): Promise<void> => {
     afterCall?.close();
+    await recording?.close(RECORDS_CLOSE_TIMEOUT_MS);
     const left = await records?.close(RECORDS_CLOSE_TIMEOUT_MS);
     if (left !== undefined && left.left > 0) log.warn({ event: LogEvent.SERVER_STOP, errKind: ErrorKind.TIMEOUT, recordsLeft: left.left }, 'records not written before exit');
   };

@@ -18,11 +18,18 @@
  * difference over the extra frames is the steady per-frame count (start-up and warm-up cancel out).
  *
  *   node --expose-gc dist/bench/hotpath/run.js [--baseline <ref>] [--calls N] [--ticks T] [--rounds R] [--no-write]
- *     [--no-callgrind]
+ *     [--no-callgrind] [--recording]
+ *
+ * `--recording` (`npm run bench:recording`): instead of two builds, this build with RECORD_AUDIO off and on, the same
+ * workload and the same two figures; on, every call's audio goes through its tap (src/recording/stream-audio-blocks.ts)
+ * and each tick's blocks leave in one real MessageChannel postMessage with their ArrayBuffers transferred, as an edge
+ * thread posts them. Then the writer's side (the main thread's, off the edge): CPU per call-second of decoding, interleaving and
+ * appending blocks to files in the temp folder (fs promises; libuv's threads count, since the process's CPU does).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { findRepoRoot, loadConversation } from '../load/conversation.js';
@@ -38,7 +45,7 @@ const CALLGRIND_SHORT_TICKS = 200;
 const CALLGRIND_LONG_TICKS = 600;
 const CALLGRIND_WARMUP_TICKS = 1200;
 
-interface Args { baseline: string; calls: number; ticks: number; rounds: number; isWriting: boolean; isCounting: boolean }
+interface Args { baseline: string; calls: number; ticks: number; rounds: number; isWriting: boolean; isCounting: boolean; isRecording: boolean }
 
 function parseArgs(argv: string[]): Args {
   const value = (name: string, fallback: string): string => {
@@ -57,6 +64,7 @@ function parseArgs(argv: string[]): Args {
     rounds: int('--rounds', 15, 1),
     isWriting: !argv.includes('--no-write'),
     isCounting: !argv.includes('--no-callgrind'),
+    isRecording: argv.includes('--recording'),
   };
 }
 
@@ -82,9 +90,11 @@ interface Build {
   registry: Record<string, unknown>;
   clock: Record<string, unknown>;
   dsp: Record<string, unknown>;
+  /** --recording: this build's audio taps, posting every block to a MessageChannel; null: recording off. */
+  recording: { createAudioTaps: (post: (message: Record<string, unknown>) => void, options: { leadFrames: number }) => unknown } | null;
 }
 
-async function loadBuild(label: string, distDir: string): Promise<Build> {
+async function loadBuild(label: string, distDir: string, isRecordingOn = false): Promise<Build> {
   const load = (path: string) => import(pathToFileURL(join(distDir, path)).href) as Promise<Record<string, unknown>>;
   // silent: the per-turn and per-call log lines would be most of what is measured
   ((await load('src/observability/log.js'))['setLogLevel'] as (level: string) => void)('silent');
@@ -94,6 +104,33 @@ async function loadBuild(label: string, distDir: string): Promise<Build> {
     registry: await load('src/call/registry.js'),
     clock: await load('src/audio/clock.js'),
     dsp: await load('src/audio/dsp.js'),
+    recording: isRecordingOn ? (await load('src/recording/stream-audio-blocks.js')) as unknown as NonNullable<Build['recording']> : null,
+  };
+}
+
+/**
+ * Where --recording's blocks go: as the thread root batches them (one post per pass, here per tick), over a real
+ * MessageChannel with every ArrayBuffer transferred (its far end drops them).
+ */
+function recordingSink(): { post: (message: Record<string, unknown>) => void; flush: () => void } {
+  const channel = new MessageChannel();
+  channel.port2.on('message', () => undefined);
+  channel.port1.unref();
+  channel.port2.unref();
+  let batch: Array<Record<string, unknown>> = [];
+  let transfer: ArrayBuffer[] = [];
+  return {
+    post: (message) => {
+      batch.push(message);
+      const mulaw = message['mulaw'] as Uint8Array | undefined;
+      if (mulaw !== undefined) transfer.push(mulaw.buffer as ArrayBuffer);
+    },
+    flush: () => {
+      if (batch.length === 0) return;
+      channel.port1.postMessage(batch, transfer);
+      batch = [];
+      transfer = [];
+    },
   };
 }
 
@@ -131,12 +168,14 @@ function runRound(build: Build, workload: Workload, conversation: ReturnType<typ
   const MediaSocket = build.mediaSocket['MediaSocket'] as Ctor;
   const createEdgeThreadStats = build.mediaSocket['createEdgeThreadStats'] as () => Record<string, number>;
 
+  const recording = build.recording !== null ? recordingSink() : null;
   const time = new ManualTimeSource(0);
   const clock = new FrameClock({ time });
   const batcher = new InboundBatcher({ maxSlots: workload.calls + 8, maxFramesPerTick: 1024 });
   const factory = createSessionFactory({
     config: { playout: { leadFrames: 3 }, vad: {}, turns: { minTurnMs: 250, maxTurnMs: 30_000 }, bargeIn: { enabled: true, minSpeechMs: 200 } },
     clock, batcher, maxFramesPerBatch: 1024, idleTimeoutMs: 60_000,
+    ...(build.recording !== null && recording !== null ? { audioTaps: build.recording.createAudioTaps(recording.post, { leadFrames: 3 }) } : {}),
   });
   const stats = createEdgeThreadStats();
   const wallStartMs = 1_700_000_000_000;
@@ -175,6 +214,7 @@ function runRound(build: Build, workload: Workload, conversation: ReturnType<typ
     const k = tick % messages[0]!.length;
     for (let c = 0; c < sockets.length; c++) sockets[c]!['onMessage']!(messages[c]![k], false);
     time.advance(FRAME_MS);
+    recording?.flush();
   }
   const cpu = process.cpuUsage(cpuBefore);
   // every message sent is one inbound frame (nothing here is junk or over the rate); counted by the driver, since the
@@ -193,7 +233,7 @@ const median = (xs: number[]): number => {
 /** `--child <build dir> --calls N --ticks T`: one build, one round after a warm-up (what callgrind counts). */
 async function runChild(argv: string[]): Promise<void> {
   const at = (name: string): string => argv[argv.indexOf(name) + 1] ?? '';
-  const build = await loadBuild('child', at('--child'));
+  const build = await loadBuild('child', at('--child'), argv.includes('--record-audio'));
   const conversation = loadConversation();
   const calls = Number(at('--calls'));
   // warm-up long enough for every code path of the loop (speech, pauses, echoes) to be compiled before counting
@@ -203,12 +243,13 @@ async function runChild(argv: string[]): Promise<void> {
 }
 
 /** Instructions (callgrind's `I refs`, all threads) of one child run of `distDir`'s build; null when it failed. */
-function countInstructions(distDir: string, calls: number, ticks: number): Promise<number | null> {
+function countInstructions(distDir: string, calls: number, ticks: number, isRecordingOn = false): Promise<number | null> {
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve) => {
     const child = spawn('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null',
       // --predictable: V8 on one thread with fixed seeds, so the same run counts the same (to about 0.05%)
-      process.execPath, '--predictable', script, '--child', distDir, '--calls', String(calls), '--ticks', String(ticks)],
+      process.execPath, '--predictable', script, '--child', distDir, '--calls', String(calls), '--ticks', String(ticks),
+      ...(isRecordingOn ? ['--record-audio'] : [])],
     { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -228,6 +269,10 @@ function hasValgrind(): boolean {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.isRecording) {
+    await mainRecording(args);
+    return;
+  }
   const root = findRepoRoot();
   const baseline = buildBaseline(root, args.baseline);
   const builds = [await loadBuild(`before (${baseline.commit})`, join(baseline.dir, 'dist')), await loadBuild('after (this commit)', join(root, 'dist'))];
@@ -299,6 +344,109 @@ async function main(): Promise<void> {
   const body = lines.join('\n');
   process.stdout.write(`\n${body}\n`);
   if (args.isWriting) replaceSection('hotpath', body);
+}
+
+/** Alternating rounds of `builds`; the median ns per frame of each, its range, and the frames of a round. */
+function alternateRounds(builds: Build[], workload: Workload, rounds: number, conversation: ReturnType<typeof loadConversation>): Array<{ median: number; samples: number[] }> {
+  for (const build of builds) runRound(build, { calls: workload.calls, ticks: 300 }, conversation);
+  const samples = builds.map(() => [] as number[]);
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? builds.map((_, i) => i) : builds.map((_, i) => builds.length - 1 - i);
+    for (const b of order) samples[b]!.push(runRound(builds[b]!, workload, conversation).nsPerFrame);
+  }
+  return samples.map((xs) => ({ median: median(xs), samples: xs }));
+}
+
+/** The writer's CPU per call-second: `calls` streams of `seconds` one-second block pairs, written to a temp folder. */
+async function measureRecordingWriter(calls: number, seconds: number): Promise<number> {
+  const { RecordingWriter } = await import('../../src/recording/writer.js');
+  const { setLogLevel } = await import('../../src/observability/log.js');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  setLogLevel('silent');
+  const dir = mkdtempSync(join(tmpdir(), 'ai-crmd-bench-recording-'));
+  const conversation = loadConversation();
+  const speech = Buffer.concat(conversation.payloadAscii.slice(0, 50).map((b64) => Buffer.from(b64.toString('latin1'), 'base64')));
+  let done = 0;
+  const writer = new RecordingWriter({ dir, maxQueuedBytes: 1 << 30, onRecorded: () => void done++ });
+  const callSids = Array.from({ length: calls }, (_, c) => `CA${c.toString(16).padStart(32, '0')}`);
+  const cpuBefore = process.cpuUsage();
+  for (const callSid of callSids) writer.accept({ kind: 'audio-start', callSid, streamSid: 'MZ1', atMs: Date.now() });
+  for (let k = 0; k < seconds; k++) {
+    for (const callSid of callSids) {
+      for (const channel of [0, 1] as const) {
+        const mulaw = new Uint8Array(8000);
+        mulaw.set(speech.subarray(0, 8000));
+        writer.accept({ kind: 'audio-block', callSid, streamSid: 'MZ1', channel, blockIndex: k, mulaw });
+      }
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  for (const callSid of callSids) writer.accept({ kind: 'audio-end', callSid, streamSid: 'MZ1', endSample: seconds * 8000, atMs: Date.now() });
+  await writer.close(600_000);
+  const cpu = process.cpuUsage(cpuBefore);
+  rmSync(dir, { recursive: true, force: true });
+  if (done !== calls) throw new Error(`the writer finished ${done} of ${calls} recordings`);
+  return ((cpu.user + cpu.system) * 1000) / (calls * seconds);
+}
+
+/** --recording: this build, RECORD_AUDIO off and on, side by side; then the writer's cost. */
+async function mainRecording(args: Args): Promise<void> {
+  const root = findRepoRoot();
+  const dist = join(root, 'dist');
+  const builds = [await loadBuild('recording off', dist), await loadBuild('recording on (RECORD_AUDIO=on)', dist, true)];
+  const conversation = loadConversation();
+  const workload = { calls: args.calls, ticks: args.ticks };
+  const [off, on] = alternateRounds(builds, workload, args.rounds, conversation) as [{ median: number; samples: number[] }, { median: number; samples: number[] }];
+  const spread = (xs: number[]) => `${Math.round(Math.min(...xs))}-${Math.round(Math.max(...xs))}`;
+  const writerNsPerCallSecond = await measureRecordingWriter(50, 60);
+  const lines = [
+    '## What recording costs (RECORD_AUDIO, bench/hotpath --recording)',
+    '',
+    machineLine(),
+    '',
+    `The hot-path workload above (${args.calls} calls, ${args.ticks} ticks per round, ${args.rounds} rounds alternating), this build with ` +
+    'RECORD_AUDIO off and on. On, each call\'s caller frames and the frames its playout sends are copied into one-second blocks, and the ' +
+    'blocks of each tick leave in one real MessageChannel postMessage with their ArrayBuffers transferred (as an edge thread posts them to the main thread). ' +
+    'CPU time of the process per inbound frame (one frame in and, while the echo plays, one out), median round (range).',
+    '',
+    '| edge thread | ns per inbound frame | range | µs per call-second (50 frames) |',
+    '|---|---:|---:|---:|',
+    `| ${builds[0]!.label} | ${Math.round(off.median)} | ${spread(off.samples)} | ${((off.median * 50) / 1000).toFixed(1)} |`,
+    `| ${builds[1]!.label} | ${Math.round(on.median)} | ${spread(on.samples)} | ${((on.median * 50) / 1000).toFixed(1)} |`,
+    '',
+    `on / off: **${(on.median / off.median).toFixed(3)}x** (${on.median >= off.median ? '+' : ''}${(((on.median - off.median) * 50) / 1000).toFixed(2)} µs per call-second on the edge thread).`,
+    '',
+    `The writer (main thread, off the edge): **${(writerNsPerCallSecond / 1000).toFixed(1)} µs of CPU per call-second** (50 calls x 60 s: ` +
+    'both channels decoded by the addon, interleaved, appended with fs promises, headers patched at the end; libuv\'s file threads included).',
+  ];
+  if (args.isCounting && hasValgrind()) {
+    process.stdout.write('hotpath --recording: counting instructions under callgrind (a few minutes)\n');
+    const perFrame: number[] = [];
+    for (const isOn of [false, true]) {
+      const [short, long] = await Promise.all([
+        countInstructions(dist, CALLGRIND_CALLS, CALLGRIND_SHORT_TICKS, isOn),
+        countInstructions(dist, CALLGRIND_CALLS, CALLGRIND_LONG_TICKS, isOn),
+      ]);
+      perFrame.push(short === null || long === null ? NaN : (long - short) / (CALLGRIND_CALLS * (CALLGRIND_LONG_TICKS - CALLGRIND_SHORT_TICKS)));
+    }
+    const [a, b] = perFrame as [number, number];
+    lines.push(
+      '',
+      `Instructions per inbound frame (callgrind, as above: ${CALLGRIND_CALLS} calls, the ${CALLGRIND_LONG_TICKS}-tick run less the ${CALLGRIND_SHORT_TICKS}-tick one):`,
+      '',
+      '| edge thread | instructions per inbound frame | per call-second |',
+      '|---|---:|---:|',
+      `| recording off | ${Math.round(a)} | ${Math.round(a * 50)} |`,
+      `| recording on | ${Math.round(b)} | ${Math.round(b * 50)} |`,
+      '',
+      `on / off: **${(b / a).toFixed(3)}x** (${b >= a ? '+' : ''}${Math.round(b - a)} instructions per frame, ${Math.round((b - a) * 50)} per call-second).`,
+    );
+  } else {
+    lines.push('', 'Instruction counts: skipped (valgrind is not installed, or --no-callgrind).');
+  }
+  const body = lines.join('\n');
+  process.stdout.write(`\n${body}\n`);
+  if (args.isWriting) replaceSection('recording', body);
 }
 
 (process.argv.includes('--child') ? runChild(process.argv.slice(2)) : main()).catch((error: unknown) => {

@@ -11,6 +11,7 @@
 // through the stream's MediaFrameWriter (its JSON written once, the payload encoded into it per frame): the per-tick
 // path allocates nothing (a mark or a clear makes its string).
 import type { HeardInfo, PlayedInfo, UtteranceProgress } from './agent-contract.js';
+import type { StreamAudioTap } from './audio-tap.js';
 import { MediaFrameWriter, serializeClear, serializeMark } from '../twilio/outbound-serializers.js';
 import { threadFrameRingPool, type FrameRingPool } from './frame-ring-pool.js';
 import type { CallTransport, ThreadCallStats } from './types.js';
@@ -49,6 +50,8 @@ export interface PlayoutOptions {
   onUtteranceStarted?: (utteranceId: string, sentAtMs: number) => void;
   /** The clock sentAtMs is read from (the thread clock's; default performance.now()). */
   nowMs?: () => number;
+  /** Where every frame sent (and every clear) is also told, for the call's recording (RECORD_AUDIO); null: none. */
+  audioTap?: Pick<StreamAudioTap, 'onAgentFrame' | 'onAgentClear'> | null;
 }
 
 interface Utterance {
@@ -103,6 +106,7 @@ export class Playout {
   /** Utterances started during the current sendDue, announced once its frames are written. */
   private readonly startedNow: string[] = [];
   private readonly sendDueBound = (): void => this.sendDue();
+  private readonly audioTap: Pick<StreamAudioTap, 'onAgentFrame' | 'onAgentClear'> | null;
 
   constructor(options: PlayoutOptions) {
     checkLeadFrames(options.leadFrames);
@@ -123,6 +127,7 @@ export class Playout {
     this.mediaFrames = new MediaFrameWriter(options.streamSid);
     this.onUtteranceStarted = options.onUtteranceStarted;
     this.nowMs = options.nowMs ?? (() => performance.now());
+    this.audioTap = options.audioTap ?? null;
   }
 
   /** Frames waiting to be sent (complete or partial). */
@@ -198,10 +203,13 @@ export class Playout {
     const stats = this.stats;
     this.sendDueMarks();
     while (!this.isDisposed && this.readFrame < sendableEnd && this.playheadEnd < limit) {
-      const frame = this.mediaFrames.write(this.ring, (this.readFrame % this.capacityFrames) * FRAME_BYTES);
+      const offset = (this.readFrame % this.capacityFrames) * FRAME_BYTES;
+      const frame = this.mediaFrames.write(this.ring, offset);
       if (this.transport.sendUtf8(frame)) {
         stats.framesOut++;
         this.framesSent++;
+        // Twilio plays it when what was sent before it has played: at the playhead's tick
+        if (this.audioTap !== null) this.audioTap.onAgentFrame(this.ring, offset, Math.floor(this.playheadEnd));
       } else {
         stats.dropped++;
       }
@@ -264,6 +272,7 @@ export class Playout {
     let framesHeard = 0;
     if (this.isDisposed) return { atMs, utterances, framesHeard };
     const position = this.positionAt(nowMs);
+    this.audioTap?.onAgentClear(position);
     const unplayed = Math.max(0, this.playheadEnd - position);
     const playedEnd = this.readFrame - Math.ceil(unplayed - 1e-6); // absolute index after the last frame played
     const writeEnd = Math.ceil(this.writeBytes / FRAME_BYTES);

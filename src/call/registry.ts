@@ -14,6 +14,7 @@ import { InboundBatch, type InboundBatcherLike } from './inbound.js';
 import { checkLeadFrames } from './playout.js';
 import { NO_EVENTS, type CallCommand, type CallEventSink, type CommandResult } from './events.js';
 import { CallSession } from './session.js';
+import type { CallAudioTaps } from './audio-tap.js';
 import { createThreadCallStats, type CallEngineConfig, type CallTransport, type SessionFactory, type ThreadCallStats } from './types.js';
 
 export const DEFAULT_MAX_CALLS_PER_THREAD = 4096;
@@ -40,6 +41,8 @@ export interface CallRegistryOptions {
   events?: CallEventSink;
   /** The agent's kind, for the calls' records (default 'echo'). */
   agentKind?: string;
+  /** Where each stream's audio is copied for its recording (RECORD_AUDIO=on); default none. */
+  audioTaps?: CallAudioTaps;
 }
 
 export class CallRegistry {
@@ -74,6 +77,7 @@ export class CallRegistry {
       idleTimeoutMs: options.idleTimeoutMs ?? (options.config.ws !== undefined ? options.config.ws.idleTimeoutS * 1000 : DEFAULT_IDLE_TIMEOUT_MS),
       events: options.events ?? NO_EVENTS,
       agentKind: options.agentKind ?? 'echo',
+      audioTaps: options.audioTaps ?? null,
       onStarted: (session: CallSession) => {
         // a second stream for a callSid (a transfer that came back) takes the entry; the first one's end leaves it
         this.byCallSid.set(session.callSid, session);

@@ -13,6 +13,7 @@
 import type { Logger } from 'pino';
 import type { Agent, AgentContext, AgentFactory, AgentReport, CallEndReason, CallerTurn, CallInfo, HeardInfo } from './agent-contract.js';
 import type { CallCommand, CallEventSink, CommandResult } from './events.js';
+import type { CallAudioTaps, StreamAudioTap } from './audio-tap.js';
 import type { ClockSubscription, FrameClock } from '../audio/clock.js';
 import { ErrorKind, LogEvent, callLogger } from '../observability/log.js';
 import type { InboundMessage } from '../twilio/media-messages.js';
@@ -55,6 +56,8 @@ export interface SessionDeps {
   events: CallEventSink;
   /** The agent's kind, for the record (echo, openai). */
   agentKind: string;
+  /** Where each stream's audio is copied for its recording (RECORD_AUDIO=on); null: not recorded. */
+  audioTaps: CallAudioTaps | null;
   /** Called once when the stream has started (the callSid is known). */
   onStarted(session: CallSession): void;
   /** Called once when the session has ended. */
@@ -110,6 +113,8 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
   /** When each recent utterance's first frame went out (wall time), for its record (bounded). */
   private readonly utteranceStarts = new Map<string, number>();
   private pendingAction: PendingAction | null = null;
+  /** This stream's recording (null when RECORD_AUDIO is off): one null check on the per-frame paths. */
+  private audioTap: StreamAudioTap | null = null;
 
   constructor(deps: SessionDeps, transport: CallTransport) {
     this.deps = deps;
@@ -197,6 +202,11 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       playout?.dispose();
     });
     step(() => {
+      const tap = this.audioTap;
+      this.audioTap = null;
+      tap?.close();
+    });
+    step(() => {
       const turnDetector = this.turns;
       this.turns = null;
       turnDetector?.dispose();
@@ -246,9 +256,10 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     this.state = 'started';
     this.startedAtEpochMs = Date.now();
     this.deps.onStarted(this);
+    this.audioTap = this.deps.audioTaps?.open(callSid, streamSid, this.deps.clock.nowMs()) ?? null;
     this.playout = new Playout({
       transport: this.transport, streamSid, leadFrames: config.playout.leadFrames, stats: this.deps.stats,
-      onUtteranceStarted: this.onUtteranceStarted, nowMs: () => this.deps.clock.nowMs(),
+      onUtteranceStarted: this.onUtteranceStarted, nowMs: () => this.deps.clock.nowMs(), audioTap: this.audioTap,
     });
     this.turns = new TurnDetector(
       {
@@ -308,6 +319,7 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     // the slot is read again: a flush inside the pushes above may have ended this call
     if (this.state !== 'started') return;
     inbound.pushPayload(this.slot, payload, frameMs);
+    if (this.audioTap !== null) this.audioTap.onCallerFrame(payload, frameMs);
     this.nextMediaMs = frameMs + FRAME_MS;
     this.hasMedia = true;
     this.framesIn++;
@@ -409,6 +421,7 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
    */
   private readonly onTick = (tickIndex: number, dueMs: number, nowMs: number, ticksCovered: number): void => {
     this.playout?.onTick(tickIndex, dueMs);
+    if (this.audioTap !== null) this.audioTap.onTick(tickIndex, dueMs);
     if (this.gapFillBudget < MAX_GAP_FILL_FRAMES) {
       this.gapFillBudget = Math.min(MAX_GAP_FILL_FRAMES, this.gapFillBudget + GAP_FILL_RATE_PER_TICK * ticksCovered);
     }

@@ -3,6 +3,7 @@
 // engine never touches uWebSockets.js and can be driven in tests by a fake transport that records strings.
 import type { CallCommand, CallEvent, CommandResult } from './events.js';
 import type { InboundMessage } from '../twilio/media-messages.js';
+import type { RecordingMessage } from '../recording/messages.js';
 
 /** The WebSocket close codes the server sends (RFC 6455, 7.4.1), in one place for the engine and the edge. */
 export const CloseCode = {
@@ -41,6 +42,11 @@ export interface CallEngine {
   readStats(): Record<string, number>;
   /** Every call event of this thread (src/call/events.ts); returns the unsubscriber. Optional: test engines have none. */
   subscribe?(listener: (event: CallEvent) => void): () => void;
+  /**
+   * The calls' audio blocks for the process's recording writer (RECORD_AUDIO=on), in batches (what one pass of the
+   * thread's work produced: one post to the main thread instead of one per block); returns the unsubscriber.
+   */
+  subscribeRecording?(listener: (messages: RecordingMessage[]) => void): () => void;
   /** Carries out a command on a live call of this thread (unknown-call when it is not here). */
   command?(callSid: string, command: CallCommand): CommandResult;
   /** Ends every call and releases what the engine holds (the AI agent's DSP pool, the clock's hooks). */

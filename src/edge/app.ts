@@ -39,7 +39,7 @@ export type EdgeConfig = Pick<
   Config,
   'publicBaseUrl' | 'streamUrl' | 'twilioAuthToken' | 'isSignatureCheckOn' | 'streamTokenSecret' | 'streamTokenTtlMs' | 'ws'
   // (optional: hand-built test configs leave it out, and the API is then off)
-> & Partial<Pick<Config, 'controlApiKey'>>;
+> & Partial<Pick<Config, 'controlApiKey' | 'recordAudio'>>;
 
 /** The call engine's counters of one thread (plain numbers, summed across threads like EdgeThreadStats). */
 export type CallStats = Record<string, number>;
@@ -324,6 +324,7 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
     ...(options.routeCommand !== undefined ? { routeCommand: options.routeCommand } : {}),
     ...(options.placeCall !== undefined ? { placeCall: options.placeCall } : {}),
     ...(options.queryRecords !== undefined ? { queryRecords: options.queryRecords } : {}),
+    ...(config.recordAudio !== undefined ? { recordingsDir: config.recordAudio.dir } : {}),
   };
 
   const route = (res: HttpResponse, req: HttpRequest): void => {

@@ -9,6 +9,7 @@
 //   GET  /api/calls?limit=&before=      { calls: [...], next }   recent first (the records)
 //   GET  /api/calls/{callSid}           one call's record: its turns (caller and agent, with what was heard) and events
 //   GET  /api/messages?limit=&before=   { messages: [...], next }   messages callers left (take_message), recent first
+//   GET  /api/calls/{callSid}/recording.wav   its recording (RECORD_AUDIO=on), streamed from disk (recording-download.ts)
 // Answers are JSON; errors carry a stable `code` and a message; bad input is 400 naming the field, an unknown call 404.
 // Bodies are read with onData, at most MAX_API_BODY_BYTES.
 import { timingSafeEqual } from 'node:crypto';
@@ -21,6 +22,7 @@ import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
 import { TwilioRestError } from '../control/twilio-rest-basics.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
 import { respond } from './webhooks.js';
+import { serveRecording } from './recording-download.js';
 
 export const MAX_API_BODY_BYTES = 16 * 1024;
 const JSON_HEADERS = [['Content-Type', 'application/json; charset=utf-8']] as const;
@@ -37,10 +39,12 @@ export interface ControlApiContext {
   placeCall?: OutboundCaller;
   /** Reads the call records (the main thread's reader); undefined: the reads answer records-off. */
   queryRecords?: (query: RecordsQuery) => Promise<RecordsAnswer>;
+  /** The recordings folder (config.recordAudio.dir); undefined: GET .../recording.wav answers no-recording. */
+  recordingsDir?: string;
 }
 
 type ApiErrorCode = 'not-found' | 'unauthorized' | 'bad-request' | 'unknown-call' | 'call-ended' | 'not-supported' | 'too-large' | 'internal'
-  | 'twilio-error' | 'records-off' | 'records-error';
+  | 'twilio-error' | 'records-off' | 'records-error' | 'no-recording';
 
 const STATUS: Record<ApiErrorCode, string> = {
   'not-found': '404 Not Found',
@@ -54,6 +58,7 @@ const STATUS: Record<ApiErrorCode, string> = {
   'twilio-error': '502 Bad Gateway',
   'records-off': '503 Service Unavailable',
   'records-error': '503 Service Unavailable',
+  'no-recording': '404 Not Found',
 };
 
 function respondJson(res: HttpResponse, status: string, body: unknown): void {
@@ -151,6 +156,10 @@ export function handleControlApi(ctx: ControlApiContext, res: HttpResponse, req:
   }
   if (parts[0] === 'api' && parts[1] === 'calls' && method === 'GET' && (parts.length === 2 || parts.length === 3)) {
     handleRecordsRead(ctx, res, parts.length === 3 ? parts[2]! : undefined, query);
+    return;
+  }
+  if (parts.length === 4 && parts[0] === 'api' && parts[1] === 'calls' && parts[3] === 'recording.wav' && method === 'GET') {
+    handleRecordingDownload(ctx, res, parts[2]!);
     return;
   }
   if (parts[0] !== 'api' || parts[1] !== 'calls' || parts.length !== 4 || method !== 'POST') {
@@ -286,5 +295,38 @@ function handleRecordsRead(ctx: ControlApiContext, res: HttpResponse, callSid: s
     else respondError(res, answer.code, answer.message, answer.field);
   }, () => {
     if (!state.isAborted) respondError(res, 'internal', 'the records could not be read');
+  });
+}
+
+/** GET /api/calls/{callSid}/recording.wav: the file streamed; 404 unknown-call (no record) or no-recording. */
+function handleRecordingDownload(ctx: ControlApiContext, res: HttpResponse, callSid: string): void {
+  if (!CALL_SID.test(callSid)) {
+    respondError(res, 'bad-request', 'callSid must be CA followed by 32 hex digits', 'callSid');
+    return;
+  }
+  const state: { isAborted: boolean; onAbort?: () => void } = { isAborted: false };
+  res.onAborted(() => {
+    state.isAborted = true;
+    state.onAbort?.();
+  });
+  const dir = ctx.recordingsDir;
+  const served = dir === undefined ? Promise.resolve({ kind: 'missing' as const }) : serveRecording(res, dir, callSid, state);
+  served.then(async (result) => {
+    if (result.kind !== 'missing' || state.isAborted) return;
+    // Say which: a call we have no record of, or one recorded without audio (RECORD_AUDIO was off, or the disk failed).
+    const answer = ctx.queryRecords !== undefined ? await ctx.queryRecords({ op: 'get', callSid }) : undefined;
+    if (state.isAborted) return;
+    if (answer !== undefined && !answer.ok && answer.code === 'unknown-call') respondError(res, 'unknown-call', `no call ${callSid}`);
+    else respondError(res, 'no-recording', `no recording of ${callSid} (RECORD_AUDIO=on records calls)`);
+  }).catch((error: unknown) => {
+    log.error({ event: LogEvent.RECORDING_WRITE_FAILED, errKind: ErrorKind.DISK, callSid, err: error }, 'a recording could not be served');
+    if (!state.isAborted) {
+      try {
+        respondError(res, 'internal', 'the recording could not be read');
+      } catch {
+        // the response was already under way: uWS refuses a second status; the connection is closed instead
+        res.close();
+      }
+    }
   });
 }

@@ -120,6 +120,12 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
   const engine = await loadCallEngine(data.sessionModuleUrl, { config, threadIndex, outboundBriefFor, queryRecords: (query) => queryRecords(query) });
   // Every call event goes to the main thread's control plane (records, routing, Twilio's REST API).
   engine.subscribe?.((event) => post({ type: 'call-event', threadIndex, event }));
+  // Audio blocks for the main thread's recording writer: the block's memory moves, it is not copied.
+  engine.subscribeRecording?.((messages) => {
+    const transfer: ArrayBuffer[] = [];
+    for (const message of messages) if (message.kind === 'audio-block') transfer.push(message.mulaw.buffer as ArrayBuffer);
+    port.postMessage({ type: 'recording', threadIndex, messages } satisfies ThreadToMainMessage, transfer);
+  });
   const pendingRoutes = new Map<number, { resolve: (result: CommandResult) => void; timer: NodeJS.Timeout }>();
   let nextRouteId = 1;
   /** A command for `callSid`: carried out here when this thread owns the call, else routed through the main thread. */

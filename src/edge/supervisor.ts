@@ -10,6 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import type { CallEngine } from '../call/types.js';
 import type { Config } from '../config.js';
+import type { RecordingMessage } from '../recording/messages.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
 import { mergeSnapshots, type MetricsSnapshot } from '../observability/metrics.js';
 import { createEdgeApp, createEdgeThreadStats, createLocalCoordinator, type CallStats, type EdgeApp, type EdgeThreadStats, type EdgeTotals } from './app.js';
@@ -54,6 +55,8 @@ export interface EdgeRunnerOptions {
   config: Config;
   /** URL (file:) of a module implementing CallEngineModule (src/edge/call-engine-module.ts). */
   sessionModuleUrl: string;
+  /** The recording writer (RECORD_AUDIO=on; it lives in this thread): every thread's audio blocks go to it. */
+  recording?: { accept(message: RecordingMessage): void };
   /** The records writer's counters, for /metrics (the writer lives in this thread). */
   readRecordStats?: () => Record<string, number>;
   /** The control plane's REST client, transfer TwiML and recorder (src/main.ts builds them from the config). */
@@ -300,6 +303,12 @@ export class EdgeThreadSupervisor implements EdgeRunner {
         case 'brief-query':
           worker.postMessage({ type: 'brief-answer', requestId: message.requestId, brief: this.control.briefFor(message.launchId) ?? null } satisfies MainToThreadMessage);
           return;
+        case 'recording': {
+          const recording = this.options.recording;
+          // a batch that is not an array is dropped whole; each message is checked by the writer
+          if (recording !== undefined && Array.isArray(message.messages)) for (const m of message.messages) recording.accept(m);
+          return;
+        }
         case 'records-query':
           void this.control.query(message.query).then((answer) => {
             worker.postMessage({ type: 'records-answer', requestId: message.requestId, answer } satisfies MainToThreadMessage);
@@ -390,6 +399,8 @@ export class MainThreadEdgeRunner implements EdgeRunner {
     control = this.control;
     const plane = this.control;
     engine.subscribe?.((event) => plane.onCallEvent(0, event));
+    const recording = this.options.recording;
+    if (recording !== undefined) engine.subscribeRecording?.((messages) => { for (const m of messages) recording.accept(m); });
     this.edge = createEdgeApp({
       config, sessionFactory: engine.sessionFactory, readCallStats: engine.readStats, threadIndex: 0,
       areTestHooksOn: this.options.areTestHooksOn ?? false, coordinator: createLocalCoordinator(this.options.readRecordStats),

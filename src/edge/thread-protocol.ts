@@ -7,6 +7,7 @@ import type { CallStatusUpdate } from '../control/call-recorder.js';
 import type { OutboundBrief } from '../control/outbound-briefs.js';
 import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
 import type { MetricsSnapshot } from '../observability/metrics.js';
+import type { RecordingMessage } from '../recording/messages.js';
 import type { CallStats, EdgeThreadStats, EdgeTotals } from './app.js';
 
 export const EDGE_THREAD_KIND = 'ai-crmd-edge-thread';
@@ -40,6 +41,8 @@ export type ThreadToMainMessage =
   | { type: 'call-status'; threadIndex: number; update: CallStatusUpdate }
   /** One of this thread's call events (per turn and per call), for the control plane and the records. */
   | { type: 'call-event'; threadIndex: number; event: CallEvent }
+  /** Streams' audio for the recording writer, a pass's worth (every block's ArrayBuffer is transferred). */
+  | { type: 'recording'; threadIndex: number; messages: RecordingMessage[] }
   /** A command for a call this thread does not own: the control plane routes it to the owner. */
   | { type: 'route-command'; threadIndex: number; requestId: number; callSid: string; command: CallCommand }
   /** The answer to a call-command the supervisor sent. */

@@ -64,6 +64,10 @@ export const LogEvent = {
   PROVIDER_ERROR: 'PROVIDER_ERROR', // a provider call (ASR, LLM, TTS, the DSP pool) failed
   AGENT_REPLY_ABORTED: 'AGENT_REPLY_ABORTED', // a reply was cut on purpose (barge-in, a newer turn, the call's end): debug
   AGENT_CALLBACK_ERROR: 'AGENT_CALLBACK_ERROR',
+  // call recordings (RECORD_AUDIO)
+  RECORDING_DONE: 'RECORDING_DONE', // a stream's audio is in its call's WAV (header sizes written)
+  RECORDING_DROPPED: 'RECORDING_DROPPED', // blocks of a call's audio were dropped (writer queue full); once per call
+  RECORDING_WRITE_FAILED: 'RECORDING_WRITE_FAILED', // the disk refused a call's WAV (EACCES, ENOSPC, ...); once per call
 } as const;
 export type LogEventName = (typeof LogEvent)[keyof typeof LogEvent];
 
@@ -80,6 +84,7 @@ export const ErrorKind = {
   DSP: 'dsp',
   THREAD: 'thread',
   INTERNAL: 'internal', // a bug
+  DISK: 'disk', // a file could not be written or read (a recording)
 } as const;
 export type ErrorKindName = (typeof ErrorKind)[keyof typeof ErrorKind];
 

@@ -295,6 +295,12 @@ const RECORDS_METRICS: Readonly<Record<string, CounterSpec>> = {
   rejected: { name: 'records_rejected_total', type: 'counter', help: 'Call records refused as malformed or by the database for their content' },
   writeFailures: { name: 'records_write_failures_total', type: 'counter', help: 'Batches the database failed to write (retried)' },
   reconnects: { name: 'records_reconnects_total', type: 'counter', help: 'Times the records writer reconnected to the database' },
+  // the recording writer's (RECORD_AUDIO=on; src/recording/writer.ts), beside the records writer in the main thread
+  audioSecondsWritten: { name: 'records_audio_seconds_written_total', type: 'counter', help: 'Seconds of call audio written to recordings (both channels)' },
+  audioBlocksDropped: { name: 'records_audio_blocks_dropped_total', type: 'counter', help: 'One-second blocks of call audio dropped: the recording writer was behind, or the disk refused the file' },
+  audioWriteFailures: { name: 'records_audio_write_failures_total', type: 'counter', help: 'Recording file operations that failed (EACCES, ENOSPC, ...)' },
+  audioQueuedBytes: { name: 'records_audio_queued_bytes', type: 'gauge', help: 'Bytes of call audio waiting to be written to recordings (bounded)' },
+  audioMessagesRejected: { name: 'records_audio_messages_rejected_total', type: 'counter', help: 'Recording messages refused as malformed' },
 };
 
 /** Call-engine counters whose metric keeps its plain name (they are the server's headline figures). */
