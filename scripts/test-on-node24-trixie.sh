@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite under Node 24 on Debian 13 (trixie, glibc 2.41), without Docker: the deployment target of
-# the Dockerfile, where the @btc-vision/uwebsockets.js build must load (Debian 12 and Node 20 are covered by `npm test`).
+# Runs the whole test suite under Node 24 on Debian 13 (trixie, glibc 2.41), without Docker: the Dockerfile's target,
+# where the @btc-vision/uwebsockets.js build must load (Node 20 on Debian 12 is what `npm test` covers on this machine).
 #
 #   sudo scripts/test-on-node24-trixie.sh            # or as root; TRIXIE_ROOT=/var/tmp/ai-crmd-trixie by default
 #   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres sudo -E scripts/test-on-node24-trixie.sh
@@ -13,8 +13,8 @@
 #   4. in a private mount namespace (so nothing stays mounted when it ends), mount /proc, /dev and /sys into it and
 #      chroot there: `npm ci` with Node 24 (downloads from the registry, builds the addon and better-sqlite3 against
 #      Node 24's headers), say which uWebSockets.js build loaded and that the addon loads, then `npm test`.
-# The chroot shares the host's network namespace: the tests talk to 127.0.0.1 as usual, and the PostgreSQL runs reach the
-# host's server when TEST_DATABASE_URL is passed in (else they are skipped, saying so). The tests download nothing.
+# The chroot shares the host's network namespace: the tests talk to 127.0.0.1 as usual, and the PostgreSQL runs reach
+# the host's server when TEST_DATABASE_URL is passed in (else they are skipped, saying so). The tests download nothing.
 # Exit status: npm test's (or the first failing step's).
 set -euo pipefail
 
@@ -71,7 +71,7 @@ say "3/4 this working tree -> $TRIXIE_ROOT$APP_DIR"
 mkdir -p "$TRIXIE_ROOT$APP_DIR"
 rsync -a --delete --exclude /node_modules --exclude /build --exclude /dist --exclude /.git "$REPO/" "$TRIXIE_ROOT$APP_DIR/"
 cp /etc/resolv.conf "$TRIXIE_ROOT/etc/resolv.conf" # npm ci resolves the registry's name
-# Behind a TLS-inspecting proxy the host's Node trusts its CA through NODE_EXTRA_CA_CERTS; npm ci in the chroot needs it too.
+# Behind a TLS-inspecting proxy the host's Node trusts its CA through NODE_EXTRA_CA_CERTS; npm ci in the chroot too.
 EXTRA_CA_INSIDE=
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
   cp "$NODE_EXTRA_CA_CERTS" "$TRIXIE_ROOT/etc/ssl/host-extra-ca.crt"

@@ -69,7 +69,8 @@ export function isUwsBuildExpectedToLoad(build: UwsBuild, host: UwsHost): boolea
 export function orderUwsBuilds(host: UwsHost): UwsBuild[] {
   if (host.isFallbackForced) return [UWS_BUILDS.trufflesuite];
   const builds = PREFERENCE.map((name) => UWS_BUILDS[name]);
-  return [...builds.filter((b) => isUwsBuildExpectedToLoad(b, host)), ...builds.filter((b) => !isUwsBuildExpectedToLoad(b, host))];
+  const expected = builds.filter((build) => isUwsBuildExpectedToLoad(build, host));
+  return [...expected, ...builds.filter((build) => !expected.includes(build))];
 }
 
 /** The trufflesuite package's own reading of UWS_USE_FALLBACK (src/uws.js there). */
@@ -150,7 +151,7 @@ function installedVersion(requireFn: UwsRequirer, build: UwsBuild): string {
  */
 export function loadUwsBuild<M>(order: readonly UwsBuild[], requireFn: UwsRequirer): UwsLoadResult<M> {
   const failures: string[] = [];
-  let fallback: { module: M; build: UwsBuild } | undefined;
+  let fallback: { module: M; build: UwsBuild; buildLabel: string } | undefined;
   for (const build of order) {
     const printed: string[] = [];
     const originalWarn = console.warn;
@@ -173,10 +174,8 @@ export function loadUwsBuild<M>(order: readonly UwsBuild[], requireFn: UwsRequir
     const label = `${build.npmName}@${installedVersion(requireFn, build)}`;
     if (isNativeUws(mod)) return { module: mod as M, engine: 'native', build, buildLabel: label, failures };
     failures.push(`${build.npmName}: ${oneLine(printed.join(' ')) || 'loaded its JS fallback'}`);
-    fallback ??= { module: mod as M, build };
+    fallback ??= { module: mod as M, build, buildLabel: label };
   }
-  if (fallback !== undefined) {
-    return { ...fallback, engine: 'fallback', buildLabel: `${fallback.build.npmName}@${installedVersion(requireFn, fallback.build)}`, failures };
-  }
+  if (fallback !== undefined) return { ...fallback, engine: 'fallback', failures };
   throw new Error(`no uWebSockets.js build loaded: ${failures.join(' | ')}`);
 }

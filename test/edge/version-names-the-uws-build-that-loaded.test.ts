@@ -1,5 +1,5 @@
 // On a supported Node and glibc a native uWebSockets.js binary loads, and it is the build the loader's table expects
-// here (trufflesuite on Node 20 with glibc 2.36, btc-vision on Node 20-25 with glibc 2.38+): if the table were wrong, the
+// here (trufflesuite on Node 20 with glibc 2.36, btc-vision on Node 20-25 with glibc 2.38+): were the table wrong, the
 // second build (or the JS fallback) would have loaded instead. The start log and /version name the package and version.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { currentUwsHost, orderUwsBuilds } from '../../src/edge/uws-loader.js';
@@ -20,7 +20,8 @@ it('loads the native build expected for this Node and glibc, and names it in the
   const buildLabel = new RegExp(`^${expected.npmName.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}@\\d+\\.\\d+\\.\\d+`);
 
   const start = await server.waitForLog((line) => line['event'] === 'SERVER_START');
-  expect(start, `Node ${process.version}, glibc ${host.glibcVersion ?? 'none'}`).toMatchObject({ engine: 'native', engineBuild: expect.stringMatching(buildLabel) });
+  const where = `Node ${process.version}, glibc ${host.glibcVersion ?? 'none'}`;
+  expect(start, where).toMatchObject({ engine: 'native', engineBuild: expect.stringMatching(buildLabel) });
   expect(start).not.toHaveProperty('engineBuildsNotLoaded'); // the first build tried loaded
 
   const { status, body } = await getJson(`${server.baseUrl}/version`);
