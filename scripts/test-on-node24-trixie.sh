@@ -103,6 +103,7 @@ node --input-type=module -e "
 npm test
 EOS
 
+status=0
 unshare --mount --propagation private -- /bin/sh -c '
   set -e
   root="$1"; shift
@@ -115,4 +116,6 @@ unshare --mount --propagation private -- /bin/sh -c '
   APP_DIR="$APP_DIR" npm_config_nodedir="$NODE_DIR" npm_config_fund=false npm_config_audit=false \
   npm_config_update_notifier=false ${TEST_DATABASE_URL:+TEST_DATABASE_URL="$TEST_DATABASE_URL"} \
   ${EXTRA_CA_INSIDE:+NODE_EXTRA_CA_CERTS="$EXTRA_CA_INSIDE"} \
-  /bin/bash -c "$INSIDE"
+  /bin/bash -c "$INSIDE" || status=$?
+if [ "$status" = 0 ]; then say "npm test passed under Node 24 on Debian 13"; else say "FAILED (exit $status)"; fi
+exit "$status"

@@ -67,8 +67,8 @@ export function isUwsBuildExpectedToLoad(build: UwsBuild, host: UwsHost): boolea
  * fallback forced, only the build that has one.
  */
 export function orderUwsBuilds(host: UwsHost): UwsBuild[] {
-  if (host.isFallbackForced) return [UWS_BUILDS.trufflesuite];
   const builds = PREFERENCE.map((name) => UWS_BUILDS[name]);
+  if (host.isFallbackForced) return builds.filter((build) => build.hasJsFallback);
   const expected = builds.filter((build) => isUwsBuildExpectedToLoad(build, host));
   return [...expected, ...builds.filter((build) => !expected.includes(build))];
 }
