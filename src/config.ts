@@ -11,6 +11,9 @@ import { z } from 'zod';
 import { LOG_LEVELS, type LogLevel } from './observability/log.js';
 import { MAX_PLAYOUT_LEAD_FRAMES } from './call/playout.js';
 import { DEFAULT_STREAM_TOKEN_TTL_MS, deriveStreamTokenSecret, streamUrlFor } from './twilio/signature.js';
+import { loadAgentFile, type AgentFileContents } from './agent/agent-file/load.js';
+import { mergeAgentWithEnv, signedDestinations } from './agent/agent-file/merge.js';
+import type { ResolvedAgent } from './agent/agent-file/resolved-agent.js';
 
 export type AgentKind = 'echo' | 'openai';
 export type TtsProvider = 'google' | 'openai';
@@ -53,8 +56,13 @@ export interface Config {
   vad: { onsetMs?: number; hangoverMs?: number; marginDb?: number; minSpeechDbfs?: number };
   turns: { minTurnMs: number; maxTurnMs: number };
   bargeIn: { enabled: boolean; minSpeechMs: number };
-  /** voicemailLine: left after the beep when answering-machine detection finds a machine (VOICEMAIL_LINE). */
-  agent: { kind: AgentKind; greeting: string | undefined; systemPrompt: string; voicemailLine: string | undefined };
+  /**
+   * The agent: the AGENT_FILE's settings under the environment's single-field overrides (see ResolvedAgent: greeting,
+   * systemPrompt, voicemailLine, transfers, tools, callerMemory, summary).
+   */
+  agent: ResolvedAgent & { kind: AgentKind };
+  /** WEBHOOK_SIGNING_SECRET: signs every request to the agent file's tools and summary webhook; required when any is declared. */
+  webhookSigningSecret: string | undefined;
   /** One language setting, mapped per provider (Whisper "he", Google "he-IL"). */
   language: { code: string; whisper: string; google: string };
   openai: {
@@ -62,10 +70,13 @@ export interface Config {
     baseUrl: string | undefined;
     asrModel: string;
     chatModel: string;
+    /** The end-of-call summary's model (OPENAI_SUMMARY_MODEL, default the chat model). */
+    summaryModel: string;
     ttsModel: string;
     ttsVoice: string;
   };
-  tts: { provider: TtsProvider };
+  /** The synthesizer, and the one asked when it fails inside a turn (TTS_FALLBACK; undefined: none). */
+  tts: { provider: TtsProvider; fallback: TtsProvider | undefined };
   google: {
     /** The whole service-account JSON (GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON), validated to parse. */
     credentialsJson: string | undefined;
@@ -82,6 +93,8 @@ export interface Config {
   dspPool: { jobTimeoutMs?: number; maxQueue?: number };
   /** Call records (src/records/): SQLite in dataDir unless databaseUrl (PostgreSQL) is set; RECORDS=off: none. */
   records: { enabled: boolean; dataDir: string; databaseUrl: string | undefined };
+  /** The end-of-call summary (src/crm/): on with the AI agent and the records, unless CALL_SUMMARIES=off. */
+  callSummaries: boolean;
   /** Twilio's REST API for call control (src/control/twilio-rest.ts). */
   twilioApi: {
     /** TWILIO_API_BASE_URL: where the SDK's REST requests go instead of https://api.twilio.com; undefined = Twilio's. */
@@ -110,7 +123,7 @@ export class ConfigError extends Error {
 // ---------------------------------------------------------------------------------------------------------------
 // One schema per variable: string | undefined in, typed value out, with a message that says what it should be.
 
-const SECRET_VARS = new Set(['TWILIO_AUTH_TOKEN', 'OPENAI_API_KEY', 'GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON', 'STREAM_TOKEN_SECRET', 'CONTROL_API_KEY', 'DATABASE_URL']);
+const SECRET_VARS = new Set(['TWILIO_AUTH_TOKEN', 'OPENAI_API_KEY', 'GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON', 'STREAM_TOKEN_SECRET', 'CONTROL_API_KEY', 'DATABASE_URL', 'WEBHOOK_SIGNING_SECRET']);
 
 /** Blank values (`FOO=` in a .env file) count as unset. */
 const text = () =>
@@ -322,6 +335,8 @@ const EnvSchema = z.object({
   BARGE_IN: boolVar(),
   BARGE_IN_MIN_SPEECH_MS: intVar(0, 5000, 'a number of milliseconds'),
   AGENT: enumVar(['echo', 'openai'] as const, { ai: 'openai' }),
+  AGENT_FILE: text(),
+  WEBHOOK_SIGNING_SECRET: patternVar(/^\S{32,}$/, 'at least 32 characters without spaces (the HMAC key of X-AiCrmd-Signature)'),
   GREETING: text(),
   VOICEMAIL_LINE: text(),
   SYSTEM_PROMPT: text(),
@@ -331,9 +346,12 @@ const EnvSchema = z.object({
   OPENAI_BASE_URL: urlVar(['https:', 'http:']),
   OPENAI_ASR_MODEL: text(),
   OPENAI_CHAT_MODEL: text(),
+  OPENAI_SUMMARY_MODEL: text(),
+  CALL_SUMMARIES: boolVar(),
   OPENAI_TTS_MODEL: text(),
   OPENAI_TTS_VOICE: text(),
   TTS_PROVIDER: enumVar(['google', 'openai'] as const),
+  TTS_FALLBACK: enumVar(['google', 'openai', 'none'] as const),
   GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: text(),
   GOOGLE_APPLICATION_CREDENTIALS: text(),
   GOOGLE_TTS_API_ENDPOINT: urlVar(['https:', 'http:']),
@@ -495,13 +513,41 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     problems.push(`TURN_DEADLINE_MS (${turnDeadlineMs}) must exceed VAD_HANGOVER_MS (${v.VAD_HANGOVER_MS}) by at least ${MIN_TURN_BUDGET_AFTER_HANGOVER_MS} ms: the turn's budget counts from the end of speech, and the hangover is spent before the agent hears of the turn`);
   }
 
+  // the agent file, under the environment's single-field overrides
+  let agentFile: { path: string; contents: AgentFileContents } | undefined;
+  if (v.AGENT_FILE !== undefined) {
+    const loaded = loadAgentFile(v.AGENT_FILE);
+    problems.push(...loaded.problems);
+    if (loaded.contents !== undefined) agentFile = { path: v.AGENT_FILE, contents: loaded.contents };
+  }
+  let systemPromptFromEnv = v.SYSTEM_PROMPT;
+  if (v.SYSTEM_PROMPT_FILE !== undefined) {
+    try {
+      systemPromptFromEnv = readFileSync(v.SYSTEM_PROMPT_FILE, 'utf8').trim();
+    } catch {
+      problems.push(`SYSTEM_PROMPT_FILE must be the path of a readable text file (cannot read ${JSON.stringify(v.SYSTEM_PROMPT_FILE)})`);
+    }
+  }
+  const merged = mergeAgentWithEnv(agentFile, {
+    greeting: v.GREETING, systemPrompt: systemPromptFromEnv, language: v.LANGUAGE, voicemailLine: v.VOICEMAIL_LINE,
+    googleVoice: v.GOOGLE_TTS_VOICE, openaiVoice: v.OPENAI_TTS_VOICE,
+  });
+  const signed = signedDestinations(merged.profile);
+  if (signed.length > 0 && v.WEBHOOK_SIGNING_SECRET === undefined && 'WEBHOOK_SIGNING_SECRET' in values) {
+    problems.push(
+      `WEBHOOK_SIGNING_SECRET is required: AGENT_FILE ${v.AGENT_FILE ?? ''} declares ${signed.join(', ')}, and every request to them is signed ` +
+        'with it (X-AiCrmd-Signature) so the receiver can check it came from this server; set at least 32 random characters (e.g. openssl rand -hex 32)',
+    );
+  }
+
   // language
-  const languageCode = v.LANGUAGE ?? 'he';
+  const languageCode = merged.language ?? 'he';
   const [primaryRaw = 'he', regionRaw] = languageCode.split('-');
   const primary = primaryRaw.toLowerCase();
   const region = regionRaw?.toUpperCase() ?? DEFAULT_REGION[primary];
   if (region === undefined) {
-    problems.push(`LANGUAGE must carry a region for ${primary} (e.g. ${primary}-XX): Google TTS needs one (got ${JSON.stringify(languageCode)})`);
+    const source = merged.languageSource === 'AGENT_FILE' ? `AGENT_FILE ${v.AGENT_FILE ?? ''}: language:` : 'LANGUAGE';
+    problems.push(`${source} must carry a region for ${primary} (e.g. ${primary}-XX): Google TTS needs one (got ${JSON.stringify(languageCode)})`);
   }
   const googleLanguage = `${primary}-${region ?? 'US'}`;
 
@@ -535,14 +581,20 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       'GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON (or GOOGLE_APPLICATION_CREDENTIALS) is required when TTS_PROVIDER is google and AGENT is openai (or set TTS_PROVIDER=openai)',
     );
   }
-  let systemPrompt = v.SYSTEM_PROMPT ?? DEFAULT_SYSTEM_PROMPT;
-  if (v.SYSTEM_PROMPT_FILE !== undefined) {
-    try {
-      systemPrompt = readFileSync(v.SYSTEM_PROMPT_FILE, 'utf8').trim();
-    } catch {
-      problems.push(`SYSTEM_PROMPT_FILE must be the path of a readable text file (cannot read ${JSON.stringify(v.SYSTEM_PROMPT_FILE)})`);
-    }
+  // fail over to the other synthesizer when it can be reached too, unless TTS_FALLBACK says otherwise
+  const otherTts: TtsProvider = ttsProvider === 'google' ? 'openai' : 'google';
+  const isOtherTtsReachable = otherTts === 'google' ? hasGoogleCredentials : openaiApiKey !== undefined;
+  let ttsFallback: TtsProvider | undefined = v.TTS_FALLBACK === undefined ? (isOtherTtsReachable ? otherTts : undefined)
+    : v.TTS_FALLBACK === 'none' ? undefined : v.TTS_FALLBACK;
+  if (ttsFallback === ttsProvider) {
+    problems.push(`TTS_FALLBACK must differ from TTS_PROVIDER (both are ${ttsProvider}); use none for no fallback`);
+    ttsFallback = undefined;
+  } else if (ttsFallback !== undefined && !isOtherTtsReachable) {
+    problems.push(ttsFallback === 'google'
+      ? 'TTS_FALLBACK=google needs GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON (or GOOGLE_APPLICATION_CREDENTIALS)'
+      : 'TTS_FALLBACK=openai needs OPENAI_API_KEY');
   }
+  const systemPrompt = merged.systemPrompt ?? DEFAULT_SYSTEM_PROMPT;
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -583,22 +635,24 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     vad,
     turns: { minTurnMs, maxTurnMs },
     bargeIn: { enabled: v.BARGE_IN ?? true, minSpeechMs: v.BARGE_IN_MIN_SPEECH_MS ?? 200 },
-    agent: { kind: agentKind, greeting: v.GREETING ?? DEFAULT_GREETING[primary], systemPrompt, voicemailLine: v.VOICEMAIL_LINE },
+    agent: { kind: agentKind, ...merged.profile, greeting: merged.greeting ?? DEFAULT_GREETING[primary], systemPrompt, voicemailLine: merged.voicemailLine },
+    webhookSigningSecret: v.WEBHOOK_SIGNING_SECRET,
     language: { code: languageCode, whisper: primary, google: googleLanguage },
     openai: {
       apiKey: openaiApiKey,
       baseUrl: v.OPENAI_BASE_URL,
       asrModel: v.OPENAI_ASR_MODEL ?? 'whisper-1',
       chatModel: v.OPENAI_CHAT_MODEL ?? 'gpt-4o-mini',
+      summaryModel: v.OPENAI_SUMMARY_MODEL ?? v.OPENAI_CHAT_MODEL ?? 'gpt-4o-mini',
       ttsModel: v.OPENAI_TTS_MODEL ?? 'gpt-4o-mini-tts',
-      ttsVoice: v.OPENAI_TTS_VOICE ?? 'alloy',
+      ttsVoice: merged.openaiVoice ?? 'alloy',
     },
-    tts: { provider: ttsProvider },
+    tts: { provider: ttsProvider, fallback: ttsFallback },
     google: {
       credentialsJson,
       applicationCredentials,
       apiEndpoint: v.GOOGLE_TTS_API_ENDPOINT,
-      voice: v.GOOGLE_TTS_VOICE ?? (googleLanguage === 'he-IL' ? 'he-IL-Wavenet-A' : undefined),
+      voice: merged.googleVoice ?? (googleLanguage === 'he-IL' ? 'he-IL-Wavenet-A' : undefined),
       audioEncoding: v.GOOGLE_TTS_ENCODING ?? 'LINEAR16',
     },
     timeouts: {
@@ -612,6 +666,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       ...(v.DSP_MAX_QUEUE !== undefined ? { maxQueue: v.DSP_MAX_QUEUE } : {}),
     },
     records: { enabled: v.RECORDS ?? true, dataDir: v.DATA_DIR ?? './data', databaseUrl: v.DATABASE_URL },
+    callSummaries: (v.CALL_SUMMARIES ?? true) && agentKind === 'openai' && (v.RECORDS ?? true),
     twilioApi: {
       baseUrl: v.TWILIO_API_BASE_URL,
       callerId: v.TWILIO_CALLER_ID,

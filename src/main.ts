@@ -72,6 +72,11 @@ async function main(): Promise<void> {
         : '!!! INSECURE DEVELOPMENT MODE (INSECURE_DEV_MODE=1): no Twilio signature or stream token is checked; listening on loopback only !!!');
   }
 
+  if (config.agent.file !== undefined) {
+    const { name, file, tools, transfers } = config.agent;
+    log.info({ event: LogEvent.SERVER_START, agentFile: file, agentName: name, tools: tools.map((t) => t.name), transfers: transfers.map((t) => t.name) },
+      `agent ${JSON.stringify(name)} from ${file}`);
+  }
   if (config.controlApiKey === undefined) {
     log.info({ event: LogEvent.SERVER_START, controlApi: 'off' }, 'control API off: /api answers 404 (set CONTROL_API_KEY to turn it on)');
   }
@@ -80,14 +85,27 @@ async function main(): Promise<void> {
   // (imported only when on: the database drivers and the query builder stay out of a process that keeps no records)
   const records = config.records.enabled ? (await import('./records/records.js')).startRecords(config.records) : null;
   if (records === null) log.info({ event: LogEvent.SERVER_START, records: 'off' }, 'call records off (RECORDS=off)');
+  // the end-of-call summaries and their delivery, beside the records (src/crm/)
+  const afterCall = records !== null && config.callSummaries ? (await import('./crm/from-config.js')).afterCallWorkFromConfig(config, records, log) : null;
+  if (afterCall !== null) {
+    void records!.ready.then(() => afterCall.start());
+    log.info({ event: LogEvent.SERVER_START, callSummaries: 'on', webhook: config.agent.summary?.webhook ?? null }, 'calls are summarized when they end');
+  } else if (config.agent.summary?.webhook !== undefined) {
+    log.warn({ event: LogEvent.SERVER_START, errKind: ErrorKind.CONFIG, callSummaries: 'off' }, 'the agent file names a summary webhook, but summaries are off (they need the AI agent, RECORDS on and CALL_SUMMARIES on)');
+  }
   const runner: EdgeRunner = createEdgeRunner({
     config,
     sessionModuleUrl: sessionModuleUrl(process.env),
     areTestHooksOn: process.env['EDGE_TEST_HOOKS'] === '1',
-    control: { ...controlPartsFromConfig(config), ...(records !== null ? { recorder: new CallRecorder(records.writer), records: records.reader } : {}) },
+    control: {
+      ...controlPartsFromConfig(config),
+      ...(records !== null ? { recorder: new CallRecorder(records.writer), records: records.reader } : {}),
+      ...(afterCall !== null ? { afterCall } : {}),
+    },
     ...(records !== null ? { readRecordStats: () => ({ ...records.writer.readCounters() }) } : {}),
   });
   const closeRecords = async (): Promise<void> => {
+    afterCall?.close();
     const left = await records?.close(RECORDS_CLOSE_TIMEOUT_MS);
     if (left !== undefined && left.left > 0) log.warn({ event: LogEvent.SERVER_STOP, errKind: ErrorKind.TIMEOUT, recordsLeft: left.left }, 'records not written before exit');
   };

@@ -4,19 +4,26 @@
 // the AI pipeline with its DSP pool and provider SDKs, loaded only then) goes to the registry too; the metrics get
 // the clock and a reader of the DSP batch count; the edge gets the CallEngine (sessions, counters, shutdown).
 import { buildAgent } from './agent/factory.js';
+import { callerLookupThrough } from './agent/tools/caller-lookup.js';
 import { InboundBatcher } from './audio/dsp.js';
 import { CallRegistry, createThreadClock, DEFAULT_MAX_CALLS_PER_THREAD, DEFAULT_MAX_FRAMES_PER_BATCH } from './call/registry.js';
 import type { CallEngine } from './call/types.js';
 import { CallEventBus } from './control/bus.js';
 import type { CallEngineContext } from './edge/call-engine-module.js';
-import { log as rootLog } from './observability/log.js';
-import { countProviderError, observeCallEngine, observeTurnLatency } from './observability/metrics.js';
+import type { CallBrief, CallInfo } from './call/agent-contract.js';
+import { LAUNCH_ID, LAUNCH_PARAM } from './control/outbound-briefs.js';
+import { LogEvent, log as rootLog, type Logger } from './observability/log.js';
+import { countProviderError, countProviderFailover, observeCallEngine, observeTurnLatency } from './observability/metrics.js';
 
-export async function createCallEngine({ config, threadIndex }: CallEngineContext): Promise<CallEngine> {
+export async function createCallEngine({ config, threadIndex, outboundBriefFor, queryRecords }: CallEngineContext): Promise<CallEngine> {
   const log = rootLog.child({ threadIndex });
   const clock = createThreadClock(log);
   const batcher = new InboundBatcher({ maxSlots: DEFAULT_MAX_CALLS_PER_THREAD, maxFramesPerTick: DEFAULT_MAX_FRAMES_PER_BATCH });
-  const agent = await buildAgent(config, { metrics: { observeTurnLatency, countProviderError } });
+  const agent = await buildAgent(config, {
+    metrics: { observeTurnLatency, countProviderError, countFailover: countProviderFailover },
+    ...(outboundBriefFor !== undefined ? { briefFor: briefLookup(outboundBriefFor, log) } : {}),
+    ...(queryRecords !== undefined ? { lookupCaller: callerLookupThrough(queryRecords) } : {}),
+  });
   const events = new CallEventBus();
   const registry = new CallRegistry({
     config, clock, batcher, agentFactory: agent.agentFactory, log, threadIndex, events, agentKind: config.agent.kind,
@@ -33,5 +40,18 @@ export async function createCallEngine({ config, threadIndex }: CallEngineContex
       stopObserving();
       await agent.release();
     },
+  };
+}
+
+/** A call's brief when it was placed through the API with one (its launch id is a stream parameter). */
+function briefLookup(outboundBriefFor: (launchId: string) => Promise<CallBrief | undefined>, log: Logger): (call: CallInfo) => Promise<CallBrief | undefined> {
+  return async (call) => {
+    const launchId = call.customParameters[LAUNCH_PARAM];
+    if (launchId === undefined || !LAUNCH_ID.test(launchId)) return undefined;
+    const brief = await outboundBriefFor(launchId);
+    if (brief === undefined) {
+      log.warn({ event: LogEvent.AGENT_GREETING, callSid: call.callSid, launchId }, "the placed call's brief is not here (expired, or the call was placed by another instance); the agent starts without it");
+    }
+    return brief;
   };
 }

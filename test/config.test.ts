@@ -358,3 +358,17 @@ describe('security is on unless switched off on purpose', () => {
     expect(loadConfig({ ...SECURE, INSECURE_DEV_MODE: '1', HOST: '::' }).host).toBe('::');
   });
 });
+
+describe('TTS fail-over settings', () => {
+  const BOTH = { ...DEV, OPENAI_API_KEY: 'sk-x', GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: GOOGLE_JSON };
+  it('falls over to the other provider when both can be reached, and to none otherwise', () => {
+    expect(loadConfig(BOTH).tts).toEqual({ provider: 'google', fallback: 'openai' });
+    expect(loadConfig({ ...BOTH, TTS_PROVIDER: 'openai' }).tts).toEqual({ provider: 'openai', fallback: 'google' });
+    expect(loadConfig({ ...DEV, OPENAI_API_KEY: 'sk-x', TTS_PROVIDER: 'openai' }).tts).toEqual({ provider: 'openai', fallback: undefined });
+    expect(loadConfig({ ...BOTH, TTS_FALLBACK: 'none' }).tts).toEqual({ provider: 'google', fallback: undefined });
+  });
+  it('refuses a fallback that is the provider itself or cannot be reached', () => {
+    expect(() => loadConfig({ ...BOTH, TTS_FALLBACK: 'google' })).toThrow(/TTS_FALLBACK must differ from TTS_PROVIDER/);
+    expect(() => loadConfig({ ...DEV, OPENAI_API_KEY: 'sk-x', TTS_PROVIDER: 'openai', TTS_FALLBACK: 'google' })).toThrow(/TTS_FALLBACK=google needs GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON/);
+  });
+});

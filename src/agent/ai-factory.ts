@@ -11,6 +11,8 @@ import type { Config } from '../config.js';
 import type { ErrorKindName } from '../observability/log.js';
 import { FRAME_MS } from '../twilio/media-format.js';
 import { defaultFallbackLine } from './fallback-audio.js';
+import { FailoverSynthesizer, type FailoverObserver } from './failover.js';
+import { httpTool } from './tools/http-tool.js';
 import { GoogleSynthesizer, loadGoogleCredentials } from './google-tts.js';
 import type { TurnStage } from './latency.js';
 import { OpenAIResponder } from './openai-responder.js';
@@ -18,10 +20,14 @@ import { OpenAISynthesizer } from './openai-synthesizer.js';
 import { OpenAITranscriber } from './openai-transcriber.js';
 import { PipelineAgent, type PipelineAudio, type PipelineOptions } from './pipeline.js';
 import type { Responder, Synthesizer, Transcriber } from './types.js';
+import { builtInTools, type CallerLookup } from './tools/built-ins.js';
+import { ToolRegistry } from './tools/registry.js';
+import type { Tool } from './tools/types.js';
 import type { AgentFactory } from '../call/agent-contract.js';
 
 /** The parts of Config the agent reads. */
-export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'>;
+export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'>
+  & Partial<Pick<Config, 'webhookSigningSecret'>>;
 
 /** Anything built outside (tests give fakes or their own pool; the rest is built from config). */
 export interface AgentFactoryDeps {
@@ -31,6 +37,14 @@ export interface AgentFactoryDeps {
   synthesizer?: Synthesizer;
   /** Overrides the pipeline's options (thresholds, fallback line, metrics callbacks, ...). */
   pipeline?: Partial<PipelineOptions>;
+  /** A placed call's brief (greeting, context); the thread's composition root asks the main thread for it. */
+  briefFor?: PipelineOptions['briefFor'];
+  /** transfer_call's targets, name -> E.164 number or sip: URI (none: no transfer_call). */
+  transfers?: Readonly<Record<string, string>>;
+  /** lookup_caller's read of the records (none: no lookup_caller). */
+  lookupCaller?: CallerLookup;
+  /** Tools besides the built-ins (the agent file's HTTP tools). */
+  tools?: readonly Tool[];
 }
 
 /** Where the pipeline reports, per turn and never per frame: the thread's metrics (src/observability/metrics.ts). */
@@ -39,6 +53,8 @@ export interface AgentMetrics {
   observeTurnLatency(stage: TurnStage, ms: number): void;
   /** One failed provider call (aicrmd_provider_errors_total). */
   countProviderError(provider: string, kind: ErrorKindName): void;
+  /** One stage served by the next provider after `from` failed (aicrmd_provider_failovers_total). */
+  countFailover?: FailoverObserver;
 }
 
 /** What the builder is handed: the thread's metrics, and optionally parts built outside. */
@@ -82,8 +98,15 @@ function lazyPool(config: AgentConfig): { audio: PipelineAudio; release: () => P
   };
 }
 
-export function createSynthesizer(config: AgentConfig, openai: OpenAI | undefined): Synthesizer {
-  if (config.tts.provider === 'openai') {
+export function createSynthesizer(config: AgentConfig, openai: OpenAI | undefined, onFailover?: FailoverObserver): Synthesizer {
+  const primary = createOneSynthesizer(config, config.tts.provider, openai);
+  const fallback = config.tts.fallback;
+  if (fallback === undefined) return primary;
+  return new FailoverSynthesizer([primary, createOneSynthesizer(config, fallback, openai)], onFailover !== undefined ? { onFailover } : {});
+}
+
+function createOneSynthesizer(config: AgentConfig, provider: AgentConfig['tts']['provider'], openai: OpenAI | undefined): Synthesizer {
+  if (provider === 'openai') {
     if (openai === undefined) throw new TypeError('TTS_PROVIDER=openai needs OPENAI_API_KEY');
     return new OpenAISynthesizer({ client: openai, model: config.openai.ttsModel, voice: config.openai.ttsVoice, timeoutMs: config.timeouts.ttsMs });
   }
@@ -104,7 +127,7 @@ export function createSynthesizer(config: AgentConfig, openai: OpenAI | undefine
  */
 export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent {
   const needsOpenAI = parts.transcriber === undefined || parts.responder === undefined
-    || (parts.synthesizer === undefined && config.tts.provider === 'openai');
+    || (parts.synthesizer === undefined && (config.tts.provider === 'openai' || config.tts.fallback === 'openai'));
   const openai = needsOpenAI
     ? new OpenAI({
       apiKey: config.openai.apiKey,
@@ -119,12 +142,21 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     ?? new OpenAITranscriber({ client: openai as OpenAI, model: config.openai.asrModel, timeoutMs: config.timeouts.asrMs });
   const responder = parts.responder
     ?? new OpenAIResponder({ client: openai as OpenAI, model: config.openai.chatModel, timeoutMs: config.timeouts.llmMs });
-  const synthesizer = parts.synthesizer ?? createSynthesizer(config, openai);
+  const synthesizer = parts.synthesizer ?? createSynthesizer(config, openai, parts.metrics.countFailover);
   // the pool is this build's unless the audio jobs were handed in (then releasing them is the giver's business)
   const audio = parts.audio !== undefined ? { audio: parts.audio, release: async () => {} } : lazyPool(config);
   // the VAD's effective hangover (the DSP's default where config leaves it out), in whole frames: the latency origin
   const hangoverMs = Math.ceil(resolveVadOptions(config.vad).hangoverMs / FRAME_MS) * FRAME_MS;
   const { metrics } = parts;
+  // the tools are stateless and shared by the thread's calls; each run is given its call's context
+  // the agent file's transfer targets and HTTP tools unless the parts give their own (the config requires the
+  // signing secret once a tool is declared)
+  const transfers = parts.transfers ?? Object.fromEntries((config.agent.transfers ?? []).map((target) => [target.name, target.to]));
+  const fileTools = (config.agent.tools ?? []).map((spec) => httpTool(spec, config.webhookSigningSecret ?? ''));
+  const tools = new ToolRegistry([
+    ...builtInTools({ transfers, ...(parts.lookupCaller !== undefined ? { lookupCaller: parts.lookupCaller } : {}) }),
+    ...(parts.tools ?? fileTools),
+  ]);
   const options: Omit<PipelineOptions, 'transcriber'> = {
     responder,
     synthesizer,
@@ -139,6 +171,9 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     turnDeadlineMs: config.timeouts.turnMs,
     onProviderError: (provider, kind) => metrics.countProviderError(provider, kind),
     onTurnLatency: (stage, ms) => metrics.observeTurnLatency(stage, ms),
+    ...(parts.briefFor !== undefined ? { briefFor: parts.briefFor } : {}),
+    tools,
+    languageCode: config.language.code,
     ...parts.pipeline,
   };
   return {

@@ -31,14 +31,29 @@ import { DeadlineExceeded } from './provider-call.js';
 import { SentenceQueue } from './sentence-queue.js';
 import { TurnBudget } from './turn-budget.js';
 import { SentenceCutter, type SentenceCutterOptions } from './sentences.js';
-import { ProviderError, type ChatMessage, type Responder, type SampleRateHz, type SynthesisResult, type Synthesizer, type Transcriber } from './types.js';
-import { type Agent, type AgentContext, type CallEndReason, type CallerTurn, type HeardInfo, type PlayedInfo } from '../call/agent-contract.js';
+import { ProviderError, type ChatMessage, type Responder, type ResponderEvent, type SampleRateHz, type SynthesisResult, type Synthesizer, type ToolCallRequest, type Transcriber } from './types.js';
+import { type Agent, type AgentContext, type CallBrief, type CallEndReason, type CallerTurn, type CallInfo, type HeardInfo, type PlayedInfo } from '../call/agent-contract.js';
+import type { CallCommand } from '../call/events.js';
+import { toolLinesFor, type ToolLines } from './tools/lines.js';
+import type { ToolOutcome, ToolRegistry } from './tools/registry.js';
 
 /** A keypad turn ends this long after the last digit (or at '#'). */
 export const DTMF_TURN_GAP_MS = 1500;
 const MAX_DTMF_DIGITS = 32;
+/** A placed call's context as the instructions carry it: one JSON line (its size bounded by the API). */
+export function briefContextInstructions(context: Record<string, unknown>): string {
+  return `This call was placed by the business. What it is about, from the business's records (use it; do not read it out): ${JSON.stringify(context)}`;
+}
+
 /** Keypad turns are numbered apart from the VAD's turns (in logs and records). */
 const KEYPAD_TURN_ID_BASE = 10_000;
+
+/** Rounds of tool calls one turn may run; a model that asks for more hears the apology instead. */
+export const DEFAULT_MAX_TOOL_ROUNDS = 4;
+/** Tools still running this long after they started: the caller hears the filler line (once per turn). */
+export const DEFAULT_FILLER_AFTER_MS = 700;
+/** The filler plays at least this long before the turn's budget would run out (so that it, not the fallback, is heard). */
+const FILLER_BUDGET_MARGIN_MS = 100;
 
 /** Replies whose first frame is awaited at once (normally one; more only when playback was stopped without a clear report). */
 const MAX_AWAITING_FIRST_FRAME = 8;
@@ -60,6 +75,8 @@ export interface PipelineOptions {
   systemPrompt: string;
   /** Spoken at call start; none when undefined or empty. */
   greeting?: string | undefined;
+  /** A placed call's brief (undefined for other calls): its greeting replaces ours, its context joins the instructions. */
+  briefFor?: (call: CallInfo) => Promise<CallBrief | undefined>;
   /** The transcriber's language code (Whisper "he"). */
   asrLanguage: string;
   /** The fallback line's text (see fallback-audio.ts for defaults per language). */
@@ -89,6 +106,24 @@ export interface PipelineOptions {
   onProviderError?: (provider: string, kind: ErrorKindName) => void;
   /** Told of each turn's latency at each stage, in ms since the end of speech (metrics). */
   onTurnLatency?: TurnLatencyObserver;
+  /** The functions the model may call (none: plain replies, as before tools). */
+  tools?: ToolRegistry;
+  /** The call's language code (he, en-US): the tool loop's own lines (filler, goodbye, ...) are chosen by it. */
+  languageCode?: string;
+  /** Rounds of tool calls per turn (default DEFAULT_MAX_TOOL_ROUNDS). */
+  maxToolRounds?: number;
+  /** Tools still running after this long: the filler line (default DEFAULT_FILLER_AFTER_MS). */
+  fillerAfterMs?: number;
+}
+
+/** What one turn's tool loop has done so far. */
+interface TurnProgress {
+  /** Reply sentences queued (the filler not counted). */
+  sentences: number;
+  /** The filler played (at most once per turn). */
+  hasFiller: boolean;
+  /** The call's last action, asked for by a tool (end_call, transfer_call). */
+  finish: CallCommand | undefined;
 }
 
 /** An utterance the agent produced: its sentences as enqueued, and its message in the history (if any). */
@@ -114,6 +149,11 @@ export class PipelineAgent implements Agent {
   private reply: AbortController | null = null;
   private fallbacks = 0;
   private readonly fallbackSource: FallbackSource;
+  /** This call's own instructions (a placed call's context), after the system prompt. */
+  private callInstructions: string | undefined;
+  /** The tool loop's own lines in the call's language; the filler is synthesized once and cached like the fallback. */
+  private readonly toolLines: ToolLines;
+  private readonly fillerSource: FallbackSource;
 
   constructor(options: PipelineOptions) {
     this.options = options;
@@ -127,6 +167,8 @@ export class PipelineAgent implements Agent {
       text: options.fallbackLine,
       ...(options.fallbackVariant !== undefined ? { variant: options.fallbackVariant } : {}),
     };
+    this.toolLines = toolLinesFor(options.languageCode ?? options.asrLanguage);
+    this.fillerSource = { ...this.fallbackSource, text: this.toolLines.filler };
   }
 
   /** Which providers this agent uses (logs, tests). */
@@ -136,7 +178,8 @@ export class PipelineAgent implements Agent {
 
   /** The messages the next reply would be asked with (system prompt first). */
   messages(): ChatMessage[] {
-    return [{ role: 'system', content: this.options.systemPrompt }, ...this.history];
+    const system = this.callInstructions === undefined ? this.options.systemPrompt : `${this.options.systemPrompt}\n\n${this.callInstructions}`;
+    return [{ role: 'system', content: system }, ...this.history];
   }
 
   async onCallStart(ctx: AgentContext): Promise<void> {
@@ -144,7 +187,11 @@ export class PipelineAgent implements Agent {
     this.log = ctx.log;
     // the fallback line is ready (cached) before anything can fail; never rejects
     void prepareFallback(this.fallbackSource, this.options.fallbackTimeoutMs);
-    const greeting = this.options.greeting?.trim();
+    if (this.hasTools) void prepareFallback(this.fillerSource, this.options.fallbackTimeoutMs);
+    const brief = await this.briefOf(ctx);
+    if (ctx.signal.aborted) return;
+    if (brief?.context !== undefined) this.callInstructions = briefContextInstructions(brief.context);
+    const greeting = (brief?.greeting ?? this.options.greeting)?.trim();
     if (greeting === undefined || greeting.length === 0) return;
     const reply = this.newReply(ctx.signal);
     const utteranceId = 'greeting';
@@ -155,6 +202,18 @@ export class PipelineAgent implements Agent {
       this.onFailure(error, 'greeting', reply.signal, undefined);
     } finally {
       if (this.reply === reply) this.reply = null;
+    }
+  }
+
+  /** The brief of a call placed through the API; undefined for any other, or when it cannot be read. */
+  private async briefOf(ctx: AgentContext): Promise<CallBrief | undefined> {
+    const briefFor = this.options.briefFor;
+    if (briefFor === undefined) return undefined;
+    try {
+      return await briefFor(ctx.call);
+    } catch (error) {
+      ctx.log.warn({ event: LogEvent.AGENT_GREETING, err: error }, "the placed call's brief could not be read; starting without it");
+      return undefined;
     }
   }
 
@@ -284,14 +343,127 @@ export class PipelineAgent implements Agent {
 
   // ---- internals ----
 
-  /** Steps 4-6 of a turn: the reply to the history as it stands, streamed, cut, synthesized and played. */
+  /**
+   * Steps 4-6 of a turn: the reply to the history as it stands, streamed, cut, synthesized and played; with tools,
+   * the loop: each round's text is spoken as it streams, its tool calls run (together) once the round's text is
+   * queued, their results go into the history and the model is asked again, for at most maxToolRounds rounds.
+   */
   private async reply_(utteranceId: string, turnId: number, signal: AbortSignal, latency: TurnLatency, budget: TurnBudget | undefined): Promise<void> {
-    const messages = this.messages();
-    const spoken = await this.speak((s) => this.options.responder.respond(messages, s), utteranceId, signal, latency, `turn ${turnId}`, budget);
-    if (spoken === 0 && !signal.aborted) {
+    const tools = this.hasTools ? this.options.tools : undefined;
+    const definitions = tools?.definitions() ?? [];
+    const maxRounds = this.options.maxToolRounds ?? DEFAULT_MAX_TOOL_ROUNDS;
+    const progress: TurnProgress = { sentences: 0, hasFiller: false, finish: undefined };
+    for (let round = 0; ; round++) {
+      const messages = this.messages();
+      const calls: ToolCallRequest[] = [];
+      const roundId = round === 0 ? utteranceId : `${utteranceId}-${round + 1}`;
+      const what = round === 0 ? `turn ${turnId}` : `turn ${turnId} round ${round + 1}`;
+      const events = (s: AbortSignal): AsyncIterable<ResponderEvent> =>
+        this.options.responder.respond(messages, s, definitions.length > 0 ? { tools: definitions } : undefined);
+      progress.sentences += await this.speak((s) => textOf(events(s), calls), roundId, signal, latency, what, budget);
+      if (signal.aborted) return;
+      if (calls.length === 0) break;
+      if (round >= maxRounds) {
+        this.log?.warn({ event: LogEvent.TOOL_CALL, turnId, rounds: round, tools: calls.map((c) => c.name) }, 'too many tool rounds; apologizing');
+        progress.sentences += await this.speak(() => singleSentence(this.toolLines.tooManyRounds), `${utteranceId}-sorry`, signal, undefined, 'tool rounds');
+        return;
+      }
+      const outcomes = await this.runTools(calls, turnId, signal, latency, budget, progress);
+      if (signal.aborted) return;
+      // the calls and their results, in OpenAI's order: the assistant's tool_calls, then one tool message per call
+      this.remember({ role: 'assistant', content: '', toolCalls: calls });
+      for (const outcome of outcomes) this.remember({ role: 'tool', toolCallId: outcome.call.id, content: outcome.content });
+      if (progress.finish !== undefined) {
+        this.finishCall(progress.finish);
+        return;
+      }
+    }
+    if (progress.sentences === 0 && !signal.aborted) {
       this.log?.warn({ event: LogEvent.LLM_TEXT, turnId, errKind: ErrorKind.PROVIDER_HTTP }, 'the reply was empty');
       this.playFallback(`turn ${turnId}: empty reply`, turnId, ErrorKind.PROVIDER_HTTP);
     }
+  }
+
+  private get hasTools(): boolean {
+    return this.options.tools !== undefined && this.options.tools.size > 0;
+  }
+
+  /**
+   * One round's tool calls, run together under the reply's signal (barge-in cancels them) and, until the caller hears
+   * something, the turn's budget. If they are still running fillerAfterMs after they started (or when the budget
+   * would run out first) and nothing of this turn was heard yet, the filler line plays, once per turn; it counts as
+   * the turn's first audio (the budget is released).
+   */
+  private async runTools(calls: readonly ToolCallRequest[], turnId: number, signal: AbortSignal, latency: TurnLatency, budget: TurnBudget | undefined,
+    progress: TurnProgress): Promise<ToolOutcome[]> {
+    const ctx = this.ctx;
+    const tools = this.options.tools;
+    if (ctx === null || tools === undefined) return [];
+    const remainingMs = budget?.remainingMs() ?? Infinity;
+    const toolSignal = Number.isFinite(remainingMs) && budget !== undefined ? AbortSignal.any([signal, budget.signal]) : signal;
+    let fillerTimer: NodeJS.Timeout | undefined;
+    if (progress.sentences === 0 && !progress.hasFiller) {
+      const fillerAfterMs = Math.max(0, Math.min(this.options.fillerAfterMs ?? DEFAULT_FILLER_AFTER_MS, remainingMs - FILLER_BUDGET_MARGIN_MS));
+      fillerTimer = setTimeout(() => {
+        fillerTimer = undefined;
+        if (signal.aborted || progress.hasFiller) return;
+        progress.hasFiller = true;
+        void this.playFiller(turnId, signal, latency, budget);
+      }, fillerAfterMs);
+    }
+    // the caller's number: an outbound call's `from` is our own caller ID (every outbound call has it), so none there
+    const params = ctx.call.customParameters;
+    const from = params['direction'] === 'outbound' ? undefined : params['from'] ?? params['From'];
+    const toolContext = {
+      callSid: ctx.call.callSid, from, languageCode: this.options.languageCode ?? this.options.asrLanguage, signal: toolSignal, log: ctx.log,
+      report: (report: Parameters<AgentContext['report']>[0]) => ctx.report(report),
+      finish: (command: CallCommand) => {
+        progress.finish ??= command;
+      },
+    };
+    try {
+      const outcomes = await Promise.all(calls.map((call) => tools.dispatch(call, toolContext)));
+      for (const outcome of outcomes) {
+        const { call, result, durationMs } = outcome;
+        ctx.log.info({
+          event: LogEvent.TOOL_CALL, turnId, tool: call.name, toolCallId: call.id, isOk: result.ok, durationMs,
+          ...(result.ok ? {} : { error: result.error }), wasAborted: signal.aborted,
+        }, 'tool call');
+      }
+      return outcomes;
+    } finally {
+      if (fillerTimer !== undefined) clearTimeout(fillerTimer);
+    }
+  }
+
+  /** The filler line, from the cache (synthesized now when it is not there yet); its own utterance, not in the history. */
+  private async playFiller(turnId: number, signal: AbortSignal, latency: TurnLatency, budget: TurnBudget | undefined): Promise<void> {
+    const ctx = this.ctx;
+    if (ctx === null) return;
+    const utteranceId = `filler-${turnId}`;
+    try {
+      let mulaw = await Promise.race([prepareFallback(this.fillerSource, this.options.fallbackTimeoutMs), abortedOf(signal)]);
+      if (mulaw === undefined && !signal.aborted) {
+        const result = await this.options.synthesizer.synthesize(this.toolLines.filler, signal);
+        mulaw = await this.toMulaw(result, signal);
+      }
+      if (mulaw === undefined || signal.aborted || this.ctx !== ctx) return;
+      budget?.release();
+      latency.mark('first_audio');
+      this.awaitFirstFrame(utteranceId, latency);
+      ctx.play(mulaw, utteranceId);
+      ctx.log.info({ event: LogEvent.TOOL_FILLER, turnId, utteranceId, text: this.toolLines.filler, ...latency.fields() }, 'filler while tools run');
+    } catch (error) {
+      if (!signal.aborted) this.logProviderFailure(error, `turn ${turnId}: filler`);
+    }
+  }
+
+  /** A tool asked for the call's last action: the same command the API would send (its line, then the act). */
+  private finishCall(command: CallCommand): void {
+    const ctx = this.ctx;
+    if (ctx === null) return;
+    const result = ctx.command(command);
+    ctx.log.info({ event: LogEvent.CALL_COMMAND, command: command.kind, from: 'tool', isOk: result.ok, ...(result.ok ? {} : { code: result.code }) }, 'tool ends the call');
   }
 
   /** The digits collected so far, as a caller turn. */
@@ -443,6 +615,8 @@ export class PipelineAgent implements Agent {
     this.history.push(message);
     const max = this.options.maxHistoryMessages ?? 24;
     while (this.history.length > max) this.history.shift();
+    // a tool result whose call was dropped would be refused by the API: results go with their call
+    while (this.history[0]?.role === 'tool') this.history.shift();
   }
 
   private async toMulaw(result: SynthesisResult, signal?: AbortSignal): Promise<Uint8Array> {
@@ -494,6 +668,22 @@ export class PipelineAgent implements Agent {
 
 async function* singleSentence(text: string): AsyncIterable<string> {
   yield text;
+}
+
+/** The reply's text deltas, for the sentence cutter; its tool calls go into `calls`. */
+async function* textOf(events: AsyncIterable<ResponderEvent>, calls: ToolCallRequest[]): AsyncIterable<string> {
+  for await (const event of events) {
+    if (event.kind === 'text') yield event.delta;
+    else calls.push({ id: event.id, name: event.name, argumentsJson: event.argumentsJson });
+  }
+}
+
+/** Resolves undefined once `signal` is aborted (never rejects). */
+function abortedOf(signal: AbortSignal): Promise<undefined> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(undefined);
+    else signal.addEventListener('abort', () => resolve(undefined), { once: true });
+  });
 }
 
 /** Who failed and how, for the log line and aicrmd_provider_errors_total. */

@@ -38,15 +38,43 @@ export interface Transcriber {
   transcribe(request: TranscribeRequest): Promise<string>;
 }
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+/** A function call the model asked for (OpenAI's `tool_calls` entry), its arguments still the model's JSON text. */
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  argumentsJson: string;
+}
+
+/**
+ * One message of the conversation, in OpenAI's chat format: an assistant message may carry the tool calls it made
+ * (its content then is what was said with them, often ''), and each call's result follows as a `tool` message.
+ */
+export type ChatMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCallRequest[] }
+  | { role: 'tool'; toolCallId: string; content: string };
+
+/** A function the model may call: OpenAI's function tool (`parameters` is a JSON schema object). */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+/** What a streamed reply is made of: text as it arrives, and each tool call once its arguments are complete. */
+export type ResponderEvent =
+  | { kind: 'text'; delta: string }
+  | ({ kind: 'tool-call' } & ToolCallRequest);
+
+export interface RespondOptions {
+  /** The functions the model may call this time (none: a plain reply). */
+  tools?: readonly ToolDefinition[];
 }
 
 export interface Responder {
   readonly name: string;
-  /** The conversation -> the reply's text, as deltas while the model streams them. */
-  respond(messages: readonly ChatMessage[], signal: AbortSignal): AsyncIterable<string>;
+  /** The conversation -> the reply, as events while the model streams them (text deltas, completed tool calls). */
+  respond(messages: readonly ChatMessage[], signal: AbortSignal, options?: RespondOptions): AsyncIterable<ResponderEvent>;
 }
 
 export interface SynthesisResult {

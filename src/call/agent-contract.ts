@@ -4,6 +4,7 @@
 // end of the call; the agent learns how much of its speech the caller actually heard (HeardInfo) so that the
 // conversation can keep only that.
 import type { Logger } from 'pino';
+import type { CallCommand, CommandResult } from './events.js';
 
 /** The call as the agent sees it (from Twilio's `start` message). */
 export interface CallInfo {
@@ -12,6 +13,14 @@ export interface CallInfo {
   readonly accountSid: string;
   /** The <Parameter>s of the TwiML stream (From, To, ...). */
   readonly customParameters: Readonly<Record<string, string>>;
+}
+
+/** What the business said about a call it placed through the API (POST /api/calls), for that call's agent. */
+export interface CallBrief {
+  /** The agent's first line on this call (instead of its usual greeting). */
+  greeting?: string;
+  /** What the business knows about the call (who is called and why), for the agent's instructions; not read out. */
+  context?: Record<string, unknown>;
 }
 
 /** One caller turn: the audio between a VAD onset and the end of speech (or the maximum length). */
@@ -88,6 +97,11 @@ export interface AgentContext {
   hangUp(reason?: string): void;
   /** What the engine cannot know by itself, for the call's record: the caller's words, what the agent said. */
   report(report: AgentReport): void;
+  /**
+   * Acts on the call through the same commands the control API uses (say, clear, hang up after a goodbye, transfer
+   * after a line), so that the control plane follows (the REST hang-up, the redirect) as it does for the API.
+   */
+  command(command: CallCommand): CommandResult;
 }
 
 /** What an agent tells the engine about the conversation (published as call events: records, the console). */
@@ -95,7 +109,9 @@ export type AgentReport =
   | { kind: 'caller-text'; turnId: number; text: string; latencyMs?: number }
   /** An utterance is over: all of `text` was heard, or (`isCut`) only `heardText`. */
   | { kind: 'agent-said'; utteranceId: string; text: string; heardText: string; isCut: boolean; latencyMs?: number }
-  | { kind: 'note'; note: string; data?: Record<string, unknown> };
+  | { kind: 'note'; note: string; data?: Record<string, unknown> }
+  /** A message the caller left (the take_message tool), kept in the call's record. */
+  | { kind: 'message'; message: string; name?: string; callbackNumber?: string };
 
 /** One conversation. Callbacks may throw or reject: the engine catches, counts and logs, and the call goes on. */
 export interface Agent {

@@ -526,6 +526,15 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       case 'note':
         this.deps.events.publish({ kind: 'note', callSid, atMs, note: report.note, data: report.data ?? {} });
         return;
+      case 'message':
+        // a record event of kind `message` (GET /api/calls/{sid} lists it with the call's events)
+        this.deps.events.publish({
+          kind: 'note', callSid, atMs, note: 'message', data: {
+            message: report.message, ...(report.name !== undefined ? { name: report.name } : {}),
+            ...(report.callbackNumber !== undefined ? { callbackNumber: report.callbackNumber } : {}),
+          },
+        });
+        return;
     }
   }
 
@@ -599,6 +608,10 @@ class SessionAgentContext implements AgentContext {
 
   report(report: AgentReport): void {
     this.session.report(report);
+  }
+
+  command(command: CallCommand): CommandResult {
+    return this.session.command(command);
   }
 }
 

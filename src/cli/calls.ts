@@ -9,6 +9,7 @@ interface CallSummary {
 interface CallRecord extends CallSummary {
   turns: Array<{ role: string; text: string | null; heardText: string | null; startedAt: string }>;
   events: Array<{ at: string; kind: string; data: Record<string, unknown> }>;
+  summary?: { text: string | null; disposition: string | null; fields: Record<string, unknown>; delivery: { deliveredAt: string | null; attempts: number; lastError: string | null } | null } | null;
 }
 
 const seconds = (ms: number | null): string => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -29,6 +30,16 @@ export function transcript(call: CallRecord): string {
     ...call.events.map((e) => ({ at: e.at, text: `  * ${e.kind} ${JSON.stringify(e.data)}` })),
   ].sort((a, b) => a.at.localeCompare(b.at));
   for (const entry of entries) lines.push(`${entry.at.slice(11, 23)}  ${entry.text}`);
+  const summary = call.summary;
+  if (summary !== undefined && summary !== null) {
+    lines.push(`summary (${summary.disposition ?? 'none'}): ${summary.text ?? '(could not be written)'}`);
+    if (Object.keys(summary.fields).length > 0) lines.push(`fields: ${JSON.stringify(summary.fields)}`);
+    const delivery = summary.delivery;
+    if (delivery !== null) {
+      lines.push(delivery.deliveredAt !== null ? `delivered ${delivery.deliveredAt} (attempt ${delivery.attempts})`
+        : `not delivered yet (${delivery.attempts} attempts${delivery.lastError !== null ? `; last: ${delivery.lastError}` : ''})`);
+    }
+  }
   return lines.join('\n');
 }
 

@@ -88,7 +88,7 @@ function toRecord(event: CallEvent, streamSid: string): RecordMessage | undefine
       return { kind: 'call-event', callSid, atMs: event.atMs, event: event.note, data: event.data };
     case 'call-ended':
       // no durationMs: the writer counts it from the call's answer, so a call that came back from a transfer (a
-      // second stream, the same record) has its whole length (turns and barge-ins are still the last stream's)
+      // second stream, the same record) has its whole length; its turns and barge-ins are counted from the record too
       return { kind: 'call-ended', callSid, endedAtMs: event.atMs, reason: event.reason, turns: event.turns, bargeIns: event.bargeIns };
   }
 }

@@ -4,9 +4,11 @@
 // a copy), where what only Twilio can do is done (a `hang-up` event completes the Twilio call, a `transfer` event
 // redirects it to <Dial>), and where records are fed (one writer per process). Each of those is a small interface
 // handed in, so the plane is tested without threads or sockets and a slow REST call or database never blocks it.
+// It also keeps the briefs of calls placed through the API (greeting, context) until their agents ask for them.
 import type { CallCommand, CallEvent, CommandResult } from '../call/events.js';
 import type { CallStatusUpdate } from './call-recorder.js';
 import { ErrorKind, LogEvent, log as rootLog, type Logger } from '../observability/log.js';
+import { LAUNCH_PARAM, OutboundBriefStore, type OutboundBrief } from './outbound-briefs.js';
 
 /** Carries a command to the edge thread that owns the call, and its answer back. */
 export type CommandSender = (threadIndex: number, callSid: string, command: CallCommand) => Promise<CommandResult>;
@@ -24,7 +26,13 @@ export interface CallEventRecorder {
 }
 
 /** A read of the records, as the control API asks it (edge threads send it here: the reader lives in this thread). */
-export type RecordsQuery = { op: 'list'; limit?: number; before?: string } | { op: 'get'; callSid: string };
+export type RecordsQuery =
+  | { op: 'list'; limit?: number; before?: string }
+  /** Messages callers left (GET /api/messages). */
+  | { op: 'messages'; limit?: number; before?: string }
+  | { op: 'get'; callSid: string }
+  /** A number's latest calls, short (the agent's lookup_caller). */
+  | { op: 'caller'; from: string; limit: number };
 export type RecordsAnswer =
   | { ok: true; body: unknown }
   | { ok: false; code: 'records-off' | 'unknown-call' | 'bad-request' | 'records-error'; message: string; field?: string };
@@ -33,6 +41,8 @@ export type RecordsAnswer =
 export interface RecordsReadApi {
   listCalls(options: { limit?: number; before?: string }): Promise<unknown>;
   getCall(callSid: string): Promise<unknown | null>;
+  listCallsFrom(from: string, limit: number): Promise<unknown>;
+  listMessages(options: { limit?: number; before?: string }): Promise<unknown>;
 }
 
 export interface ControlPlaneOptions {
@@ -43,6 +53,8 @@ export interface ControlPlaneOptions {
   /** The TwiML a transfer redirects the call to (src/twilio/twiml.ts builds it). */
   transferTwiml?: (event: Extract<CallEvent, { kind: 'transfer' }>) => string;
   recorder?: CallEventRecorder;
+  /** What happens after a call (src/crm/after-call.ts: its summary): told of every event and status. Never throws. */
+  afterCall?: { onCallEvent(event: CallEvent): void; onCallStatus(update: CallStatusUpdate): void };
   log?: Logger;
 }
 
@@ -54,6 +66,7 @@ export interface ControlPlaneStats {
 
 export class ControlPlane {
   private readonly owners = new Map<string, number>();
+  private readonly briefs = new OutboundBriefStore();
   private readonly log: Logger;
   readonly stats: ControlPlaneStats = { eventsIn: 0, commandsRouted: 0, restFailures: 0 };
 
@@ -78,6 +91,35 @@ export class ControlPlane {
     }
     if (event.kind === 'hang-up') this.completeCall(event.callSid, event.reason);
     else if (event.kind === 'transfer') this.transfer(event);
+    else if (event.kind === 'call-started') this.recordBrief(event);
+    try {
+      this.options.afterCall?.onCallEvent(event);
+    } catch (error) {
+      this.log.error({ event: LogEvent.CALL_SUMMARY, errKind: ErrorKind.INTERNAL, callSid: event.callSid, err: error }, 'after-call work threw');
+    }
+  }
+
+  /** A call about to be placed through the API: its brief, for its agent (src/control/outbound-briefs.ts). */
+  putBrief(launchId: string, brief: OutboundBrief): void {
+    this.briefs.put(launchId, brief, Date.now());
+  }
+
+  /** The brief of a placed call, when its agent asks (undefined: unknown or expired). */
+  briefFor(launchId: string): OutboundBrief | undefined {
+    return this.briefs.get(launchId, Date.now());
+  }
+
+  /** A placed call's brief goes into its record, so that the record says what the call was for. */
+  private recordBrief(event: Extract<CallEvent, { kind: 'call-started' }>): void {
+    const launchId = event.customParameters[LAUNCH_PARAM];
+    if (launchId === undefined || launchId.length === 0) return;
+    const brief = this.briefFor(launchId);
+    if (brief === undefined) return;
+    try {
+      this.options.recorder?.record({ kind: 'note', callSid: event.callSid, atMs: event.atMs, note: 'brief', data: { ...brief } });
+    } catch (error) {
+      this.log.error({ event: LogEvent.CALL_COMMAND, errKind: ErrorKind.INTERNAL, callSid: event.callSid, err: error }, 'recorder threw');
+    }
   }
 
   /** Answers a records read; never rejects. */
@@ -85,9 +127,11 @@ export class ControlPlane {
     const reader = this.options.records;
     if (reader === undefined) return { ok: false, code: 'records-off', message: 'call records are off (RECORDS=off)' };
     try {
-      if (query.op === 'list') {
-        return { ok: true, body: await reader.listCalls({ ...(query.limit !== undefined ? { limit: query.limit } : {}), ...(query.before !== undefined ? { before: query.before } : {}) }) };
+      if (query.op === 'list' || query.op === 'messages') {
+        const page = { ...(query.limit !== undefined ? { limit: query.limit } : {}), ...(query.before !== undefined ? { before: query.before } : {}) };
+        return { ok: true, body: await (query.op === 'list' ? reader.listCalls(page) : reader.listMessages(page)) };
       }
+      if (query.op === 'caller') return { ok: true, body: await reader.listCallsFrom(query.from, query.limit) };
       const call = await reader.getCall(query.callSid);
       return call === null ? { ok: false, code: 'unknown-call', message: `no record of ${query.callSid}` } : { ok: true, body: call };
     } catch (error) {
@@ -102,6 +146,7 @@ export class ControlPlane {
   onCallStatus(update: CallStatusUpdate): void {
     try {
       this.options.recorder?.recordStatus?.(update);
+      this.options.afterCall?.onCallStatus(update);
     } catch (error) {
       this.log.error({ event: LogEvent.CALL_COMMAND, errKind: ErrorKind.INTERNAL, callSid: update.callSid, err: error }, 'recorder threw');
     }

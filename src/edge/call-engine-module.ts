@@ -4,12 +4,18 @@
 // accepted stream, the engine's counters as plain numbers, and its shutdown.
 import type { CallEngine } from '../call/types.js';
 import type { Config } from '../config.js';
+import type { OutboundBrief } from '../control/outbound-briefs.js';
+import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
 
 /** What an edge thread tells the module that builds its engine. */
 export interface CallEngineContext {
   config: Config;
   /** 0..EDGE_THREADS-1 (0 as well when the edge runs in the main thread). */
   threadIndex: number;
+  /** A placed call's brief by its launch id (the main thread keeps them); absent in engines built without one. */
+  outboundBriefFor?: (launchId: string) => Promise<OutboundBrief | undefined>;
+  /** Reads the call records (they live in the main thread); never rejects. */
+  queryRecords?: (query: RecordsQuery) => Promise<RecordsAnswer>;
 }
 
 export interface CallEngineModule {

@@ -4,9 +4,11 @@
 //   POST /api/calls/{callSid}/hangup    { "goodbye"?: "..." }   the goodbye is said first, the call ends once heard
 //   POST /api/calls/{callSid}/say       { "text": "..." }
 //   POST /api/calls/{callSid}/transfer  { "to": "+9725...", "warm"?: true, "line"?: "...", "summary"?: "..." }
-//   POST /api/calls                     { "to": "+9725...", "from"?: "+1...", "detectMachine"?: true }  -> { callSid }
+//   POST /api/calls                     { "to": "+9725...", "from"?: "+1...", "detectMachine"?: true,
+//                                         "greeting"?: "...", "context"?: { ... } }  -> { callSid }
 //   GET  /api/calls?limit=&before=      { calls: [...], next }   recent first (the records)
 //   GET  /api/calls/{callSid}           one call's record: its turns (caller and agent, with what was heard) and events
+//   GET  /api/messages?limit=&before=   { messages: [...], next }   messages callers left (take_message), recent first
 // Answers are JSON; errors carry a stable `code` and a message; bad input is 400 naming the field, an unknown call 404.
 // Bodies are read with onData, at most MAX_API_BODY_BYTES.
 import { timingSafeEqual } from 'node:crypto';
@@ -14,6 +16,7 @@ import { z } from 'zod';
 import type { CallCommand, CommandResult } from '../call/events.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
 import type { OutboundCaller } from '../control/outbound.js';
+import { MAX_BRIEF_CONTEXT_BYTES, MAX_BRIEF_GREETING_CHARS } from '../control/outbound-briefs.js';
 import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
 import { TwilioRestError } from '../control/twilio-rest-basics.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
@@ -142,6 +145,10 @@ export function handleControlApi(ctx: ControlApiContext, res: HttpResponse, req:
     handlePlaceCall(ctx, res);
     return;
   }
+  if (parts.length === 2 && parts[0] === 'api' && parts[1] === 'messages' && method === 'GET') {
+    handleRecordsRead(ctx, res, undefined, query, 'messages');
+    return;
+  }
   if (parts[0] === 'api' && parts[1] === 'calls' && method === 'GET' && (parts.length === 2 || parts.length === 3)) {
     handleRecordsRead(ctx, res, parts.length === 3 ? parts[2]! : undefined, query);
     return;
@@ -196,6 +203,10 @@ const PLACE_CALL_BODY = z.object({
   to: z.string().regex(DIAL_TARGET, 'must be a phone number in E.164 (+9725...) or a sip: address'),
   from: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be a phone number in E.164').optional(),
   detectMachine: z.boolean().optional(),
+  greeting: text(MAX_BRIEF_GREETING_CHARS).optional(),
+  context: z.record(z.string(), z.unknown())
+    .refine((context) => Buffer.byteLength(JSON.stringify(context)) <= MAX_BRIEF_CONTEXT_BYTES, `must be at most ${MAX_BRIEF_CONTEXT_BYTES} bytes as JSON`)
+    .optional(),
 }).strict();
 
 /** POST /api/calls: places a call; answers { callSid } once Twilio has created it. */
@@ -217,8 +228,13 @@ function handlePlaceCall(ctx: ControlApiContext, res: HttpResponse): void {
       respondError(res, 'not-supported', 'outbound calls need TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN');
       return;
     }
-    const { to, from, detectMachine } = parsed.data;
-    placeCall({ to, ...(from !== undefined ? { from } : {}), ...(detectMachine !== undefined ? { detectMachine } : {}) }).then(
+    const { to, from, detectMachine, greeting, context } = parsed.data;
+    const brief = greeting !== undefined || context !== undefined
+      ? { ...(greeting !== undefined ? { greeting } : {}), ...(context !== undefined ? { context } : {}) }
+      : undefined;
+    placeCall({
+      to, ...(from !== undefined ? { from } : {}), ...(detectMachine !== undefined ? { detectMachine } : {}), ...(brief !== undefined ? { brief } : {}),
+    }).then(
       (callSid) => {
         if (!state.isAborted) respondJson(res, '201 Created', { callSid });
       },
@@ -234,8 +250,8 @@ function handlePlaceCall(ctx: ControlApiContext, res: HttpResponse): void {
   }, state);
 }
 
-/** GET /api/calls and GET /api/calls/{callSid}: the records, read by the main thread. */
-function handleRecordsRead(ctx: ControlApiContext, res: HttpResponse, callSid: string | undefined, rawQuery: string): void {
+/** GET /api/calls, GET /api/calls/{callSid} and GET /api/messages: the records, read by the main thread. */
+function handleRecordsRead(ctx: ControlApiContext, res: HttpResponse, callSid: string | undefined, rawQuery: string, list: 'list' | 'messages' = 'list'): void {
   const queryRecords = ctx.queryRecords;
   if (queryRecords === undefined) {
     respondError(res, 'records-off', 'call records are off (RECORDS=off)');
@@ -257,7 +273,8 @@ function handleRecordsRead(ctx: ControlApiContext, res: HttpResponse, callSid: s
       respondError(res, 'bad-request', 'limit must be an integer', 'limit');
       return;
     }
-    query = { op: 'list', ...(limit !== undefined ? { limit } : {}), ...(before !== null ? { before } : {}) };
+    const page = { ...(limit !== undefined ? { limit } : {}), ...(before !== null ? { before } : {}) };
+    query = list === 'list' ? { op: 'list', ...page } : { op: 'messages', ...page };
   }
   const state = { isAborted: false };
   res.onAborted(() => {

@@ -14,11 +14,14 @@ import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
 import { outboundCallerFromConfig, withPlaceCall } from '../control/outbound.js';
 import { voicemailOnMachine } from '../control/voicemail.js';
 import { RemoteStreamTokenLedger } from './stream-token-ledger.js';
+import type { OutboundBrief } from '../control/outbound-briefs.js';
 
 /** How long a routed command waits for the main thread (which waits up to 2 s for the owning thread). */
 const ROUTE_ANSWER_TIMEOUT_MS = 3_000;
 /** How long a records read may take (the database may be slow; the API answers 503 after it). */
 const RECORDS_ANSWER_TIMEOUT_MS = 10_000;
+/** How long an agent waits for its call's brief before it starts without one (the main thread answers from memory). */
+const BRIEF_ANSWER_TIMEOUT_MS = 1_000;
 import { COLLECT_TIMEOUT_MS, EDGE_THREAD_KIND, STATS_PUSH_INTERVAL_MS, type EdgeWorkerData, type MainToThreadMessage, type ThreadToMainMessage } from './thread-protocol.js';
 
 async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof parentPort>): Promise<void> {
@@ -101,7 +104,20 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
   // The process's used stream tokens live in the main thread, so that a replay is caught on whichever thread it lands.
   const streamTokenLedger = new RemoteStreamTokenLedger(({ requestId, tokenKey, expiresAtMs }) =>
     post({ type: 'consume-stream-token', threadIndex, requestId, tokenKey, expiresAtMs }));
-  const engine = await loadCallEngine(data.sessionModuleUrl, { config, threadIndex });
+  const pendingBriefs = new Map<number, { resolve: (brief: OutboundBrief | undefined) => void; timer: NodeJS.Timeout }>();
+  let nextBriefId = 1;
+  /** A placed call's brief, from the main thread (undefined when it has none or does not answer in time). */
+  const outboundBriefFor = (launchId: string): Promise<OutboundBrief | undefined> => new Promise((resolve) => {
+    const requestId = nextBriefId++;
+    const timer = setTimeout(() => {
+      pendingBriefs.delete(requestId);
+      resolve(undefined);
+    }, BRIEF_ANSWER_TIMEOUT_MS);
+    pendingBriefs.set(requestId, { resolve, timer });
+    post({ type: 'brief-query', threadIndex, requestId, launchId });
+  });
+  // the agent's records reads (lookup_caller) go the control API's way, to the main thread (queryRecords, below)
+  const engine = await loadCallEngine(data.sessionModuleUrl, { config, threadIndex, outboundBriefFor, queryRecords: (query) => queryRecords(query) });
   // Every call event goes to the main thread's control plane (records, routing, Twilio's REST API).
   engine.subscribe?.((event) => post({ type: 'call-event', threadIndex, event }));
   const pendingRoutes = new Map<number, { resolve: (result: CommandResult) => void; timer: NodeJS.Timeout }>();
@@ -137,7 +153,7 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
     onMachineDetected: voicemailOnMachine(config, routeCommand),
     onCallStatus: (update) => post({ type: 'call-status', threadIndex, update }),
     queryRecords,
-    ...withPlaceCall(outboundCallerFromConfig(config)),
+    ...withPlaceCall(outboundCallerFromConfig(config, (launchId, brief) => post({ type: 'outbound-brief', threadIndex, launchId, brief }))),
   });
   if (data.isDraining) edge.startDraining();
   let boundPort: number;
@@ -173,6 +189,14 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
         const result = engine.command?.(message.callSid, message.command)
           ?? { ok: false, code: 'not-supported', message: 'this session module takes no commands' };
         post({ type: 'call-command-result', threadIndex, requestId: message.requestId, result });
+        return;
+      }
+      case 'brief-answer': {
+        const pending = pendingBriefs.get(message.requestId);
+        if (pending === undefined) return;
+        pendingBriefs.delete(message.requestId);
+        clearTimeout(pending.timer);
+        pending.resolve(message.brief ?? undefined);
         return;
       }
       case 'records-answer': {

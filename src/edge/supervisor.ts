@@ -294,6 +294,12 @@ export class EdgeThreadSupervisor implements EdgeRunner {
         case 'call-status':
           this.control.onCallStatus(message.update);
           return;
+        case 'outbound-brief':
+          this.control.putBrief(message.launchId, message.brief);
+          return;
+        case 'brief-query':
+          worker.postMessage({ type: 'brief-answer', requestId: message.requestId, brief: this.control.briefFor(message.launchId) ?? null } satisfies MainToThreadMessage);
+          return;
         case 'records-query':
           void this.control.query(message.query).then((answer) => {
             worker.postMessage({ type: 'records-answer', requestId: message.requestId, answer } satisfies MainToThreadMessage);
@@ -370,23 +376,28 @@ export class MainThreadEdgeRunner implements EdgeRunner {
 
   async start(): Promise<number> {
     const { config } = this.options;
-    const engine = await loadCallEngine(this.options.sessionModuleUrl, { config, threadIndex: 0 });
+    let control: ControlPlane | null = null;
+    const engine = await loadCallEngine(this.options.sessionModuleUrl, {
+      config, threadIndex: 0, outboundBriefFor: (launchId) => Promise.resolve(control?.briefFor(launchId)),
+      queryRecords: (query) => control?.query(query) ?? Promise.resolve({ ok: false, code: 'records-error', message: 'the control plane is not up yet' }),
+    });
     this.engine = engine;
     const notHere: CommandResult = { ok: false, code: 'not-supported', message: 'this session module takes no commands' };
     this.control = new ControlPlane({
       ...(this.options.control ?? {}),
       sendCommand: (_threadIndex, callSid, command) => Promise.resolve(engine.command?.(callSid, command) ?? notHere),
     });
-    const control = this.control;
-    engine.subscribe?.((event) => control.onCallEvent(0, event));
+    control = this.control;
+    const plane = this.control;
+    engine.subscribe?.((event) => plane.onCallEvent(0, event));
     this.edge = createEdgeApp({
       config, sessionFactory: engine.sessionFactory, readCallStats: engine.readStats, threadIndex: 0,
       areTestHooksOn: this.options.areTestHooksOn ?? false, coordinator: createLocalCoordinator(this.options.readRecordStats),
-      routeCommand: (callSid, command) => control.command(callSid, command),
-      onMachineDetected: voicemailOnMachine(config, (callSid, command) => control.command(callSid, command)),
-      onCallStatus: (update) => control.onCallStatus(update),
-      queryRecords: (query) => control.query(query),
-      ...withPlaceCall(outboundCallerFromConfig(config)),
+      routeCommand: (callSid, command) => plane.command(callSid, command),
+      onMachineDetected: voicemailOnMachine(config, (callSid, command) => plane.command(callSid, command)),
+      onCallStatus: (update) => plane.onCallStatus(update),
+      queryRecords: (query) => plane.query(query),
+      ...withPlaceCall(outboundCallerFromConfig(config, (launchId, brief) => plane.putBrief(launchId, brief))),
     });
     const port = await this.edge.listen(config.host, config.port);
     log.info({ event: LogEvent.EDGE_THREAD_START, threadIndex: 0, port, mainThread: true }, 'edge listening in the main thread');

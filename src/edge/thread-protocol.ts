@@ -4,6 +4,7 @@
 import type { CallCommand, CallEvent, CommandResult } from '../call/events.js';
 import type { Config } from '../config.js';
 import type { CallStatusUpdate } from '../control/call-recorder.js';
+import type { OutboundBrief } from '../control/outbound-briefs.js';
 import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
 import type { MetricsSnapshot } from '../observability/metrics.js';
 import type { CallStats, EdgeThreadStats, EdgeTotals } from './app.js';
@@ -45,6 +46,10 @@ export type ThreadToMainMessage =
   | { type: 'call-command-result'; threadIndex: number; requestId: number; result: CommandResult }
   /** Has this stream token been used by any stream of this process? (one stream per token) */
   | { type: 'consume-stream-token'; threadIndex: number; requestId: number; tokenKey: string; expiresAtMs: number }
+  /** A call this thread is placing through the API: its brief, kept by the control plane for its agent. */
+  | { type: 'outbound-brief'; threadIndex: number; launchId: string; brief: OutboundBrief }
+  /** An agent of this thread asks for its placed call's brief. */
+  | { type: 'brief-query'; threadIndex: number; requestId: number; launchId: string }
   /** Test hook (EDGE_TEST_HOOKS=1): block the supervisor's event loop for `ms`. */
   | { type: 'test-stall'; threadIndex: number; ms: number };
 
@@ -60,5 +65,6 @@ export type MainToThreadMessage =
   /** The answer to this thread's route-command. */
   | { type: 'route-command-result'; requestId: number; result: CommandResult }
   | { type: 'records-answer'; requestId: number; answer: RecordsAnswer }
+  | { type: 'brief-answer'; requestId: number; brief: OutboundBrief | null }
   | { type: 'drain' }
   | { type: 'shutdown' };

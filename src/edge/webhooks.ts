@@ -14,6 +14,7 @@
 import { readWhisperQuery } from '../control/callback-urls.js';
 import { parseAnsweredBy, type MachineDetectionResult } from '../control/machine-detection.js';
 import type { CallStatusUpdate } from '../control/call-recorder.js';
+import { LAUNCH_ID, LAUNCH_PARAM } from '../control/outbound-briefs.js';
 import { ErrorKind, LogEvent, log } from '../observability/log.js';
 import { PROMETHEUS_CONTENT_TYPE, countWebhookRefusedDraining } from '../observability/metrics.js';
 import { STREAM_TOKEN_PARAM, createStreamToken, publicUrlFor, validateWebhookSignature } from '../twilio/signature.js';
@@ -319,7 +320,7 @@ export function handleIncomingCall(ctx: WebhookContext, res: HttpResponse, req: 
 }
 
 /** Stream parameter names of call control's answers: outbound adds its direction; a return from a dial, its status. */
-const OUTBOUND_STREAM_PARAMETERS = ['callSid', 'from', 'to', 'direction', STREAM_TOKEN_PARAM] as const;
+const OUTBOUND_STREAM_PARAMETERS = ['callSid', 'from', 'to', 'direction', LAUNCH_PARAM, STREAM_TOKEN_PARAM] as const;
 const RETURN_STREAM_PARAMETERS = ['callSid', 'from', 'to', 'direction', 'dialCallStatus', STREAM_TOKEN_PARAM] as const;
 type ControlStreamKind = 'outbound' | 'return';
 
@@ -349,12 +350,18 @@ function directionOf(twilioDirection: string | undefined): string {
   return twilioDirection === 'inbound' ? 'inbound' : 'outbound';
 }
 
+/** The launch id of a placed call's brief, from the answer URL we gave Twilio (signed with it); '' when none. */
+function launchIdOf(head: RequestHead): string {
+  const launchId = new URLSearchParams(head.query).get(LAUNCH_PARAM) ?? '';
+  return LAUNCH_ID.test(launchId) ? launchId : '';
+}
+
 /**
  * Answers a live call with the stream TwiML (a fresh token for its CallSid), or 400 without a CallSid / 500 when the
  * TwiML cannot be built. Not refused while draining, unlike a new incoming call: this call is already ours, a 503
  * would end it, and the stream URL may reach an instance that is not draining.
  */
-function answerWithStream(ctx: WebhookContext, res: HttpResponse, params: Record<string, string>, kind: ControlStreamKind): string | undefined {
+function answerWithStream(ctx: WebhookContext, res: HttpResponse, params: Record<string, string>, head: RequestHead, kind: ControlStreamKind): string | undefined {
   const callSid = params['CallSid'] ?? '';
   if (callSid.length === 0) {
     respond(res, '400 Bad Request', 'Missing CallSid\n', TEXT);
@@ -367,7 +374,7 @@ function answerWithStream(ctx: WebhookContext, res: HttpResponse, params: Record
   let twiml: string;
   try {
     twiml = kind === 'outbound'
-      ? controlStreamTemplateOf(config, kind).render([callSid, from, to, 'outbound', token])
+      ? controlStreamTemplateOf(config, kind).render([callSid, from, to, 'outbound', launchIdOf(head), token])
       : controlStreamTemplateOf(config, kind).render([callSid, from, to, directionOf(params['Direction']), params['DialCallStatus'] ?? '', token]);
   } catch (error) {
     log.error({ event: LogEvent.WEBHOOK_REJECT, errKind: ErrorKind.INTERNAL, callSid, err: error }, 'could not build TwiML');
@@ -382,7 +389,7 @@ function answerWithStream(ctx: WebhookContext, res: HttpResponse, params: Record
 /** POST /webhook/outbound_answer: an outbound call we placed was answered; connect it to the media stream. */
 export function handleOutboundAnswer(ctx: WebhookContext, res: HttpResponse, req: HttpRequest): void {
   readSignedForm(ctx, res, req, (params, head) => {
-    const callSid = answerWithStream(ctx, res, params, 'outbound');
+    const callSid = answerWithStream(ctx, res, params, head, 'outbound');
     if (callSid === undefined || !log.isLevelEnabled('info')) return;
     setImmediate(() => {
       log.info({ event: LogEvent.WEBHOOK_INCOMING, kind: 'outbound', callSid, to: params['To'] || undefined, answeredBy: params['AnsweredBy'] }, 'outbound call answered with <Connect><Stream>');
@@ -410,7 +417,7 @@ export function handleDialAction(ctx: WebhookContext, res: HttpResponse, req: Ht
       ctx.stats.webhooksAnswered++;
       respond(res, '200 OK', hangupTwiml(), TWIML_HEADERS);
     } else {
-      callSid = answerWithStream(ctx, res, params, 'return');
+      callSid = answerWithStream(ctx, res, params, head, 'return');
       if (callSid === undefined) return;
     }
     if (!log.isLevelEnabled('info')) return;

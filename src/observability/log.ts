@@ -47,6 +47,7 @@ export const LogEvent = {
   CALL_START_FAILED: 'CALL_START_FAILED',
   CALL_TURN: 'CALL_TURN',
   CALL_COMMAND: 'CALL_COMMAND',
+  CALL_SUMMARY: 'CALL_SUMMARY', // the end-of-call summary: written, delivered to the webhook, or not
   CALL_END: 'CALL_END',
   BARGE_IN: 'BARGE_IN',
   PLAYOUT_DONE: 'PLAYOUT_DONE',
@@ -58,6 +59,8 @@ export const LogEvent = {
   TTS_SUCCESS: 'TTS_SUCCESS', // a sentence of a reply was synthesized and enqueued
   REPLY_FIRST_FRAME: 'REPLY_FIRST_FRAME', // the playout wrote a reply's first frame (the turn's first_frame latency)
   AGENT_FALLBACK: 'AGENT_FALLBACK',
+  TOOL_CALL: 'TOOL_CALL', // the model called a tool: its name, outcome and duration (never its arguments' values)
+  TOOL_FILLER: 'TOOL_FILLER', // tools ran long enough that the caller heard the filler line
   PROVIDER_ERROR: 'PROVIDER_ERROR', // a provider call (ASR, LLM, TTS, the DSP pool) failed
   AGENT_REPLY_ABORTED: 'AGENT_REPLY_ABORTED', // a reply was cut on purpose (barge-in, a newer turn, the call's end): debug
   AGENT_CALLBACK_ERROR: 'AGENT_CALLBACK_ERROR',

@@ -72,6 +72,13 @@ const providerErrors = new Counter({
   registers: [threadRegistry],
 });
 
+const providerFailovers = new Counter({
+  name: `${METRIC_PREFIX}provider_failovers_total`,
+  help: 'Requests a provider failed that the next provider of the same stage was asked for (TTS_FALLBACK), by stage, from and to',
+  labelNames: ['stage', 'from', 'to'],
+  registers: [threadRegistry],
+});
+
 // Counted here rather than in EdgeThreadStats (the media socket's counters): only the webhook handler moves it.
 const webhooksRefusedDraining = new Counter({
   name: `${METRIC_PREFIX}webhooks_refused_draining_total`,
@@ -105,6 +112,11 @@ export function observeTurnLatency(stage: TurnLatencyStage | (string & {}), ms: 
 /** One failed provider call: provider (e.g. "openai-asr", "google-tts") and kind (an ErrorKind value). */
 export function countProviderError(provider: string, kind: string): void {
   providerErrors.inc({ provider: labelValue('provider', provider), kind: labelValue('kind', kind) });
+}
+
+/** One request served by the next provider of its stage after `from` failed. */
+export function countProviderFailover(stage: string, from: string, to: string): void {
+  providerFailovers.inc({ stage: labelValue('stage', stage), from: labelValue('provider', from), to: labelValue('provider', to) });
 }
 
 /** One incoming-call webhook refused with 503 because this instance is draining. */

@@ -30,7 +30,33 @@ export async function writeRecords(db: Kysely<RecordsSchema>, entries: readonly 
       if (kind === 'agent-said' || kind === 'call-ended') latencyTouched.add(entry.record.callSid);
     }
     for (const callSid of latencyTouched) await refreshLatencySummary(trx, callSid);
+    for (const entry of entries) if (entry.record.kind === 'call-ended') await refreshCallCounts(trx, entry.record.callSid);
   });
+}
+
+/**
+ * A call's turn and barge-in counts, counted from its transcript and events rather than taken from the stream that
+ * ended: a call that came back from a transfer had two streams, each counting only its own, and a retried batch
+ * counts nothing twice (the rows are keyed).
+ */
+export async function refreshCallCounts(db: Db, callSid: string): Promise<void> {
+  const turns = await db
+    .selectFrom('call_turns')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('call_sid', '=', callSid)
+    .where('role', '=', 'caller')
+    .executeTakeFirst();
+  const bargeIns = await db
+    .selectFrom('call_events')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('call_sid', '=', callSid)
+    .where('kind', '=', 'barge-in')
+    .executeTakeFirst();
+  await db
+    .updateTable('calls')
+    .set({ turns: Number(turns?.n ?? 0), barge_ins: Number(bargeIns?.n ?? 0) })
+    .where('call_sid', '=', callSid)
+    .execute();
 }
 
 async function ensureCall(db: Db, callSid: string, startedAtMs: number): Promise<void> {
@@ -186,8 +212,6 @@ async function applyRecord(db: Db, entry: QueuedRecord): Promise<void> {
             r.durationMs !== undefined
               ? r.durationMs
               : eb(eb.val(r.endedAtMs), '-', eb.fn.coalesce('answered_at_ms', 'started_at_ms')),
-          ...(r.turns !== undefined ? { turns: r.turns } : {}),
-          ...(r.bargeIns !== undefined ? { barge_ins: r.bargeIns } : {}),
         }))
         .where('call_sid', '=', r.callSid)
         .execute();

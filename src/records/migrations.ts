@@ -59,6 +59,35 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('call_events_by_time').on('call_events').columns(['call_sid', 'at_ms']).execute();
     },
   },
+  '0002_summaries': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // the end-of-call summary (src/crm/): what the model wrote, and when
+      await db.schema.alterTable('calls').addColumn('summary', 'text').execute();
+      await db.schema.alterTable('calls').addColumn('disposition', 'text').execute();
+      await db.schema.alterTable('calls').addColumn('summary_fields', 'text').execute();
+      await db.schema.alterTable('calls').addColumn('summarized_at_ms', 'bigint').execute();
+      // the summary's delivery to the business's webhook: kept until it was accepted (an outbox)
+      await db.schema
+        .createTable('summary_deliveries')
+        .addColumn('call_sid', 'text', (c) => c.primaryKey())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('delivered_at_ms', 'bigint')
+        .addColumn('last_error', 'text')
+        .execute();
+      await db.schema.createIndex('summary_deliveries_due').on('summary_deliveries').columns(['delivered_at_ms', 'next_attempt_at_ms']).execute();
+    },
+  },
+  // lookup_caller reads a number's latest calls, GET /api/messages the latest messages: without these each scans a
+  // whole table
+  '0003_calls_by_from_and_events_by_kind': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.createIndex('calls_by_from').on('calls').columns(['from_address', 'started_at_ms']).execute();
+      await db.schema.createIndex('call_events_by_kind').on('call_events').columns(['kind', 'at_ms']).execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

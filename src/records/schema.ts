@@ -31,6 +31,11 @@ export interface CallsTable {
   latency_p50_ms: number | null;
   latency_p95_ms: number | null;
   latency_max_ms: number | null;
+  /** The end-of-call summary (src/crm/), its disposition and the agent file's fields (JSON text). */
+  summary: string | null;
+  disposition: string | null;
+  summary_fields: string | null;
+  summarized_at_ms: number | null;
 }
 
 export interface CallTurnsTable {
@@ -56,8 +61,21 @@ export interface CallEventsTable {
   data: string;
 }
 
+/** A summary's delivery to the business's webhook, kept until it was accepted. */
+export interface SummaryDeliveriesTable {
+  call_sid: string;
+  url: string;
+  /** The exact JSON sent (its signature covers these bytes). */
+  body: string;
+  attempts: Generated<number>;
+  next_attempt_at_ms: number;
+  delivered_at_ms: number | null;
+  last_error: string | null;
+}
+
 export interface RecordsSchema {
   calls: CallsTable;
   call_turns: CallTurnsTable;
   call_events: CallEventsTable;
+  summary_deliveries: SummaryDeliveriesTable;
 }

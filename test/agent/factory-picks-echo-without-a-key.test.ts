@@ -35,7 +35,13 @@ describe('buildAgent', () => {
       INSECURE_DEV_MODE: '1', OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
       GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: fakeServiceAccount().json, GOOGLE_TTS_API_ENDPOINT: 'http://127.0.0.1:9',
     }), { audio: noPool });
-    expect((google(call) as PipelineAgent).providers.synthesizer).toBe('google-tts');
+    // with an OpenAI key too, OpenAI speech is Google's fallback (TTS_FALLBACK's default)
+    expect((google(call) as PipelineAgent).providers.synthesizer).toBe('google-tts>openai-tts');
     expect(google(call)).not.toBe(google(call));
+    const googleOnly = await loadAgentFactory(loadConfig({
+      INSECURE_DEV_MODE: '1', OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', TTS_FALLBACK: 'none',
+      GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: fakeServiceAccount().json, GOOGLE_TTS_API_ENDPOINT: 'http://127.0.0.1:9',
+    }), { audio: noPool });
+    expect((googleOnly(call) as PipelineAgent).providers.synthesizer).toBe('google-tts');
   });
 });

@@ -131,8 +131,9 @@ describe('a Hebrew call with the AI agent', () => {
     expect(cut.length).toBeLessThanOrEqual(1);
     if (cut[0] !== undefined) {
       expect(cut[0].role).toBe('assistant');
-      expect(cut[0].content.endsWith(CUT_MARK)).toBe(true);
-      expect(REPLY_2_FIRST.startsWith(cut[0].content.slice(0, -CUT_MARK.length))).toBe(true);
+      const content = cut[0].content ?? '';
+      expect(content.endsWith(CUT_MARK)).toBe(true);
+      expect(REPLY_2_FIRST.startsWith(content.slice(0, -CUT_MARK.length))).toBe(true);
     }
     expect(logs('BARGE_IN').some((l) => l['utteranceId'] === 'reply-2' && typeof l['heardText'] === 'string')).toBe(true);
   });

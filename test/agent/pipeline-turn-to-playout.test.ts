@@ -14,6 +14,7 @@ import { CUT_MARK, heardText } from '../../src/agent/heard-text.js';
 import type { TurnLatencyObserver } from '../../src/agent/latency.js';
 import type { PipelineAgent } from '../../src/agent/pipeline.js';
 import type { AgentContext, CallerTurn, HeardInfo, AgentReport } from '../../src/call/agent-contract.js';
+import type { CommandResult } from '../../src/call/events.js';
 import { mulawDecode } from '../../src/audio/dsp.js';
 import { DspPool } from '../../src/audio/pool.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -56,6 +57,7 @@ class RecordingContext implements AgentContext {
   stopPlayback(): HeardInfo { return { atMs: 0, utterances: [], framesHeard: 0 }; }
   get isPlaying(): boolean { return false; }
   hangUp(): void { this.controller.abort(new Error('hang-up')); }
+  command(): CommandResult { return { ok: false, code: 'not-supported', message: 'this test context takes no commands' }; }
   readonly reports: AgentReport[] = [];
   report(report: AgentReport): void { this.reports.push(report); }
   endCall(): void { this.controller.abort(new Error('call ended')); }
@@ -103,7 +105,7 @@ beforeAll(async () => {
   config = loadConfig({
     INSECURE_DEV_MODE: '1', OPENAI_API_KEY: 'test', OPENAI_BASE_URL: openaiFake.baseUrl, GOOGLE_TTS_API_ENDPOINT: googleFake.endpointUrl,
     GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: account.json, LANGUAGE: 'he', GREETING, SYSTEM_PROMPT: 'You are a test agent.',
-    ASR_TIMEOUT_MS: '600', LLM_TIMEOUT_MS: '600', TTS_TIMEOUT_MS: '600', EDGE_THREADS: '1', DSP_THREADS: '1',
+    ASR_TIMEOUT_MS: '600', LLM_TIMEOUT_MS: '600', TTS_TIMEOUT_MS: '600', EDGE_THREADS: '1', DSP_THREADS: '1', TTS_FALLBACK: 'none',
   });
 });
 

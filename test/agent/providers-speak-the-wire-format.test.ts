@@ -93,8 +93,8 @@ describe('OpenAI streamed chat', () => {
   it('sends stream: true with the messages and yields the deltas', async () => {
     const responder = new OpenAIResponder({ client, model: 'gpt-4o-mini', timeoutMs: 2000 });
     const deltas: string[] = [];
-    for await (const delta of responder.respond([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }], new AbortController().signal)) {
-      deltas.push(delta);
+    for await (const event of responder.respond([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }], new AbortController().signal)) {
+      if (event.kind === 'text') deltas.push(event.delta);
     }
     expect(deltas.length).toBeGreaterThan(2);
     expect(deltas.join('')).toBe('Hello there. How can I help?');
@@ -109,8 +109,8 @@ describe('OpenAI streamed chat', () => {
       const controller = new AbortController();
       let received = 0;
       const error = await rejection((async () => {
-        for await (const delta of responder.respond([{ role: 'user', content: 'hi' }], controller.signal)) {
-          received += delta.length;
+        for await (const event of responder.respond([{ role: 'user', content: 'hi' }], controller.signal)) {
+          if (event.kind === 'text') received += event.delta.length;
           if (received === 5) controller.abort(new Error('barge-in'));
         }
       })());

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildAgent } from '../../src/agent/factory.js';
 import type { PipelineAgent, PipelineAudio } from '../../src/agent/pipeline.js';
 import type { AgentContext, CallerTurn, HeardInfo, AgentReport } from '../../src/call/agent-contract.js';
+import type { CommandResult } from '../../src/call/events.js';
 import { DspPool } from '../../src/audio/pool.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { tonePcm } from '../fakes/audio.js';
@@ -50,6 +51,7 @@ class RecordingContext implements AgentContext {
   stopPlayback(): HeardInfo { return { atMs: 0, utterances: [], framesHeard: 0 }; }
   get isPlaying(): boolean { return false; }
   hangUp(): void { this.controller.abort(new Error('hang-up')); }
+  command(): CommandResult { return { ok: false, code: 'not-supported', message: 'this test context takes no commands' }; }
   readonly reports: AgentReport[] = [];
   report(report: AgentReport): void { this.reports.push(report); }
 }

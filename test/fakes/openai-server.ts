@@ -2,7 +2,10 @@
 // `openai` SDK can be pointed at it (baseURL http://127.0.0.1:PORT/v1):
 //   POST /v1/audio/transcriptions  multipart (file, model, language, ...) -> {"text": ...}; the upload is parsed as a
 //                                  WAV and kept for the test to check
-//   POST /v1/chat/completions      stream: true -> server-sent chat.completion.chunk events, then [DONE]
+//   POST /v1/chat/completions      stream: true -> server-sent chat.completion.chunk events, then [DONE]; a scripted
+//                                  reply may call tools: as the real API does, each call's first chunk carries its
+//                                  index, id and name, and its arguments' JSON follows split across later chunks,
+//                                  then finish_reason "tool_calls"
 //   POST /v1/audio/speech          response_format pcm -> raw 24 kHz s16le (a tone, its length from the text)
 // Each route can answer, fail with 500 or hang (HttpFake), and every request is recorded, including whether the
 // client closed its socket early.
@@ -25,14 +28,26 @@ export interface TranscriptionUpload {
 export interface ChatRequestBody {
   model: string;
   stream?: boolean;
-  messages: Array<{ role: string; content: string }>;
+  messages: Array<{
+    role: string; content: string | null; tool_call_id?: string;
+    tool_calls?: Array<{ id: string; type: string; function: { name: string; arguments: string } }>;
+  }>;
+  tools?: Array<{ type: string; function: { name: string; description?: string; parameters?: Record<string, unknown> } }>;
+}
+
+/** One scripted reply: text, tool calls, or both (the text streams first, as the API sends it). */
+export interface ScriptedReply {
+  text?: string;
+  toolCalls?: Array<{ id?: string; name: string; arguments: string }>;
 }
 
 export interface FakeOpenAIOptions {
   /** The n-th transcription's text (0-based); default "hello". */
   transcript?: (index: number, upload: TranscriptionUpload) => string;
-  /** The n-th chat reply's text; default "Sure. I can help with that." */
-  reply?: (index: number, body: ChatRequestBody) => string;
+  /** The n-th chat reply (its text, or a scripted reply with tool calls); default "Sure. I can help with that." */
+  reply?: (index: number, body: ChatRequestBody) => string | ScriptedReply;
+  /** Characters of a tool call's arguments per chunk (default 5: arguments always arrive split). */
+  argumentChunkChars?: number;
   /** Characters per SSE chunk (default 6) and the pause between chunks (default 5 ms; or per reply index). */
   chunkChars?: number;
   chunkDelayMs?: number | ((index: number) => number);
@@ -88,7 +103,9 @@ export class FakeOpenAI extends HttpFake {
     const body = JSON.parse(record.body.toString('utf8')) as ChatRequestBody;
     record.parsed = body;
     const index = this.of(ROUTE_CHAT).indexOf(record);
-    const text = this.options.reply?.(index, body) ?? 'Sure. I can help with that.';
+    const answer = this.options.reply?.(index, body) ?? 'Sure. I can help with that.';
+    const scripted: ScriptedReply = typeof answer === 'string' ? { text: answer } : answer;
+    const text = scripted.text ?? '';
     const id = `chatcmpl-fake-${index}`;
     const created = Math.floor(Date.now() / 1000);
     const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
@@ -105,7 +122,19 @@ export class FakeOpenAI extends HttpFake {
       if (res.destroyed) return;
       res.write(chunk({ content: pieces.slice(i, i + size).join('') }, null));
     }
-    res.write(chunk({}, 'stop'));
+    const calls = scripted.toolCalls ?? [];
+    const argSize = this.options.argumentChunkChars ?? 5;
+    for (const [callIndex, call] of calls.entries()) {
+      if (res.destroyed) return;
+      const callId = call.id ?? `call_fake_${index}_${callIndex}`;
+      res.write(chunk({ tool_calls: [{ index: callIndex, id: callId, type: 'function', function: { name: call.name, arguments: '' } }] }, null));
+      for (let i = 0; i < call.arguments.length; i += argSize) {
+        await sleep(delayMs);
+        if (res.destroyed) return;
+        res.write(chunk({ tool_calls: [{ index: callIndex, function: { arguments: call.arguments.slice(i, i + argSize) } }] }, null));
+      }
+    }
+    res.write(chunk({}, calls.length > 0 ? 'tool_calls' : 'stop'));
     res.end('data: [DONE]\n\n');
   }
 

@@ -19,12 +19,13 @@ const SERVER_VARIABLE_PREFIXES = [
   'PORT', 'HOST', 'PUBLIC_BASE_URL', 'TWILIO_', 'STREAM_TOKEN_', 'EDGE_', 'DSP_THREADS', 'DRAIN_TIMEOUT_S', 'LOG_LEVEL',
   'WS_', 'SLOW_CLIENT_', 'PLAYOUT_', 'VAD_', 'TURN_', 'BARGE_IN', 'AGENT', 'GREETING', 'SYSTEM_PROMPT', 'LANGUAGE',
   'OPENAI_', 'TTS_', 'GOOGLE_', 'ASR_', 'LLM_', 'UWS_', 'INSECURE_', 'VITEST', 'CONTROL_API_KEY', 'RECORDS', 'DATA_DIR',
-  'DATABASE_URL', 'VOICEMAIL_LINE', 'TRANSFER_', 'DSP_JOB_', 'DSP_MAX_',
+  'DATABASE_URL', 'VOICEMAIL_LINE', 'TRANSFER_', 'DSP_JOB_', 'DSP_MAX_', 'WEBHOOK_SIGNING_SECRET', 'CALL_SUMMARIES', 'RECORD_AUDIO',
 ];
 
 export interface StartServerOptions {
   /**
-   * Extra environment (EDGE_THREADS defaults to 2, LOG_LEVEL to info, DRAIN_TIMEOUT_S to 5, and INSECURE_DEV_MODE to 1
+   * Extra environment (EDGE_THREADS defaults to 2, LOG_LEVEL to info, DRAIN_TIMEOUT_S to 5, CALL_SUMMARIES to off (a
+   * summary is one more chat request to the fake, which tests that count them would see), and INSECURE_DEV_MODE to 1
    * unless the test sets TWILIO_AUTH_TOKEN or its own INSECURE_DEV_MODE: a token-less server refuses to start).
    */
   env?: Record<string, string>;
@@ -91,7 +92,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const devMode: Record<string, string> = isSecurityChosen ? {} : { INSECURE_DEV_MODE: '1' };
   // each server its own records folder (SQLite), removed with the temp folder by the OS; a test may name its own
   const dataDir = mkdtempSync(join(tmpdir(), 'ai-crmd-test-data-'));
-  Object.assign(env, { EDGE_THREADS: '2', LOG_LEVEL: 'info', DRAIN_TIMEOUT_S: '5', DATA_DIR: dataDir }, devMode, options.env ?? {}, {
+  Object.assign(env, { EDGE_THREADS: '2', LOG_LEVEL: 'info', DRAIN_TIMEOUT_S: '5', DATA_DIR: dataDir, CALL_SUMMARIES: 'off' }, devMode, options.env ?? {}, {
     PORT: String(port),
     HOST: '127.0.0.1',
   });

@@ -72,6 +72,7 @@ for (const backend of backendsToRun()) {
         turnCount: 2,
         bargeIns: 1,
         latency: { turns: 2, p50Ms: 800, p95Ms: 1700, maxMs: 1700 },
+        summary: null, // not summarized (src/crm/ does that after the call)
         turns: [
           { role: 'agent', text: 'Hello, how can I help?', heardText: 'Hello, how can I help?', startedAt: iso(700), endedAt: iso(2200), latencyMs: null },
           { role: 'caller', text: 'I want to book a table', heardText: null, startedAt: iso(3000), endedAt: iso(4500), latencyMs: 310 },
