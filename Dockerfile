@@ -1,12 +1,16 @@
-# ai-crmd: the Twilio voice server in a container. Two stages on Debian bookworm and Node 20: the build stage has the
-# toolchain node-gyp needs for the native DSP addon (python3, make, g++) and the dev dependencies tsc needs; the runtime
-# stage gets only the compiled JS, the addon, the production node_modules and package.json, and runs as a non-root user.
+# ai-crmd: the Twilio voice server in a container. Two stages on Debian 13 (trixie) and Node 24 LTS: the build stage has
+# the toolchain node-gyp needs for the native DSP addon (python3, make, g++) and the dev dependencies tsc needs; the
+# runtime stage gets only the compiled JS, the addon, the production node_modules and package.json, and runs as a
+# non-root user.
 # Build:  docker build -t ai-crmd .
 # Run:    docker run --rm -p 8080:8080 --env-file .env --stop-timeout 40 ai-crmd
 # (--stop-timeout: give live calls DRAIN_TIMEOUT_S, default 30 s, to end before Docker's SIGKILL; its default is 10 s.)
+# Trixie's glibc 2.41 is what the @btc-vision/uwebsockets.js build needs (2.38+) to load its Node 24 binary; on bookworm
+# (2.36) only Node 20 has a native uWS (the trufflesuite build). The build fails rather than ship the slow JS fallback.
+# scripts/test-on-node24-trixie.sh runs the test suite on this Node and Debian without Docker.
 
 # ---------------------------------------------------------------------------------------------------------------- build
-FROM node:20-bookworm AS build
+FROM node:24-trixie AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -24,10 +28,11 @@ RUN npm ci \
  && npm run build \
  && test -f build/Release/ai_crmd_dsp.node \
  && test -f dist/src/main.js \
+ && node -e "import('./dist/src/edge/uws.js').then((m) => { console.log('uWebSockets.js:', m.uwsEngine, m.uwsBuild); process.exit(m.uwsEngine === 'native' ? 0 : 1); })" \
  && npm prune --omit=dev
 
 # -------------------------------------------------------------------------------------------------------------- runtime
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-trixie-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080

@@ -14,7 +14,7 @@ import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
 import { CallRecorder } from './control/call-recorder.js';
 import { controlPartsFromConfig } from './control/process-control.js';
 import { createEdgeRunner, type EdgeRunner } from './edge/supervisor.js';
-import { uwsEngine, uwsLoadMessage } from './edge/uws.js';
+import { uwsBuild, uwsEngine, uwsLoadMessage } from './edge/uws.js';
 import { ErrorKind, LogEvent, log, setLogLevel } from './observability/log.js';
 
 /**
@@ -56,13 +56,14 @@ async function main(): Promise<void> {
   setLogLevel(config.logLevel);
 
   log.info({
-    event: LogEvent.SERVER_START, engine: uwsEngine, node: process.version, edgeThreads: config.edgeThreads,
+    event: LogEvent.SERVER_START, engine: uwsEngine, engineBuild: uwsBuild, node: process.version, edgeThreads: config.edgeThreads,
     port: config.port, host: config.host, publicBaseUrl: config.publicBaseUrl, isSignatureCheckOn: config.isSignatureCheckOn,
     insecureDevMode: config.insecureDevMode, drainTimeoutS: config.drainTimeoutS,
+    ...(uwsEngine === 'native' && uwsLoadMessage !== '' ? { engineBuildsNotLoaded: uwsLoadMessage } : {}),
   }, 'starting');
   if (uwsEngine === 'fallback') {
-    log.warn({ event: LogEvent.ENGINE_FALLBACK, errKind: ErrorKind.INTERNAL, reason: uwsLoadMessage || undefined },
-      '!!! uWebSockets.js native binary did not load: running on its slow JS fallback. Check the Node version/platform (see /version engine) !!!');
+    log.warn({ event: LogEvent.ENGINE_FALLBACK, errKind: ErrorKind.INTERNAL, engineBuild: uwsBuild, reason: uwsLoadMessage || undefined },
+      '!!! No uWebSockets.js native binary loaded: running on the slow JS fallback. Use Node 20 on glibc 2.36+, or Node 20/22/24/25 on glibc 2.38+ (README "Which uWebSockets.js build loads where"; /version engine, engineBuild) !!!');
   }
   if (config.insecureDevMode !== 'off') {
     log.warn({ event: LogEvent.INSECURE_DEV_MODE, errKind: ErrorKind.SIGNATURE, insecureDevMode: config.insecureDevMode, host: config.host },

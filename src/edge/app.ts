@@ -23,7 +23,7 @@ import type { OutboundCaller } from '../control/outbound.js';
 import { handleControlApi } from './control-api.js';
 import { MemoryStreamTokenLedger, type StreamTokenLedger } from './stream-token-ledger.js';
 import { MEDIA_STREAM_PATHS, handleMediaUpgrade, isMediaStreamPath, type UpgradeInfo, type UpgradeRefusal } from './upgrade.js';
-import { closeListenSocket, listenSocketPort, requestTarget, uws, uwsEngine, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { closeListenSocket, listenSocketPort, requestTarget, uws, uwsBuild, uwsEngine, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import {
   handleDialAction, handleIncomingCall, handleMachineDetection, handleMetrics, handleOutboundAnswer, handleStatusCallback, handleVersion,
   handleWhisper, respond, type WebhookContext,
@@ -250,6 +250,7 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
       version: packageInfo.version,
       node: process.version,
       engine: uwsEngine,
+      engineBuild: uwsBuild, // which uWebSockets.js package loaded (see src/edge/uws-loader.ts)
       isMediaSocketOn: uwsEngine === 'native',
       uptimeS: Math.round(process.uptime()), // process-wide, also in a restarted thread
       edgeThreads: totals.edgeThreads,
@@ -401,7 +402,7 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
     maxPayloadLength: config.ws.maxPayloadLength,
     idleTimeout,
     maxBackpressure: config.ws.maxBackpressureBytes,
-    closeOnBackpressureLimit: 0,
+    closeOnBackpressureLimit: false, // a boolean in uWS 20.57's types; false and 0 read the same in both builds
     sendPingsAutomatically: true,
     upgrade: (res: HttpResponse, req: HttpRequest, context: Parameters<typeof handleMediaUpgrade>[2]) => {
       try {

@@ -1,9 +1,11 @@
-// The one place that loads uWebSockets.js. The package we depend on silently falls back to a slow pure-JS
-// implementation when its native binary cannot load (it only prints to the console), so we detect which one we got
-// from its exports (the native module has SSLApp and getParts; the fallback has only App, _cfg and
-// us_listen_socket_close/us_socket_local_port), keep whatever it printed as the reason, and let the caller warn loudly.
+// The one place that loads uWebSockets.js. We depend on two builds of it (see uws-loader.ts for which loads where) and
+// load the one whose binary loads on this Node and glibc; only when neither does, the trufflesuite package's slow
+// pure-JS fallback, which it picks silently (it only prints to the console). So we record which build loaded, whether
+// it is native, and why the others did not, and let the caller say so (loudly for the fallback). The types come from
+// the btc-vision build (the newer uWS); both builds share the API we use.
 import { createRequire } from 'node:module';
-import type * as UwsTypes from 'uWebSockets.js';
+import type * as UwsTypes from 'uws-btc-vision';
+import { currentUwsHost, loadUwsBuild, orderUwsBuilds, type UwsEngine } from './uws-loader.js';
 
 export type {
   HttpRequest,
@@ -13,47 +15,24 @@ export type {
   WebSocketBehavior,
   us_listen_socket,
   us_socket_context_t,
-} from 'uWebSockets.js';
+} from 'uws-btc-vision';
+export type { UwsEngine } from './uws-loader.js';
 
-export type UwsEngine = 'native' | 'fallback';
 type UwsModule = typeof UwsTypes;
 
-const require = createRequire(import.meta.url);
-
-function loadUws(): { module: UwsModule; printed: string[] } {
-  // The package reports a failed binary load with console.warn/console.log only; capture those lines so that we can
-  // log them as one structured warning instead of loose console text.
-  const printed: string[] = [];
-  const originalWarn = console.warn;
-  const originalLog = console.log;
-  const capture = (...args: unknown[]): void => {
-    printed.push(args.map(String).join(' ').trim());
-  };
-  console.warn = capture;
-  console.log = capture;
-  try {
-    return { module: require('uWebSockets.js') as UwsModule, printed };
-  } finally {
-    console.warn = originalWarn;
-    console.log = originalLog;
-  }
-}
-
-const loaded = loadUws();
+const loaded = loadUwsBuild<UwsModule>(orderUwsBuilds(currentUwsHost()), createRequire(import.meta.url));
 
 /** The uWebSockets.js module (native or fallback). Only src/edge/ uses it. */
 export const uws: UwsModule = loaded.module;
 
-function detectEngine(mod: UwsModule): UwsEngine {
-  const exported = mod as unknown as Record<string, unknown>;
-  return typeof exported['SSLApp'] === 'function' && typeof exported['getParts'] === 'function' ? 'native' : 'fallback';
-}
+/** "native" when a uWS C++ binary loaded; "fallback" when only the trufflesuite package's JS implementation did. */
+export const uwsEngine: UwsEngine = loaded.engine;
 
-/** "native" when the uWS C++ binary loaded; "fallback" when the package fell back to its JS implementation. */
-export const uwsEngine: UwsEngine = detectEngine(uws);
+/** The package that loaded, with its version: "@btc-vision/uwebsockets.js@20.57.0". */
+export const uwsBuild: string = loaded.buildLabel;
 
-/** What the package printed while loading (the reason for a fallback), joined; empty when it printed nothing. */
-export const uwsLoadMessage: string = loaded.printed.filter((line) => line.length > 0).join(' | ');
+/** Why the builds tried before the one used gave no native binary (the reason for a fallback), joined; else empty. */
+export const uwsLoadMessage: string = loaded.failures.join(' | ');
 
 /**
  * A request's path and raw query (without '?'). The native getUrl() is the path only and getQuery() the query; the
