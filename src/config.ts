@@ -15,6 +15,7 @@ import { DEFAULT_STREAM_TOKEN_TTL_MS, deriveStreamTokenSecret, streamUrlFor } fr
 import { loadAgentFile, type AgentFileContents } from './agent/agent-file/load.js';
 import { mergeAgentWithEnv, signedDestinations } from './agent/agent-file/merge.js';
 import type { ResolvedAgent } from './agent/agent-file/resolved-agent.js';
+import { editDistance } from './agent/agent-file/closest-name.js';
 
 export type AgentKind = 'echo' | 'openai';
 export type TtsProvider = 'google' | 'openai';
@@ -269,18 +270,6 @@ export function isLoopbackHost(host: string): boolean {
   if (h === 'localhost') return true;
   if (isIPv4(h)) return h.startsWith('127.');
   return isIPv6(h) && LOOPBACK_V6.check(h, 'ipv6');
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 /**

@@ -3,12 +3,11 @@
 // shown), ended by the second stream with the whole call's duration, and the turns of both streams (their turn ids
 // start again at 1 on the second stream), counted over both streams (each stream's end counts only its own). On
 // SQLite and on PostgreSQL.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CallEvent } from '../../src/call/events.js';
 import { CallRecorder } from '../../src/control/call-recorder.js';
 import { createLogger } from '../../src/observability/log.js';
-import { startRecords, type Records } from '../../src/records/records.js';
-import { backendsToRun, until, type BackendInstance } from './backends.js';
+import { backendsToRun, until, recordsPerTest } from './backends.js';
 
 const T0 = Date.parse('2026-05-04T10:00:00.000Z');
 const at = (ms: number) => T0 + ms;
@@ -27,17 +26,10 @@ function stream(streamSid: string, startMs: number, text: string): CallEvent[] {
 
 for (const backend of backendsToRun()) {
   describe.skipIf(!backend.isAvailable)(`records on ${backend.name}`, () => {
-    let instance: BackendInstance | undefined;
-    let records: Records | undefined;
-    afterEach(async () => {
-      await records?.close(2000);
-      await instance?.dispose();
-    });
+    const perTest = recordsPerTest(backend);
 
     it('keeps one record for a call that came back from a transfer, live again until its second end', async () => {
-      instance = await backend.create();
-      records = startRecords(instance.settings, { log: quiet, writer: { flushIntervalMs: 20 } });
-      await records.ready;
+      const records = await perTest.open({ log: quiet, writer: { flushIntervalMs: 20 } });
       const r = records;
       const recorder = new CallRecorder(r.writer);
       for (const event of stream('MZ1', 0, 'Can I talk to a person?')) recorder.record(event);

@@ -2,13 +2,10 @@
 // agent lines with what was heard, events, the end) go through the writer and come back from the reader in the
 // control API's shape, with ISO times, on SQLite (its folder created on first start) and on PostgreSQL.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startRecords, type Records } from '../../src/records/records.js';
-import { RECORDS_SQLITE_FILE_NAME } from '../../src/records/database.js';
+import { describe, expect, it } from 'vitest';
 import type { RecordMessage } from '../../src/records/messages.js';
 import { createLogger } from '../../src/observability/log.js';
-import { backendsToRun, until, type BackendInstance } from './backends.js';
+import { backendsToRun, until, recordsPerTest } from './backends.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 const at = (ms: number): number => T0 + ms;
@@ -37,20 +34,11 @@ const quiet = createLogger({ level: 'silent' });
 
 for (const backend of backendsToRun()) {
   describe.skipIf(!backend.isAvailable)(`records on ${backend.name}`, () => {
-    let instance: BackendInstance | undefined;
-    let records: Records | undefined;
-    afterEach(async () => {
-      await records?.close(2000);
-      await instance?.dispose();
-      records = undefined;
-      instance = undefined;
-    });
+    const perTest = recordsPerTest(backend);
 
     it('keeps a whole call and reads it back in the API shape', async () => {
-      instance = await backend.create();
-      records = startRecords(instance.settings, { log: quiet, writer: { flushIntervalMs: 20 } });
-      await records.ready;
-      if (backend.name === 'sqlite') expect(existsSync(join(instance.settings.dataDir, RECORDS_SQLITE_FILE_NAME))).toBe(true);
+      const records = await perTest.open({ log: quiet, writer: { flushIntervalMs: 20 } });
+      if (records.target.dialect === 'sqlite') expect(existsSync(records.target.file)).toBe(true);
 
       for (const message of CALL) expect(records.writer.enqueue(message)).toBe(true);
       await until('every record written', () => records!.writer.readCounters().written === CALL.length);
@@ -94,9 +82,7 @@ for (const backend of backendsToRun()) {
     });
 
     it('writes the same records twice without doubling them (a retried batch is harmless)', async () => {
-      instance = await backend.create();
-      records = startRecords(instance.settings, { log: quiet, writer: { flushIntervalMs: 20 } });
-      await records.ready;
+      const records = await perTest.open({ log: quiet, writer: { flushIntervalMs: 20 } });
       for (const message of CALL) records.writer.enqueue(message);
       await until('first copy written', () => records!.writer.readCounters().written === CALL.length);
       const first = await records.reader.getCall('CA1');
@@ -110,15 +96,12 @@ for (const backend of backendsToRun()) {
     });
 
     it('runs its migrations once: a second start on the same database finds the schema and the records', async () => {
-      instance = await backend.create();
-      records = startRecords(instance.settings, { log: quiet, writer: { flushIntervalMs: 20 } });
-      await records.ready;
+      const records = await perTest.open({ log: quiet, writer: { flushIntervalMs: 20 } });
       for (const message of CALL) records.writer.enqueue(message);
-      await until('written', () => records!.writer.readCounters().written === CALL.length);
+      await until('written', () => records.writer.readCounters().written === CALL.length);
       await records.close(2000);
-      records = startRecords(instance.settings, { log: quiet, writer: { flushIntervalMs: 20 } });
-      await records.ready;
-      expect((await records.reader.getCall('CA1'))?.turns).toHaveLength(5);
+      const again = await perTest.open({ log: quiet, writer: { flushIntervalMs: 20 } });
+      expect((await again.reader.getCall('CA1'))?.turns).toHaveLength(5);
     });
   });
 }

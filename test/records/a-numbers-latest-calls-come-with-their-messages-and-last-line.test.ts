@@ -1,28 +1,18 @@
 // listCallsFrom (lookup_caller's read): the latest calls from one number only, most recent first and at most
 // `limit`, each summarized by the messages left in it and the last agent line the caller heard.
-import { afterEach, describe, expect, it } from 'vitest';
-import { startRecords, type Records } from '../../src/records/records.js';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/log.js';
-import { backendsToRun, until, type BackendInstance } from './backends.js';
+import { backendsToRun, until, recordsPerTest } from './backends.js';
 
 const T0 = Date.parse('2026-05-06T09:00:00.000Z');
 const NUMBER = '+972501112233';
 
 for (const backend of backendsToRun()) {
   describe.skipIf(!backend.isAvailable)(`records on ${backend.name}`, () => {
-    let instance: BackendInstance | undefined;
-    let records: Records | undefined;
-    afterEach(async () => {
-      await records?.close(2000);
-      await instance?.dispose();
-      records = undefined;
-      instance = undefined;
-    });
+    const perTest = recordsPerTest(backend);
 
     it('a number\'s latest calls come most recent first, with their messages and last line heard', async () => {
-      instance = await backend.create();
-      records = startRecords(instance.settings, { writer: { flushIntervalMs: 20 }, log: createLogger({ level: 'silent' }) });
-      await records.ready;
+      const records = await perTest.open({ writer: { flushIntervalMs: 20 }, log: createLogger({ level: 'silent' }) });
       const w = records.writer;
       w.enqueue({ kind: 'call-started', callSid: 'CA-1', direction: 'inbound', startedAtMs: T0, from: NUMBER });
       w.enqueue({ kind: 'call-event', callSid: 'CA-1', atMs: T0 + 10, event: 'message', data: { message: 'call me back', name: 'Dana' } });

@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
+import { afterEach } from 'vitest';
+import { createLogger } from '../../src/observability/log.js';
 import { RECORDS_SQLITE_FILE_NAME } from '../../src/records/database.js';
+import { startRecords, type Records, type StartRecordsOptions } from '../../src/records/records.js';
 
 export interface RecordsSettings {
   dataDir: string;
@@ -214,4 +217,29 @@ export async function until(what: string, check: () => boolean | Promise<boolean
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((done) => setTimeout(done, 20));
   }
+}
+
+/**
+ * Records on a fresh database of `backend`, per test: `open(options)` starts records on the test's database (made at
+ * its first open; a second open in the same test starts another process's records on the same database, as after a
+ * restart) and resolves once they are ready; after each test every records opened is closed and the database dropped.
+ */
+export function recordsPerTest(backend: Backend): { open(options?: StartRecordsOptions): Promise<Records> } {
+  let instance: BackendInstance | undefined;
+  let opened: Records[] = [];
+  afterEach(async () => {
+    for (const records of opened) await records.close(2000);
+    await instance?.dispose();
+    opened = [];
+    instance = undefined;
+  });
+  return {
+    async open(options = {}) {
+      instance ??= await backend.create();
+      const records = startRecords(instance.settings, { log: createLogger({ level: 'silent' }), ...options });
+      opened.push(records);
+      await records.ready;
+      return records;
+    },
+  };
 }

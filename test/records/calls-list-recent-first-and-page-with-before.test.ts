@@ -1,11 +1,10 @@
 // listCalls answers the most recent calls first, `limit` at a time, and `next` pages on to older ones with
 // `before`: every call comes exactly once, even when several started in the same millisecond across a page's edge,
 // and times sort correctly however far apart (one column of epoch milliseconds in both dialects).
-import { afterEach, describe, expect, it } from 'vitest';
-import { startRecords, type Records } from '../../src/records/records.js';
+import { describe, expect, it } from 'vitest';
 import { RecordsQueryError } from '../../src/records/queries.js';
 import { createLogger } from '../../src/observability/log.js';
-import { backendsToRun, until, type BackendInstance } from './backends.js';
+import { backendsToRun, until, recordsPerTest } from './backends.js';
 
 const T0 = Date.parse('2026-03-04T12:00:00.000Z');
 // deliberately not inserted in order; three calls share T0 + 5000, one is years older, one a digit longer in ms
@@ -17,19 +16,10 @@ const STARTS: Array<[string, number]> = [
 
 for (const backend of backendsToRun()) {
   describe.skipIf(!backend.isAvailable)(`records on ${backend.name}`, () => {
-    let instance: BackendInstance | undefined;
-    let records: Records | undefined;
-    afterEach(async () => {
-      await records?.close(2000);
-      await instance?.dispose();
-      records = undefined;
-      instance = undefined;
-    });
+    const perTest = recordsPerTest(backend);
 
     it('lists recent first and pages with before, never repeating or skipping a call', async () => {
-      instance = await backend.create();
-      records = startRecords(instance.settings, { writer: { flushIntervalMs: 20 }, log: createLogger({ level: 'silent' }) });
-      await records.ready;
+      const records = await perTest.open({ writer: { flushIntervalMs: 20 }, log: createLogger({ level: 'silent' }) });
       for (const [callSid, startedAtMs] of STARTS) records.writer.enqueue({ kind: 'call-started', callSid, direction: 'inbound', startedAtMs });
       await until('written', () => records!.writer.readCounters().written === STARTS.length);
 
@@ -62,9 +52,7 @@ for (const backend of backendsToRun()) {
     });
 
     it('names the bad argument', async () => {
-      instance = await backend.create();
-      records = startRecords(instance.settings, { log: createLogger({ level: 'silent' }) });
-      await records.ready;
+      const records = await perTest.open({ log: createLogger({ level: 'silent' }) });
       await expect(records.reader.listCalls({ before: 'yesterday' })).rejects.toThrow(RecordsQueryError);
       await expect(records.reader.listCalls({ before: '2026-03-04T12:00:00' })).rejects.toMatchObject({ field: 'before' }); // no zone
       await expect(records.reader.listCalls({ limit: 0 })).rejects.toMatchObject({ field: 'limit' });

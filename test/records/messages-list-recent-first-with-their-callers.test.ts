@@ -1,28 +1,18 @@
 // listMessages (GET /api/messages): the messages callers left, most recent first, each with its call and the call's
 // From, paged with `before` like the calls (a page never splits one millisecond's messages); other events are not
 // messages.
-import { afterEach, describe, expect, it } from 'vitest';
-import { startRecords, type Records } from '../../src/records/records.js';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/log.js';
-import { backendsToRun, until, type BackendInstance } from './backends.js';
+import { backendsToRun, until, recordsPerTest } from './backends.js';
 
 const T0 = Date.parse('2026-07-08T10:00:00.000Z');
 
 for (const backend of backendsToRun()) {
   describe.skipIf(!backend.isAvailable)(`records on ${backend.name}`, () => {
-    let instance: BackendInstance | undefined;
-    let records: Records | undefined;
-    afterEach(async () => {
-      await records?.close(2000);
-      await instance?.dispose();
-      records = undefined;
-      instance = undefined;
-    });
+    const perTest = recordsPerTest(backend);
 
     it('lists messages recent first with their callers, and pages with before', async () => {
-      instance = await backend.create();
-      records = startRecords(instance.settings, { writer: { flushIntervalMs: 20 }, log: createLogger({ level: 'silent' }) });
-      await records.ready;
+      const records = await perTest.open({ writer: { flushIntervalMs: 20 }, log: createLogger({ level: 'silent' }) });
       const w = records.writer;
       w.enqueue({ kind: 'call-started', callSid: 'CA-1', direction: 'inbound', startedAtMs: T0, from: '+972501112233' });
       w.enqueue({ kind: 'call-started', callSid: 'CA-2', direction: 'inbound', startedAtMs: T0 + 100, from: '+15550001111' });

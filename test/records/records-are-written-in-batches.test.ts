@@ -1,11 +1,10 @@
 // The writer batches: records wait for the flush interval (nothing is written per record), a full batch goes at
 // once in one transaction, and close() writes what is left. Malformed messages are rejected at enqueue, counted,
 // and cost the good ones nothing.
-import { afterEach, describe, expect, it } from 'vitest';
-import { startRecords, type Records } from '../../src/records/records.js';
+import { describe, expect, it } from 'vitest';
 import type { RecordMessage } from '../../src/records/messages.js';
 import { createLogger } from '../../src/observability/log.js';
-import { backendsToRun, until, type BackendInstance } from './backends.js';
+import { backendsToRun, until, recordsPerTest } from './backends.js';
 
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');
 const started = (i: number): RecordMessage => ({ kind: 'call-started', callSid: `CA${i}`, direction: 'outbound', startedAtMs: T0 + i, agent: 'openai' });
@@ -13,19 +12,10 @@ const quiet = createLogger({ level: 'silent' });
 
 for (const backend of backendsToRun()) {
   describe.skipIf(!backend.isAvailable)(`records on ${backend.name}`, () => {
-    let instance: BackendInstance | undefined;
-    let records: Records | undefined;
-    afterEach(async () => {
-      await records?.close(2000);
-      await instance?.dispose();
-      records = undefined;
-      instance = undefined;
-    });
+    const perTest = recordsPerTest(backend);
 
     it('holds records for the flush interval, then writes them in one batch', async () => {
-      instance = await backend.create();
-      records = startRecords(instance.settings, { log: quiet, writer: { flushIntervalMs: 1000, maxBatchRecords: 100 } });
-      await records.ready;
+      const records = await perTest.open({ log: quiet, writer: { flushIntervalMs: 1000, maxBatchRecords: 100 } });
       const t = Date.now();
       for (let i = 0; i < 5; i++) records.writer.enqueue(started(i));
       await new Promise((done) => setTimeout(done, 150));
@@ -38,9 +28,7 @@ for (const backend of backendsToRun()) {
     });
 
     it('writes a full batch at once and the remainder after the interval', async () => {
-      instance = await backend.create();
-      records = startRecords(instance.settings, { log: quiet, writer: { flushIntervalMs: 2000, maxBatchRecords: 10 } });
-      await records.ready;
+      const records = await perTest.open({ log: quiet, writer: { flushIntervalMs: 2000, maxBatchRecords: 10 } });
       for (let i = 0; i < 25; i++) records.writer.enqueue(started(i));
       await until('two full batches', () => records!.writer.readCounters().written >= 20, 1500);
       expect(records.writer.readCounters()).toMatchObject({ written: 20, queued: 5, batchesWritten: 2 });
@@ -49,9 +37,7 @@ for (const backend of backendsToRun()) {
     });
 
     it('rejects malformed messages at enqueue and still writes the good ones', async () => {
-      instance = await backend.create();
-      records = startRecords(instance.settings, { log: quiet, writer: { flushIntervalMs: 20 } });
-      await records.ready;
+      const records = await perTest.open({ log: quiet, writer: { flushIntervalMs: 20 } });
       const bad = [
         { kind: 'call-started', callSid: 'CAx', direction: 'sideways', startedAtMs: T0 },
         { kind: 'caller-turn', callSid: 'CAx', turnId: 1, startedAtMs: 'yesterday' },
@@ -67,9 +53,7 @@ for (const backend of backendsToRun()) {
     });
 
     it('close() writes what is still queued, and refuses records after it', async () => {
-      instance = await backend.create();
-      records = startRecords(instance.settings, { log: quiet, writer: { flushIntervalMs: 60_000 } });
-      await records.ready;
+      const records = await perTest.open({ log: quiet, writer: { flushIntervalMs: 60_000 } });
       for (let i = 0; i < 7; i++) records.writer.enqueue(started(i));
       const writer = records.writer;
       expect(await writer.close(2000)).toEqual({ left: 0 });
@@ -77,9 +61,8 @@ for (const backend of backendsToRun()) {
       expect(writer.enqueue(started(99))).toBe(false);
       expect(writer.readCounters().dropped).toBe(1);
       await records.close();
-      records = startRecords(instance.settings, { log: quiet });
-      await records.ready;
-      expect((await records.reader.listCalls()).calls).toHaveLength(7);
+      const again = await perTest.open({ log: quiet });
+      expect((await again.reader.listCalls()).calls).toHaveLength(7);
     });
   });
 }

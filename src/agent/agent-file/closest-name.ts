@@ -1,7 +1,8 @@
 // The known name a mistyped one most resembles (greting -> greeting, timeout -> timeoutMs), for error messages that
 // point at the typo. Case and separators are ignored; a name is "close" within about a third of its length in edits.
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance (insertions, deletions and substitutions, each 1). */
+export function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
