@@ -14,7 +14,7 @@ import type { CallStatusUpdate } from '../control/call-recorder.js';
 import { ErrorKind, LogEvent, log as processLog, type Logger } from '../observability/log.js';
 import type { RecordsDatabase } from '../records/database.js';
 import type { CallRecord } from '../records/queries.js';
-import type { EndOfCallSummary } from './summarizer.js';
+import { transcriptLines, type EndOfCallSummary } from './summarizer.js';
 import type { SummaryOutbox } from './summary-outbox.js';
 
 /** Twilio's final call statuses. */
@@ -22,6 +22,8 @@ const FINAL_STATUSES = new Set(['completed', 'busy', 'failed', 'no-answer', 'can
 export const MAX_WAITING = 10_000;
 const MAX_CONCURRENT = 4;
 export const MAX_SUMMARY_ATTEMPTS = 4;
+/** The summary of a call in which nobody spoke (no model is asked). */
+export const NO_CONVERSATION_SUMMARY = 'Nobody spoke on this call.';
 /** Ended calls looked at again at start. */
 const RESUME_WINDOW_MS = 24 * 3_600_000;
 
@@ -175,7 +177,10 @@ export class AfterCallWork {
       if (call === null) return; // not in the records (written later, or never): nothing to summarize
       let summary: EndOfCallSummary | null = null;
       try {
-        summary = await this.options.summarize(call, this.abort.signal);
+        // nobody said anything: nothing for the model to read (and nothing to pay it for)
+        summary = transcriptLines(call).length === 0
+          ? { summary: NO_CONVERSATION_SUMMARY, disposition: 'no-conversation', fields: {} }
+          : await this.options.summarize(call, this.abort.signal);
         this.counters.summarized++;
       } catch (error) {
         if (this.abort.signal.aborted) return;

@@ -139,6 +139,21 @@ for (const backend of backendsToRun()) {
       expect((JSON.parse(webhook!.received[0]!.body) as SummaryPayload).callSid).toBe(callSid);
     });
 
+    it('summarizes a call in which nobody spoke without asking the model', async () => {
+      const { newWork, r } = await setUp(0, () => JSON.stringify(SUMMARY));
+      const work = newWork();
+      await work.start();
+      const recorder = new CallRecorder(r.writer);
+      const callSid = 'CA' + '4'.repeat(32);
+      for (const event of callEvents(callSid).filter((e) => e.kind === 'call-started' || e.kind === 'call-ended')) {
+        recorder.record(event);
+        work.onCallEvent(event);
+      }
+      await until('the webhook got it', () => webhook!.received.length === 1, 10_000);
+      expect(JSON.parse(webhook!.received[0]!.body)).toMatchObject({ callSid, disposition: 'no-conversation', transcript: [] });
+      expect(openaiFake!.chatBodies()).toHaveLength(0);
+    });
+
     it('sends the transcript without a summary when the model never gives a valid one', async () => {
       const { newWork, r } = await setUp(0, () => '{"summary": 42}');
       const work = newWork();
