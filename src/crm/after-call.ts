@@ -22,6 +22,8 @@ const FINAL_STATUSES = new Set(['completed', 'busy', 'failed', 'no-answer', 'can
 export const MAX_WAITING = 10_000;
 const MAX_CONCURRENT = 4;
 export const MAX_SUMMARY_ATTEMPTS = 4;
+/** Reads of a record whose end is not written yet, before its summary is left to the next start. */
+const MAX_LOOKS_FOR_THE_END = 20;
 /** The summary of a call in which nobody spoke (no model is asked). */
 export const NO_CONVERSATION_SUMMARY = 'Nobody spoke on this call.';
 /** Ended calls looked at again at start. */
@@ -48,6 +50,8 @@ interface Waiting {
   dueAtMs: number;
   attempts: number;
   wasTransferred: boolean;
+  /** Times the record was read before its end was written. */
+  looks?: number;
 }
 
 export interface AfterCallCounters {
@@ -174,7 +178,13 @@ export class AfterCallWork {
     this.running.add(callSid);
     try {
       const call = await this.options.readCall(callSid);
-      if (call === null) return; // not in the records (written later, or never): nothing to summarize
+      if (call === null || call.endedAt === null) {
+        // its end is not written yet (the records' writer is behind, or the database is slow): look again later
+        const looks = (entry.looks ?? 0) + 1;
+        if (looks <= MAX_LOOKS_FOR_THE_END) this.wait(callSid, { ...entry, looks, dueAtMs: Date.now() + (this.options.retryInitialMs ?? 5_000) });
+        else this.log.warn({ event: LogEvent.CALL_SUMMARY, callSid }, 'the call\'s end never reached its record; not summarized (a restart looks again)');
+        return;
+      }
       let summary: EndOfCallSummary | null = null;
       try {
         // nobody said anything: nothing for the model to read (and nothing to pay it for)

@@ -139,6 +139,23 @@ for (const backend of backendsToRun()) {
       expect((JSON.parse(webhook!.received[0]!.body) as SummaryPayload).callSid).toBe(callSid);
     });
 
+    it('waits for the call\'s end to reach its record when the records are behind', async () => {
+      const { newWork, r } = await setUp(0, () => JSON.stringify(SUMMARY));
+      const work = newWork();
+      await work.start();
+      const callSid = 'CA' + '5'.repeat(32);
+      const events = callEvents(callSid);
+      // the plane tells the after-call work of the end at once; the records get the call only later
+      work.onCallEvent(events.at(-1)!);
+      await new Promise((done) => setTimeout(done, 400));
+      expect(webhook!.received).toHaveLength(0);
+      const recorder = new CallRecorder(r.writer);
+      for (const event of events) recorder.record(event);
+      await until('the webhook got it', () => webhook!.received.length === 1, 10_000);
+      expect(JSON.parse(webhook!.received[0]!.body)).toMatchObject({ callSid, ...SUMMARY });
+      expect((JSON.parse(webhook!.received[0]!.body) as SummaryPayload).transcript).toHaveLength(3);
+    });
+
     it('summarizes a call in which nobody spoke without asking the model', async () => {
       const { newWork, r } = await setUp(0, () => JSON.stringify(SUMMARY));
       const work = newWork();
