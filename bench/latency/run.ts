@@ -170,19 +170,27 @@ function logTimeMs(line: Record<string, unknown>): number {
 
 interface StepResult {
   n: number; turnsExpected: number; turnsMeasured: number; turnsUnanswered: number; turnsUnmatched: number;
-  summary: StageSummary; cpuMsPerCallSecond: number; p99PacingErrorMs: number; maxSendLateMs: number; fallbacks: number;
+  summary: StageSummary; cpuMsPerCallSecond: number; p99PacingErrorMs: number; maxSendLateMs: number;
+  /** AGENT_FALLBACK lines (a turn given the fallback line: a provider failed or the turn's deadline passed), by error kind. */
+  fallbacks: Record<string, number>;
+  /** This process's CPU (callers and fakes) as a share of one core: near 100 % the figures are the generator's, not the server's. */
+  generatorCorePercent: number;
 }
 
 async function runStep(server: Server, n: number, call: ReferenceCall, hangoverMs: number, waits: ProviderWaitsMs, isVerbose: boolean): Promise<StepResult> {
   const url = `ws://127.0.0.1:${server.port}/ws/twilio-media`;
   const fromLine = server.lines.length;
   const cpuBefore = processCpuMs(server.pid);
+  const generatorBefore = process.cpuUsage();
+  const wallBefore = performance.now();
   const outcomes = await Promise.all(Array.from({ length: n }, async (_, i) => {
     await new Promise((r) => setTimeout(r, (i * 997) % 2000)); // spread the starts over 2 s, as calls arrive
     return runOneCall(url, call);
   }));
   await new Promise((r) => setTimeout(r, 500)); // the last log lines
   const cpuMs = processCpuMs(server.pid) - cpuBefore;
+  const generatorUsage = process.cpuUsage(generatorBefore);
+  const generatorCorePercent = ((generatorUsage.user + generatorUsage.system) / 1000 / (performance.now() - wallBefore)) * 100;
   const callSeconds = outcomes.reduce((sum, o) => sum + o.result.durationMs / 1000, 0);
   const lines = server.lines.slice(fromLine);
   if (isVerbose) {
@@ -208,19 +216,32 @@ async function runStep(server: Server, n: number, call: ReferenceCall, hangoverM
     summary: summarize(turns), cpuMsPerCallSecond: callSeconds > 0 ? cpuMs / callSeconds : Number.NaN,
     p99PacingErrorMs: pacing.length > 0 ? Math.max(...pacing) : Number.NaN,
     maxSendLateMs: Math.max(...outcomes.map((o) => o.result.maxSendLateMs)),
-    fallbacks: lines.filter((l) => /FALLBACK|DEADLINE/.test(String(l['event']))).length,
+    fallbacks: countFallbacks(lines), generatorCorePercent,
   };
 }
+
+function countFallbacks(lines: ReadonlyArray<Record<string, unknown>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of lines) {
+    if (line['event'] !== 'AGENT_FALLBACK') continue;
+    const kind = `${String(line['reason'] ?? '?')}/${String(line['errKind'] ?? '?')}`;
+    out[kind] = (out[kind] ?? 0) + 1;
+  }
+  return out;
+}
+
+const describeFallbacks = (fallbacks: Record<string, number>): string =>
+  Object.keys(fallbacks).length === 0 ? 'none' : Object.entries(fallbacks).map(([kind, count]) => `${count} ${kind}`).join(', ');
 
 const LABELS: Record<(typeof STAGE_NAMES)[number], string> = {
   total: 'total', hangover: 'hangover', asr: 'ASR', firstToken: 'first token', firstAudio: 'first audio', firstFrame: 'first frame', delivery: 'delivery', serverAdded: 'server-added',
 };
 
 function table(steps: StepResult[]): string {
-  const head = `| calls | turns measured | ${STAGE_NAMES.map((s) => `${LABELS[s]} p50 / p95`).join(' | ')} | server CPU ms per call-s | worst caller p99 pacing error |`;
-  const rule = `|${'---|'.repeat(STAGE_NAMES.length + 4)}`;
+  const head = `| calls | turns measured | ${STAGE_NAMES.map((s) => `${LABELS[s]} p50 / p95`).join(' | ')} | server CPU ms per call-s | worst caller p99 pacing error | fallback turns | generator CPU |`;
+  const rule = `|${'---|'.repeat(STAGE_NAMES.length + 6)}`;
   const rows = steps.map((s) => `| ${s.n} | ${s.turnsMeasured} of ${s.turnsExpected}${s.turnsUnanswered + s.turnsUnmatched > 0 ? ` (${s.turnsUnanswered} unanswered, ${s.turnsUnmatched} without a log line)` : ''} | `
-    + `${STAGE_NAMES.map((name) => `${fmt(s.summary[name].p50, 0)} / ${fmt(s.summary[name].p95, 0)}`).join(' | ')} | ${fmt(s.cpuMsPerCallSecond, 1)} | ${fmt(s.p99PacingErrorMs, 1)} ms |`);
+    + `${STAGE_NAMES.map((name) => `${fmt(s.summary[name].p50, 0)} / ${fmt(s.summary[name].p95, 0)}`).join(' | ')} | ${fmt(s.cpuMsPerCallSecond, 1)} | ${fmt(s.p99PacingErrorMs, 1)} ms | ${describeFallbacks(s.fallbacks)} | ${fmt(s.generatorCorePercent, 0)} % of a core |`);
   return [head, rule, ...rows].join('\n');
 }
 
@@ -253,7 +274,7 @@ async function main(): Promise<void> {
       const started = performance.now();
       const step = await runStep(server, n, call, hangoverMs, waits, args.isVerbose);
       steps.push(step);
-      console.log(`N=${n}: ${step.turnsMeasured}/${step.turnsExpected} turns in ${fmt((performance.now() - started) / 1000, 1)} s; fallback/deadline log lines ${step.fallbacks}; callers' worst send lateness ${fmt(step.maxSendLateMs, 0)} ms`);
+      console.log(`N=${n}: ${step.turnsMeasured}/${step.turnsExpected} turns in ${fmt((performance.now() - started) / 1000, 1)} s; fallbacks ${describeFallbacks(step.fallbacks)}; generator ${fmt(step.generatorCorePercent, 0)} % of a core; callers' worst send lateness ${fmt(step.maxSendLateMs, 0)} ms`);
     }
   } finally {
     await server.stop();
