@@ -116,7 +116,7 @@ async function startServer(root: string, env: Record<string, string>): Promise<S
   };
 }
 
-interface MeasuredTurn { callSid: string; endMs: number; replyMs: number | undefined; replyEpochMs: number | undefined }
+interface MeasuredTurn { callSid: string; endMs: number; endEpochMs: number; replyMs: number | undefined; replyEpochMs: number | undefined }
 
 /** One listening caller through the conversation: each labelled utterance's end and the first reply frame after it. */
 async function runOneCall(url: string, call: ReferenceCall): Promise<{ turns: MeasuredTurn[]; result: CallerResult }> {
@@ -142,12 +142,15 @@ async function runOneCall(url: string, call: ReferenceCall): Promise<{ turns: Me
     const nextStart = call.utteranceFrames[i + 1]?.[0];
     const beforeMs = nextStart !== undefined ? audioFrameSentAtMs[nextStart] ?? Infinity : Infinity;
     const replyMs = firstReplyFrameMs(result.playbacks, endMs, beforeMs);
-    turns.push({ callSid, endMs, replyMs, replyEpochMs: replyMs !== undefined ? openEpochMs + replyMs : undefined });
+    turns.push({ callSid, endMs, endEpochMs: openEpochMs + endMs, replyMs, replyEpochMs: replyMs !== undefined ? openEpochMs + replyMs : undefined });
   });
   return { turns, result };
 }
 
-/** The server's REPLY_FIRST_FRAME line of that call logged last before the caller received the frame. */
+/**
+ * The server's REPLY_FIRST_FRAME line of that call logged after the end of speech and last before the caller received
+ * the frame; none when the turn was answered otherwise (a fallback line has no such line).
+ */
 function serverFieldsFor(turn: MeasuredTurn, lines: ReadonlyArray<Record<string, unknown>>): { fields: ServerTurnFields; loggedAtEpochMs: number } | undefined {
   if (turn.replyEpochMs === undefined) return undefined;
   let best: Record<string, unknown> | undefined;
@@ -155,7 +158,7 @@ function serverFieldsFor(turn: MeasuredTurn, lines: ReadonlyArray<Record<string,
     if (line['event'] !== 'REPLY_FIRST_FRAME' || line['stage'] !== 'first_frame' || line['callSid'] !== turn.callSid) continue;
     const time = logTimeMs(line);
     // pino's clock and ours are the same wall clock, to the millisecond; a little slack for the rounding
-    if (time <= turn.replyEpochMs + 5 && (best === undefined || time > logTimeMs(best))) best = line;
+    if (time >= turn.endEpochMs && time <= turn.replyEpochMs + 5 && (best === undefined || time > logTimeMs(best))) best = line;
   }
   if (best === undefined) return undefined;
   const fields = { transcriptMs: Number(best['transcriptMs']), firstTokenMs: Number(best['firstTokenMs']), firstAudioMs: Number(best['firstAudioMs']), firstFrameMs: Number(best['firstFrameMs']) };
