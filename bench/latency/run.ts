@@ -292,7 +292,7 @@ async function main(): Promise<void> {
     machineLine(),
     '',
     `\`npm run bench:latency -- --ns ${args.ns.join(',')}\`: the real server (AGENT=ai, one edge thread, one DSP thread, LANGUAGE=en, Google TTS, `
-      + `TURN_DEADLINE_MS=${args.turnDeadlineMs} so that no turn falls back) against the local fakes answering after ASR ${args.asrMs} ms, `
+      + `TURN_DEADLINE_MS=${args.turnDeadlineMs} so that the turn budget itself cuts no turn; the providers' own timeouts stay at their defaults) against the local fakes answering after ASR ${args.asrMs} ms, `
       + `first chat token ${args.llmMs} ms, TTS ${args.ttsMs} ms; N listening callers at once, each the English reference conversation (2 labelled utterances). `
       + 'ms from the end of the caller\'s speech (the send time of the labelled utterance\'s last frame) to the first reply frame it received. '
       + `Stages from the server's REPLY_FIRST_FRAME line: hangover = the label's end of speech → the server hears of the turn (the VAD's is set to ${hangoverMs} ms; `
