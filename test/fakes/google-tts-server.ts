@@ -6,7 +6,7 @@
 import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { mulawEncode, pcmBytes, tonePcm, wavFile } from './audio.js';
-import { HttpFake, type RecordedRequest } from './http-fake.js';
+import { HttpFake, sleep, type RecordedRequest } from './http-fake.js';
 
 export const ROUTE_SYNTHESIZE = 'POST /v1/text:synthesize';
 export const GOOGLE_LINEAR16 = 1;
@@ -50,12 +50,16 @@ export interface FakeGoogleOptions {
   account: FakeServiceAccount;
   /** Audio length per character (default 40 ms), between 200 ms and 6 s. */
   msPerChar?: number;
+  /** How long a synthesis takes to answer (default 0): a provider's latency, for benches. */
+  answerDelayMs?: number;
 }
 
 export class FakeGoogleTts extends HttpFake {
   readonly account: FakeServiceAccount;
   /** Audio length per character of text (ms); tests may change it between calls. */
   msPerChar: number;
+  /** How long a synthesis takes to answer (ms). */
+  answerDelayMs: number;
   /** Requests whose bearer JWT did not verify. */
   badTokens = 0;
 
@@ -63,7 +67,11 @@ export class FakeGoogleTts extends HttpFake {
     super();
     this.account = options.account;
     this.msPerChar = options.msPerChar ?? 40;
-    this.route(ROUTE_SYNTHESIZE, (req, res, record) => this.synthesize(req.headers.authorization, res, record));
+    this.answerDelayMs = options.answerDelayMs ?? 0;
+    this.route(ROUTE_SYNTHESIZE, async (req, res, record) => {
+      if (this.answerDelayMs > 0) await sleep(this.answerDelayMs);
+      if (!res.destroyed) this.synthesize(req.headers.authorization, res, record);
+    });
   }
 
   /** GOOGLE_TTS_API_ENDPOINT for this server. */

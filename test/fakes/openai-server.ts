@@ -53,6 +53,12 @@ export interface FakeOpenAIOptions {
   chunkDelayMs?: number | ((index: number) => number);
   /** Speech audio length per character of input (default 40 ms), between 200 ms and 6 s. */
   speechMsPerChar?: number;
+  /** How long a transcription takes to answer (default 0): a provider's latency, for benches. */
+  transcriptionDelayMs?: number;
+  /** How long a chat stream waits before its first chunk, headers included (default 0): time to first token. */
+  firstChunkDelayMs?: number;
+  /** How long speech takes to answer (default 0). */
+  speechDelayMs?: number;
 }
 
 export class FakeOpenAI extends HttpFake {
@@ -61,9 +67,17 @@ export class FakeOpenAI extends HttpFake {
   constructor(options: FakeOpenAIOptions = {}) {
     super();
     this.options = options;
-    this.route(ROUTE_ASR, (req, res, record) => this.transcribe(req.headers['content-type'], res, record));
+    this.route(ROUTE_ASR, async (req, res, record) => {
+      const delayMs = this.options.transcriptionDelayMs ?? 0;
+      if (delayMs > 0) await sleep(delayMs);
+      if (!res.destroyed) this.transcribe(req.headers['content-type'], res, record);
+    });
     this.route(ROUTE_CHAT, (_req, res, record) => this.chat(res, record));
-    this.route(ROUTE_SPEECH, (_req, res, record) => this.speech(res, record));
+    this.route(ROUTE_SPEECH, async (_req, res, record) => {
+      const delayMs = this.options.speechDelayMs ?? 0;
+      if (delayMs > 0) await sleep(delayMs);
+      if (!res.destroyed) this.speech(res, record);
+    });
   }
 
   /** http://127.0.0.1:PORT/v1 */
@@ -108,6 +122,11 @@ export class FakeOpenAI extends HttpFake {
     const text = scripted.text ?? '';
     const id = `chatcmpl-fake-${index}`;
     const created = Math.floor(Date.now() / 1000);
+    const firstChunkDelayMs = this.options.firstChunkDelayMs ?? 0;
+    if (firstChunkDelayMs > 0) {
+      await sleep(firstChunkDelayMs);
+      if (res.destroyed) return;
+    }
     const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
