@@ -14,6 +14,7 @@ import type { RecordsAnswer, RecordsQuery } from '../control/plane.js';
 import { outboundCallerFromConfig, withPlaceCall } from '../control/outbound.js';
 import { voicemailOnMachine } from '../control/voicemail.js';
 import { RemoteStreamTokenLedger } from './stream-token-ledger.js';
+import { PendingRequests } from './pending-requests.js';
 import type { OutboundBrief } from '../control/outbound-briefs.js';
 
 /** How long a routed command waits for the main thread (which waits up to 2 s for the owning thread). */
@@ -42,29 +43,20 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
   process.on('uncaughtException', (error) => dieFrom(error, 'uncaughtException'));
   process.on('unhandledRejection', (reason) => dieFrom(reason, 'unhandledRejection'));
 
-  const pendingCollects = new Map<number, { resolve: (totals: EdgeTotals) => void; timer: NodeJS.Timeout }>();
-  let nextRequestId = 1;
+  const requests = new PendingRequests();
   /** The newest totals the supervisor served for /metrics (to any thread): shown when a collect times out. */
   let lastServedTotals: EdgeTotals | null = null;
   let onStallStarted: (() => void) | null = null;
   const coordinator: EdgeCoordinator = {
     collectTotals(localStats, localCallStats, localMetrics) {
-      return new Promise((resolve) => {
-        const requestId = nextRequestId++;
-        const takenAtMs = Date.now();
-        const timer = setTimeout(() => {
-          pendingCollects.delete(requestId);
-          // Only before any totals were ever served (no scrape can have seen more): this thread's figures alone.
-          resolve(lastServedTotals ?? {
-            stats: { ...localStats }, callStats: { ...localCallStats }, edgeThreads: config.edgeThreads, edgeThreadsReady: 1,
-            edgeThreadRestarts: 0, statsTakenAtMs: { [threadIndex]: takenAtMs }, ...(localMetrics ? { metricSnapshots: [localMetrics] } : {}),
-          });
-        }, COLLECT_TIMEOUT_MS);
-        pendingCollects.set(requestId, { resolve, timer });
-        post({
-          type: 'collect', threadIndex, requestId, takenAtMs, stats: { ...localStats }, callStats: { ...localCallStats },
-          ...(localMetrics ? { metrics: localMetrics } : {}),
-        });
+      const takenAtMs = Date.now();
+      return requests.ask<EdgeTotals>((requestId) => post({
+        type: 'collect', threadIndex, requestId, takenAtMs, stats: { ...localStats }, callStats: { ...localCallStats },
+        ...(localMetrics ? { metrics: localMetrics } : {}),
+      }), COLLECT_TIMEOUT_MS, () => lastServedTotals ?? {
+        // only before any totals were ever served (no scrape can have seen more): this thread's figures alone
+        stats: { ...localStats }, callStats: { ...localCallStats }, edgeThreads: config.edgeThreads, edgeThreadsReady: 1,
+        edgeThreadRestarts: 0, statsTakenAtMs: { [threadIndex]: takenAtMs }, ...(localMetrics ? { metricSnapshots: [localMetrics] } : {}),
       });
     },
     ...(data.areTestHooksOn
@@ -104,18 +96,9 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
   // The process's used stream tokens live in the main thread, so that a replay is caught on whichever thread it lands.
   const streamTokenLedger = new RemoteStreamTokenLedger(({ requestId, tokenKey, expiresAtMs }) =>
     post({ type: 'consume-stream-token', threadIndex, requestId, tokenKey, expiresAtMs }));
-  const pendingBriefs = new Map<number, { resolve: (brief: OutboundBrief | undefined) => void; timer: NodeJS.Timeout }>();
-  let nextBriefId = 1;
   /** A placed call's brief, from the main thread (undefined when it has none or does not answer in time). */
-  const outboundBriefFor = (launchId: string): Promise<OutboundBrief | undefined> => new Promise((resolve) => {
-    const requestId = nextBriefId++;
-    const timer = setTimeout(() => {
-      pendingBriefs.delete(requestId);
-      resolve(undefined);
-    }, BRIEF_ANSWER_TIMEOUT_MS);
-    pendingBriefs.set(requestId, { resolve, timer });
-    post({ type: 'brief-query', threadIndex, requestId, launchId });
-  });
+  const outboundBriefFor = (launchId: string): Promise<OutboundBrief | undefined> =>
+    requests.ask((requestId) => post({ type: 'brief-query', threadIndex, requestId, launchId }), BRIEF_ANSWER_TIMEOUT_MS, () => undefined);
   // the agent's records reads (lookup_caller) go the control API's way, to the main thread (queryRecords, below)
   const engine = await loadCallEngine(data.sessionModuleUrl, { config, threadIndex, outboundBriefFor, queryRecords: (query) => queryRecords(query) });
   // Every call event goes to the main thread's control plane (records, routing, Twilio's REST API).
@@ -126,33 +109,17 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
     for (const message of messages) if (message.kind === 'audio-block') transfer.push(message.mulaw.buffer as ArrayBuffer);
     port.postMessage({ type: 'recording', threadIndex, messages } satisfies ThreadToMainMessage, transfer);
   });
-  const pendingRoutes = new Map<number, { resolve: (result: CommandResult) => void; timer: NodeJS.Timeout }>();
-  let nextRouteId = 1;
   /** A command for `callSid`: carried out here when this thread owns the call, else routed through the main thread. */
   const routeCommand = (callSid: string, command: CallCommand): Promise<CommandResult> => {
     const local = engine.command?.(callSid, command);
     if (local !== undefined && (local.ok || local.code !== 'unknown-call')) return Promise.resolve(local);
-    return new Promise((resolve) => {
-      const requestId = nextRouteId++;
-      const timer = setTimeout(() => {
-        pendingRoutes.delete(requestId);
-        resolve({ ok: false, code: 'unknown-call', message: `the main thread did not answer for ${callSid} in time` });
-      }, ROUTE_ANSWER_TIMEOUT_MS);
-      pendingRoutes.set(requestId, { resolve, timer });
-      post({ type: 'route-command', threadIndex, requestId, callSid, command });
-    });
+    return requests.ask<CommandResult>((requestId) => post({ type: 'route-command', threadIndex, requestId, callSid, command }), ROUTE_ANSWER_TIMEOUT_MS,
+      () => ({ ok: false, code: 'unknown-call', message: `the main thread did not answer for ${callSid} in time` }));
   };
-  const pendingQueries = new Map<number, { resolve: (answer: RecordsAnswer) => void; timer: NodeJS.Timeout }>();
   /** A records read, answered by the main thread (which owns the reader). */
-  const queryRecords = (query: RecordsQuery): Promise<RecordsAnswer> => new Promise((resolve) => {
-    const requestId = nextRouteId++;
-    const timer = setTimeout(() => {
-      pendingQueries.delete(requestId);
-      resolve({ ok: false, code: 'records-error', message: 'the main thread did not answer the records read in time' });
-    }, RECORDS_ANSWER_TIMEOUT_MS);
-    pendingQueries.set(requestId, { resolve, timer });
-    post({ type: 'records-query', threadIndex, requestId, query });
-  });
+  const queryRecords = (query: RecordsQuery): Promise<RecordsAnswer> =>
+    requests.ask<RecordsAnswer>((requestId) => post({ type: 'records-query', threadIndex, requestId, query }), RECORDS_ANSWER_TIMEOUT_MS,
+      () => ({ ok: false, code: 'records-error', message: 'the main thread did not answer the records read in time' }));
   edge = createEdgeApp({
     config, sessionFactory: engine.sessionFactory, readCallStats: engine.readStats, coordinator, threadIndex,
     onActiveCallsChanged: schedulePush, areTestHooksOn: data.areTestHooksOn, streamTokenLedger, routeCommand,
@@ -178,11 +145,7 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
       case 'totals': {
         // Kept even when its collect already timed out: it is newer than what this thread holds.
         if (message.totals.metricSnapshots) lastServedTotals = message.totals;
-        const pending = pendingCollects.get(message.requestId);
-        if (!pending) return;
-        pendingCollects.delete(message.requestId);
-        clearTimeout(pending.timer);
-        pending.resolve(message.totals);
+        requests.answer(message.requestId, message.totals);
         return;
       }
       case 'served-totals':
@@ -197,30 +160,15 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
         post({ type: 'call-command-result', threadIndex, requestId: message.requestId, result });
         return;
       }
-      case 'brief-answer': {
-        const pending = pendingBriefs.get(message.requestId);
-        if (pending === undefined) return;
-        pendingBriefs.delete(message.requestId);
-        clearTimeout(pending.timer);
-        pending.resolve(message.brief ?? undefined);
+      case 'brief-answer':
+        requests.answer(message.requestId, message.brief ?? undefined);
         return;
-      }
-      case 'records-answer': {
-        const pending = pendingQueries.get(message.requestId);
-        if (pending === undefined) return;
-        pendingQueries.delete(message.requestId);
-        clearTimeout(pending.timer);
-        pending.resolve(message.answer);
+      case 'records-answer':
+        requests.answer(message.requestId, message.answer);
         return;
-      }
-      case 'route-command-result': {
-        const pending = pendingRoutes.get(message.requestId);
-        if (pending === undefined) return;
-        pendingRoutes.delete(message.requestId);
-        clearTimeout(pending.timer);
-        pending.resolve(message.result);
+      case 'route-command-result':
+        requests.answer(message.requestId, message.result);
         return;
-      }
       case 'test-stall-started':
         onStallStarted?.();
         onStallStarted = null;
