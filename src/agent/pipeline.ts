@@ -229,15 +229,26 @@ export class PipelineAgent implements Agent {
     const lookup = this.options.callerMemory;
     const from = ctx.call.customParameters['from'];
     if (lookup === undefined || from === undefined || from.length === 0 || ctx.call.customParameters['direction'] === 'outbound') return undefined;
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(CALLER_MEMORY_TIMEOUT_MS)]);
+    // a timer of our own (a timeout signal combined with AbortSignal.any can be collected before it fires)
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error('caller memory: read timed out')), CALLER_MEMORY_TIMEOUT_MS);
+    const signal = AbortSignal.any([ctx.signal, deadline.signal]);
     try {
-      const calls = (await lookup(from, CALLER_MEMORY_CALLS + 1, signal)).filter((call) => call.callSid !== ctx.call.callSid).slice(0, CALLER_MEMORY_CALLS);
+      // the read may not stop at its signal (it is a question to the main thread): the wait for it does
+      const found = await Promise.race([lookup(from, CALLER_MEMORY_CALLS + 1, signal), abortedOf(signal)]);
+      if (found === undefined) {
+        if (!ctx.signal.aborted) ctx.log.warn({ event: LogEvent.CALLER_MEMORY, timeoutMs: CALLER_MEMORY_TIMEOUT_MS }, 'caller memory: the earlier calls were not read in time; answering without them');
+        return undefined;
+      }
+      const calls = found.filter((call) => call.callSid !== ctx.call.callSid).slice(0, CALLER_MEMORY_CALLS);
       if (calls.length === 0) return undefined;
       const lines = calls.map((call) => `- ${call.at.slice(0, 16).replace('T', ' ')} UTC: ${call.summary.length > 0 ? call.summary : '(nothing recorded)'}`);
       return `This caller (${from}) called before; their latest calls, newest first:\n${lines.join('\n')}`;
     } catch (error) {
-      ctx.log.warn({ event: LogEvent.TOOL_CALL, err: error }, 'caller memory: the earlier calls could not be read; answering without them');
+      ctx.log.warn({ event: LogEvent.CALLER_MEMORY, err: error }, 'caller memory: the earlier calls could not be read; answering without them');
       return undefined;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

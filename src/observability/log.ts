@@ -59,6 +59,7 @@ export const LogEvent = {
   TTS_SUCCESS: 'TTS_SUCCESS', // a sentence of a reply was synthesized and enqueued
   REPLY_FIRST_FRAME: 'REPLY_FIRST_FRAME', // the playout wrote a reply's first frame (the turn's first_frame latency)
   AGENT_FALLBACK: 'AGENT_FALLBACK',
+  CALLER_MEMORY: 'CALLER_MEMORY', // caller memory: the caller's earlier calls could not be read for the instructions
   TOOL_CALL: 'TOOL_CALL', // the model called a tool: its name, outcome and duration (never its arguments' values)
   TOOL_FILLER: 'TOOL_FILLER', // tools ran long enough that the caller heard the filler line
   PROVIDER_ERROR: 'PROVIDER_ERROR', // a provider call (ASR, LLM, TTS, the DSP pool) failed
