@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signatureHeaderValue } from '../../src/agent/tools/signature.js';
 import { aiServerEnv } from '../fakes/ai-server-env.js';
 import { fakeServiceAccount, startFakeGoogleTts, type FakeGoogleTts } from '../fakes/google-tts-server.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server.js';
+import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai-server.js';
 import { REPO_ROOT, startServer, type RunningServer } from '../helpers/server.js';
 import { framesOf, loadReferenceCall, runCall, silenceFrames, splice, waitUntilNoCalls } from '../integration/reference-calls.js';
 
@@ -44,78 +44,76 @@ async function startReceiver(answer: (path: string, body: string) => unknown): P
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
 }
+/** The fakes and a server running the agent file `env` names, after one whole call through it. */
+interface ExampleRun { openaiFake: FakeOpenAI; googleFake: FakeGoogleTts; server: RunningServer; close(): Promise<void> }
+async function runExampleCall(openaiOptions: FakeOpenAIOptions, env: Record<string, string>): Promise<ExampleRun> {
+  const account = fakeServiceAccount();
+  const openaiFake = await startFakeOpenAI(openaiOptions);
+  const googleFake = await startFakeGoogleTts({ account, msPerChar: 20 });
+  const server = await startServer({
+    env: aiServerEnv({ openaiBaseUrl: openaiFake.baseUrl, googleEndpointUrl: googleFake.endpointUrl, account }, { LANGUAGE: '', TURN_DEADLINE_MS: '4000', ...env }),
+  });
+  await runCall(server, audio, { tailMs: 1000 });
+  await waitUntilNoCalls(server, 5000);
+  return {
+    openaiFake, googleFake, server,
+    async close() {
+      await server.stop();
+      await openaiFake.close();
+      await googleFake.close();
+    },
+  };
+}
+
 const isSigned = (r: Received): boolean => r.signature === signatureHeaderValue(SECRET, r.body, Number(/^t=(\d+),/.exec(r.signature)?.[1] ?? 0));
 
 describe('examples/front-desk-he.yaml', () => {
-  let openaiFake: FakeOpenAI;
-  let googleFake: FakeGoogleTts;
-  let server: RunningServer;
+  let run: ExampleRun;
   const REPLY = 'המשרד פתוח היום עד חמש.';
   beforeAll(async () => {
-    const account = fakeServiceAccount();
-    openaiFake = await startFakeOpenAI({ transcript: () => 'עד מתי אתם פתוחים היום?', reply: () => REPLY });
-    googleFake = await startFakeGoogleTts({ account, msPerChar: 20 });
-    server = await startServer({
-      env: aiServerEnv({ openaiBaseUrl: openaiFake.baseUrl, googleEndpointUrl: googleFake.endpointUrl, account }, {
-        LANGUAGE: '', AGENT_FILE: exampleAt('front-desk-he.yaml', 'http://127.0.0.1:9'), TURN_DEADLINE_MS: '4000',
-      }),
+    run = await runExampleCall({ transcript: () => 'עד מתי אתם פתוחים היום?', reply: () => REPLY }, {
+      AGENT_FILE: exampleAt('front-desk-he.yaml', 'http://127.0.0.1:9'),
     });
-    await runCall(server, audio, { tailMs: 1000 });
-    await waitUntilNoCalls(server, 5000);
   }, 60_000);
   afterAll(async () => {
-    await server?.stop();
-    await openaiFake?.close();
-    await googleFake?.close();
+    await run?.close();
   });
 
   it('greets with its line in its Hebrew voice, instructs the model with its text and offers its transfer target', () => {
     // the greeting is spoken a sentence at a time
-    const greeting = googleFake.bodies().find((b) => b.input.text === 'שלום, הגעתם למשרדי כהן ושות\'.');
+    const greeting = run.googleFake.bodies().find((b) => b.input.text === 'שלום, הגעתם למשרדי כהן ושות\'.');
     expect(greeting?.voice).toMatchObject({ languageCode: 'he-IL', name: 'he-IL-Wavenet-A' });
-    const chat = openaiFake.chatBodies()[0] as unknown as { messages: Array<{ role: string; content: string }>; tools: Array<{ function: { name: string; parameters: unknown } }> };
+    const chat = run.openaiFake.chatBodies()[0] as unknown as { messages: Array<{ role: string; content: string }>; tools: Array<{ function: { name: string; parameters: unknown } }> };
     expect(chat.messages[0]!.content).toContain('שעות הפעילות');
     const names = chat.tools.map((t) => t.function.name);
     expect(names).toEqual(expect.arrayContaining(['end_call', 'take_message', 'transfer_call']));
     expect(JSON.stringify(chat.tools.find((t) => t.function.name === 'transfer_call')!.function.parameters)).toContain('reception');
-    expect(googleFake.texts()).toContain(REPLY);
+    expect(run.googleFake.texts()).toContain(REPLY);
   });
 });
 
 describe('examples/appointments-en.yaml', () => {
-  let openaiFake: FakeOpenAI;
-  let googleFake: FakeGoogleTts;
+  let run: ExampleRun;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let server: RunningServer;
   const SLOTS = { slots: [{ slotId: 'slot-0900', time: '09:00' }, { slotId: 'slot-1130', time: '11:30' }] };
   const ARGS = { date: '2026-12-07', service: 'cleaning' };
   const REPLY = 'I have nine or eleven thirty on Monday.';
   const SUMMARY = { summary: 'The caller asked for a cleaning on Monday and was offered two slots.', disposition: 'other', fields: { outcome: 'question_only', needsCallback: false } };
   beforeAll(async () => {
-    const account = fakeServiceAccount();
     receiver = await startReceiver((path) => (path.endsWith('/check_availability') ? SLOTS : { ok: true }));
-    openaiFake = await startFakeOpenAI({
+    run = await runExampleCall({
       transcript: () => 'Can I come in for a cleaning on Monday?',
       reply: (index, body) => {
         if ('response_format' in body) return JSON.stringify(SUMMARY);
         return index === 0 ? { toolCalls: [{ id: 'call_avail', name: 'check_availability', arguments: JSON.stringify(ARGS) }] } : REPLY;
       },
       chunkChars: 5,
+    }, {
+      AGENT_FILE: exampleAt('appointments-en.yaml', receiver.baseUrl, ['appointments-en.md']), WEBHOOK_SIGNING_SECRET: SECRET, CALL_SUMMARIES: 'on',
     });
-    googleFake = await startFakeGoogleTts({ account, msPerChar: 20 });
-    server = await startServer({
-      env: aiServerEnv({ openaiBaseUrl: openaiFake.baseUrl, googleEndpointUrl: googleFake.endpointUrl, account }, {
-        LANGUAGE: '', AGENT_FILE: exampleAt('appointments-en.yaml', receiver.baseUrl, ['appointments-en.md']), WEBHOOK_SIGNING_SECRET: SECRET,
-        CALL_SUMMARIES: 'on', TURN_DEADLINE_MS: '4000',
-      }),
-    });
-    await runCall(server, audio, { tailMs: 1000 });
-    await waitUntilNoCalls(server, 5000);
   }, 60_000);
   afterAll(async () => {
-    await server?.stop();
-    await openaiFake?.close();
-    await googleFake?.close();
+    await run?.close();
     await new Promise((done) => receiver?.server.close(done));
   });
 
@@ -124,11 +122,11 @@ describe('examples/appointments-en.yaml', () => {
     expect(toolCall).toBeDefined();
     expect(isSigned(toolCall!)).toBe(true);
     expect(JSON.parse(toolCall!.body)).toMatchObject({ callSid: expect.stringMatching(/^CA/), tool: 'check_availability', arguments: ARGS });
-    const second = openaiFake.chatBodies()[1]!.messages.at(-1) as unknown as { role: string; tool_call_id: string; content: string };
+    const second = run.openaiFake.chatBodies()[1]!.messages.at(-1) as unknown as { role: string; tool_call_id: string; content: string };
     expect(second).toMatchObject({ role: 'tool', tool_call_id: 'call_avail' });
     expect(JSON.parse(second.content)).toEqual({ ok: true, value: SLOTS });
-    expect(googleFake.texts()).toContain(REPLY);
-    expect(googleFake.bodies().find((b) => b.input.text === 'Hello, this is Bright Smile Dental.')?.voice)
+    expect(run.googleFake.texts()).toContain(REPLY);
+    expect(run.googleFake.bodies().find((b) => b.input.text === 'Hello, this is Bright Smile Dental.')?.voice)
       .toMatchObject({ languageCode: 'en-US', name: 'en-US-Neural2-F' });
   });
 
@@ -139,7 +137,7 @@ describe('examples/appointments-en.yaml', () => {
     expect(delivery).toBeDefined();
     expect(isSigned(delivery!)).toBe(true);
     expect(JSON.parse(delivery!.body)).toMatchObject(SUMMARY);
-    const summaryRequest = openaiFake.chatBodies().find((b) => 'response_format' in b) as unknown as { response_format: { json_schema: { schema: { properties: { fields: { required: string[] } } } } } };
+    const summaryRequest = run.openaiFake.chatBodies().find((b) => 'response_format' in b) as unknown as { response_format: { json_schema: { schema: { properties: { fields: { required: string[] } } } } } };
     expect(summaryRequest.response_format.json_schema.schema.properties.fields.required).toEqual(['outcome', 'needsCallback']);
   });
 });
