@@ -6,7 +6,7 @@
 //                   it: 14:30 -> שתיים וחצי אחר הצהריים, 9:05 -> תשע וחמש דקות בבוקר, 8:45 -> רבע לתשע בבוקר;
 //                   9:00-17:00 -> ... עד ...; "2:1" (one-digit minutes) is a score, not a time, and stays as written
 //   dates           3/12, 3/12/2026, 3.12.2026 (day first, as in Israel) -> שלושה בדצמבר אלפיים עשרים ושש; a
-//                   two-part dotted 3.12 is a decimal
+//                   two-part dotted 3.12 is a decimal, 24/7 is around the clock; 1/2 is read as a date too
 //   prices          ₪120, 120 ש"ח, 120 שקל, 99.90 ₪, $5, 5€ -> masculine count and the currency word (שני שקלים,
 //                   עשרים שקל, תשעים ותשעה שקל ותשעים אגורות)
 //   percentages     25% -> עשרים וחמישה אחוז
@@ -99,7 +99,7 @@ function partOfDay(hour: number): string {
   return 'בלילה';
 }
 /** The text already says which part of the day (right after the time). */
-const PART_OF_DAY_AFTER = /\s*(?:בבוקר|בצהריים|בצהרים|אחר הצהריים|אחה["״]צ|בערב|בלילה|לפנות בוקר|בלילה)/y;
+const PART_OF_DAY_AFTER = /\s*(?:בבוקר|בצהריים|בצהרים|אחר הצהריים|אחה["״]צ|בערב|בלילה|לפנות בוקר)/y;
 
 /** A clock time as said, or undefined when it is not one (hours 0-24, minutes 0-59, 24 only as 24:00). */
 function clockWords(hour: number, minute: number, withPartOfDay: boolean): string | undefined {
@@ -142,6 +142,8 @@ const dateRule: Rule = {
     const [, dayText, separator, monthText, yearText] = match;
     // 3.12 is a decimal; a dotted date has its year
     if (separator === '.' && yearText === undefined) return undefined;
+    // "around the clock", not the 24th of July
+    if (match[0] === '24/7') return { text: 'עשרים וארבע שבע', end: match.index + match[0].length };
     const day = Number(dayText);
     const month = Number(monthText);
     if (day < 1 || day > 31 || month < 1 || month > 12) return undefined;

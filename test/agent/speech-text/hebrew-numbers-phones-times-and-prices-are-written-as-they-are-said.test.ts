@@ -54,6 +54,7 @@ const CASES: Array<[what: string, text: string, spoken: string]> = [
   ['dotted with the year', '3.12.2026', 'שלושה בדצמבר אלפיים עשרים ושש'],
   ['two-digit year', '21/1/27', 'עשרים ואחד בינואר אלפיים עשרים ושבע'],
   ['a day written before its month', '3 בדצמבר', 'שלושה בדצמבר'],
+  ['around the clock is not a date', 'שירות 24/7', 'שירות עשרים וארבע שבע'],
   // prices
   ['shekel sign before', '₪120', 'מאה ועשרים שקל'],
   ['ש"ח after', '120 ש"ח', 'מאה ועשרים שקל'],
