@@ -352,6 +352,7 @@ const EnvSchema = z.object({
   GOOGLE_TTS_API_ENDPOINT: urlVar(['https:', 'http:']),
   GOOGLE_TTS_VOICE: text(),
   GOOGLE_TTS_ENCODING: enumVar(['LINEAR16', 'MULAW'] as const),
+  TTS_NORMALIZE_NUMBERS: boolVar(),
   ASR_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
   LLM_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
   TTS_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
@@ -526,7 +527,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   }
   const merged = mergeAgentWithEnv(agentFile, {
     greeting: v.GREETING, systemPrompt: systemPromptFromEnv, language: v.LANGUAGE, voicemailLine: v.VOICEMAIL_LINE,
-    googleVoice: v.GOOGLE_TTS_VOICE, openaiVoice: v.OPENAI_TTS_VOICE,
+    googleVoice: v.GOOGLE_TTS_VOICE, openaiVoice: v.OPENAI_TTS_VOICE, normalizeNumbers: v.TTS_NORMALIZE_NUMBERS,
   });
   const signed = signedDestinations(merged.profile);
   if (signed.length > 0 && v.WEBHOOK_SIGNING_SECRET === undefined && 'WEBHOOK_SIGNING_SECRET' in values) {

@@ -19,6 +19,7 @@ import { OpenAIResponder } from './openai-responder.js';
 import { OpenAISynthesizer } from './openai-synthesizer.js';
 import { OpenAITranscriber } from './openai-transcriber.js';
 import { PipelineAgent, type PipelineAudio, type PipelineOptions } from './pipeline.js';
+import { asrPromptOf, speechTextFor, withSpeechText } from './speech-text/speech-text.js';
 import type { Responder, Synthesizer, Transcriber } from './types.js';
 import { builtInTools, type CallerLookup } from './tools/built-ins.js';
 import { ToolRegistry } from './tools/registry.js';
@@ -138,8 +139,9 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     })
     : undefined;
   // a transcriber per call (it is only a few fields; its attempt count is per call), the clients shared
+  const asrPrompt = asrPromptOf(config.agent.vocabulary);
   const newTranscriber = (): Transcriber => parts.transcriber
-    ?? new OpenAITranscriber({ client: openai as OpenAI, model: config.openai.asrModel, timeoutMs: config.timeouts.asrMs });
+    ?? new OpenAITranscriber({ client: openai as OpenAI, model: config.openai.asrModel, timeoutMs: config.timeouts.asrMs, prompt: asrPrompt });
   const newResponder = (model: string, name?: string): OpenAIResponder =>
     new OpenAIResponder({ client: openai as OpenAI, model, timeoutMs: config.timeouts.llmMs, ...(name !== undefined ? { name } : {}) });
   // OPENAI_CHAT_FALLBACK_MODEL: a second model answers when the first fails before its reply has begun
@@ -147,7 +149,9 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
   const responder = parts.responder ?? (fallbackModel !== undefined
     ? new FailoverResponder([newResponder(config.openai.chatModel), newResponder(fallbackModel, 'openai-llm-fallback')], parts.metrics.countFailover !== undefined ? { onFailover: parts.metrics.countFailover } : {})
     : newResponder(config.openai.chatModel));
-  const synthesizer = parts.synthesizer ?? createSynthesizer(config, openai, parts.metrics.countFailover);
+  // the TTS reads numbers, phones, times and prices written out (speech-text/); everything else keeps the model's text
+  const synthesizer = withSpeechText(parts.synthesizer ?? createSynthesizer(config, openai, parts.metrics.countFailover),
+    speechTextFor(config.language.code, config.agent.normalizeNumbers));
   // the pool is this build's unless the audio jobs were handed in (then releasing them is the giver's business)
   const audio = parts.audio !== undefined ? { audio: parts.audio, release: async () => {} } : lazyPool(config);
   // the VAD's effective hangover (the DSP's default where config leaves it out), in whole frames: the latency origin

@@ -3,6 +3,8 @@
 // short Hebrew clips are often detected as English. The SDK's retries and 10-minute timeout are off; this class keeps
 // one time budget per turn, and a failure that a retry can help (5xx, network, a timeout with budget left) is tried
 // once more within that budget. The turn's AbortSignal reaches the HTTP request, so a barge-in closes the socket.
+// A prompt (the agent file's vocabulary, speech-text.ts asrPromptOf) goes with every upload as Whisper's `prompt`,
+// so that business and product names come back spelled as the business spells them.
 import OpenAI, { toFile } from 'openai';
 import { startDeadline, toProviderError } from './provider-call.js';
 import { ProviderError, type TranscribeRequest, type Transcriber } from './types.js';
@@ -17,16 +19,22 @@ export interface OpenAITranscriberOptions {
   maxAttempts?: number;
   /** A retry is made only when at least this much of the budget is left (default 300 ms). */
   minRetryBudgetMs?: number;
+  /** Sent as the transcription's `prompt` (names to spell right); none when undefined or empty. */
+  prompt?: string | undefined;
 }
 
 export class OpenAITranscriber implements Transcriber {
   readonly name = 'openai-asr';
   /** Attempts made by the last transcribe() (tests, logs). */
   lastAttempts = 0;
-  private readonly options: Required<OpenAITranscriberOptions>;
+  private readonly options: Required<Omit<OpenAITranscriberOptions, 'prompt'>>;
+  /** The prompt every upload carries (the agent file's vocabulary), if any. */
+  readonly prompt: string | undefined;
 
   constructor(options: OpenAITranscriberOptions) {
-    this.options = { maxAttempts: 2, minRetryBudgetMs: 300, ...options };
+    const { prompt, ...rest } = options;
+    this.options = { maxAttempts: 2, minRetryBudgetMs: 300, ...rest };
+    this.prompt = prompt !== undefined && prompt.trim().length > 0 ? prompt.trim() : undefined;
   }
 
   async transcribe(request: TranscribeRequest): Promise<string> {
@@ -43,7 +51,7 @@ export class OpenAITranscriber implements Transcriber {
       try {
         const file = await toFile(request.wav16k, 'turn.wav', { type: 'audio/wav' });
         const result = await client.audio.transcriptions.create(
-          { file, model, language: request.language, response_format: 'json' },
+          { file, model, language: request.language, response_format: 'json', ...(this.prompt !== undefined ? { prompt: this.prompt } : {}) },
           { signal: deadline.signal, maxRetries: 0, timeout: budgetMs + 1000 },
         );
         return (result.text ?? '').trim();

@@ -96,10 +96,12 @@ export class SentenceCutter {
   private softCut(end: number): number {
     const b = this.buffer;
     for (let i = end - 1; i >= this.minSoftCutChars - 1 && i > 0; i--) {
-      if (SOFT_BREAKS.has(b[i] as string)) return i + 1;
+      // a break only when a space follows it: never inside 14:30 or 1,250 (the TTS normaliser reads them whole)
+      if (SOFT_BREAKS.has(b[i] as string) && /\s/.test(b[i + 1] ?? '')) return i + 1;
     }
     for (let i = end - 1; i >= this.minSoftCutChars && i > 0; i--) {
-      if (/\s/.test(b[i] as string)) return i + 1;
+      // not between two digit groups (a phone number written with spaces, 050 123 4567)
+      if (/\s/.test(b[i] as string) && !(/\d/.test(b[i - 1] as string) && /\d/.test(b[i + 1] ?? ''))) return i + 1;
     }
     return end;
   }

@@ -1,7 +1,8 @@
 // The agent file under the environment: a variable that is set (GREETING, SYSTEM_PROMPT_FILE or SYSTEM_PROMPT,
-// LANGUAGE, VOICEMAIL_LINE, GOOGLE_TTS_VOICE, OPENAI_TTS_VOICE) wins over the file's field, so one deployment can change
-// a line without editing the file; what neither sets is left undefined for src/config.ts's defaults. The rest of the
-// file (name, transfers, tools, caller memory, summary) has no variable and is taken as it is.
+// LANGUAGE, VOICEMAIL_LINE, GOOGLE_TTS_VOICE, OPENAI_TTS_VOICE, TTS_NORMALIZE_NUMBERS) wins over the file's field, so
+// one deployment can change a line without editing the file; what neither sets is left undefined for src/config.ts's
+// defaults. The rest of the file (name, transfers, tools, caller memory, vocabulary, summary) has no variable and is
+// taken as it is.
 import type { AgentFileContents } from './load.js';
 import { DEFAULT_TOOL_TIMEOUT_MS } from './schema.js';
 import { DEFAULT_AGENT_NAME, type ResolvedAgent } from './resolved-agent.js';
@@ -15,6 +16,8 @@ export interface AgentEnvOverrides {
   voicemailLine: string | undefined;
   googleVoice: string | undefined;
   openaiVoice: string | undefined;
+  /** TTS_NORMALIZE_NUMBERS (on/off), over the file's normalizeNumbers. */
+  normalizeNumbers?: boolean | undefined;
 }
 
 /** The merge: each overridable field from the environment, else the file, else undefined (the default applies). */
@@ -48,6 +51,8 @@ export function mergeAgentWithEnv(file: { path: string; contents: AgentFileConte
         timeoutMs: tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
       })),
       callerMemory: fromFile?.callerMemory ?? false,
+      vocabulary: fromFile?.vocabulary ?? [],
+      normalizeNumbers: env.normalizeNumbers ?? fromFile?.normalizeNumbers,
       summary: summary !== undefined ? { fields: summary.fields, webhook: summary.webhook } : undefined,
     },
   };

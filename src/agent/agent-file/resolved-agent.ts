@@ -58,6 +58,13 @@ export interface ResolvedAgent {
   tools: readonly HttpToolSpec[];
   /** Earlier calls from the same From number go into the instructions (default false). */
   callerMemory: boolean;
+  /** Business and product names the transcriber is told of (its prompt); empty when the file lists none. */
+  vocabulary: readonly string[];
+  /**
+   * Numbers, phone numbers, times and prices written out for the TTS (src/agent/speech-text/): TTS_NORMALIZE_NUMBERS,
+   * else the file's normalizeNumbers, else undefined (on for Hebrew, off for English).
+   */
+  normalizeNumbers: boolean | undefined;
   /** undefined when the file declares no summary. */
   summary: SummarySpec | undefined;
 }

@@ -22,6 +22,10 @@ const MAX_TRANSFERS = 32;
 const MAX_LINE_CHARS = 1000;
 export const MAX_INSTRUCTIONS_CHARS = 32_000;
 const MAX_DESCRIPTION_CHARS = 1024;
+/** The vocabulary (names the transcriber is told of): how many, how long each, and all together (Whisper reads about 224 tokens of its prompt). */
+export const MAX_VOCABULARY_NAMES = 50;
+export const MAX_VOCABULARY_NAME_CHARS = 60;
+export const MAX_VOCABULARY_CHARS = 800;
 /** A schema nested deeper than this is refused: the model gets it on every turn, and walking it must stay cheap. */
 const MAX_SCHEMA_DEPTH = 16;
 
@@ -139,6 +143,16 @@ const transfersSchema = z.unknown().transform((value, ctx): Array<{ name: string
   return entries.map(([name, to]) => ({ name, to: String(to) }));
 });
 
+const vocabularySchema = z
+  .array(line(MAX_VOCABULARY_NAME_CHARS), { error: 'must be a list of names (business and product names the caller may say)' })
+  .max(MAX_VOCABULARY_NAMES, `must list at most ${MAX_VOCABULARY_NAMES} names`)
+  .superRefine((names, ctx) => {
+    const chars = names.reduce((n, name) => n + name.length, 0);
+    if (chars > MAX_VOCABULARY_CHARS) {
+      ctx.addIssue(`must be at most ${MAX_VOCABULARY_CHARS} characters in all (got ${chars}): the transcriber reads only the start of a longer prompt`);
+    }
+  });
+
 const voicesShape = {
   google: z.string({ error: 'must be text' }).regex(VOICE_PATTERN, 'must be a Google voice name like he-IL-Wavenet-A').optional(),
   openai: z.string({ error: 'must be text' }).regex(VOICE_PATTERN, 'must be an OpenAI voice name like alloy').optional(),
@@ -157,6 +171,8 @@ const agentFileShape = {
   voicemail: line(MAX_LINE_CHARS).optional(),
   transfers: transfersSchema.optional(),
   callerMemory: z.boolean({ error: 'must be true or false' }).optional(),
+  vocabulary: vocabularySchema.optional(),
+  normalizeNumbers: z.boolean({ error: 'must be true or false' }).optional(),
   tools: z.array(toolSchema, { error: 'must be a list of tools' }).max(MAX_TOOLS, `must declare at most ${MAX_TOOLS} tools`).optional(),
   summary: strictMapping(summaryShape, 'summary').optional(),
 };
