@@ -2,7 +2,8 @@
 // the body wherever it likes, so a piece may end in the middle of a sample: the odd byte is kept and joined to the
 // next piece. A body that starts with a RIFF/WAVE header (a proxy that answers WAV when asked for raw PCM) has the
 // header removed first, as the whole-sentence path does (wav-header.ts), so it never reaches the caller's ear as a
-// click; the header is looked for in at most MAX_WAV_HEADER_BYTES, so a hostile body cannot make us buffer forever.
+// click; the header is looked for in at most MAX_WAV_HEADER_BYTES, so a hostile body cannot make us buffer forever
+// (past that it is an error, not audio).
 import { hasWavHeader, stripWavHeader } from './wav-header.js';
 
 /** How much of a body may be held back while looking for the end of a WAV header. */
@@ -15,7 +16,10 @@ export class PcmByteStream {
   /** The sample rate a WAV header stated, if the body had one. */
   headerSampleRateHz: number | undefined;
 
-  /** The whole samples these bytes complete (possibly none); a view of nothing shared with the input. */
+  /**
+   * The whole samples these bytes complete (possibly none), in an array of their own. RangeError when the body
+   * starts with a WAV header that names no data chunk within MAX_WAV_HEADER_BYTES.
+   */
   push(bytes: Uint8Array): Int16Array {
     let data = this.held.length > 0 ? concat(this.held, bytes) : bytes;
     this.held = new Uint8Array(0);
@@ -26,7 +30,10 @@ export class PcmByteStream {
       }
       if (hasWavHeader(data)) {
         const wav = stripWavHeader(data);
-        const isDataFound = wav.data.length > 0 || data.length >= MAX_WAV_HEADER_BYTES || endsWithDataChunk(data, wav.data);
+        const isDataFound = wav.data.length > 0 || endsWithDataChunk(data, wav.data);
+        if (!isDataFound && data.length >= MAX_WAV_HEADER_BYTES) {
+          throw new RangeError(`the body starts with a WAV header but names no data chunk within ${MAX_WAV_HEADER_BYTES} bytes`);
+        }
         if (!isDataFound) {
           this.held = data.slice();
           return new Int16Array(0);
