@@ -17,6 +17,8 @@ export class MulawFrameStream {
   /** Samples at 8 kHz of the frame not yet complete (fewer than FRAME_BYTES). */
   private readonly carry = new Int16Array(FRAME_BYTES);
   private carryLength = 0;
+  /** The resampler's output for the current piece (grown when a piece is longer than any before). */
+  private scratch = new Int16Array(0);
   /** Output samples still to drop at the start of this sentence (the resampler's group delay). */
   private delayLeft: number;
   /** Input samples of this sentence so far, and 8 kHz samples given out (carry included): the length is exact. */
@@ -33,7 +35,13 @@ export class MulawFrameStream {
   push(pcm: Int16Array): Uint8Array {
     if (!(pcm instanceof Int16Array)) throw new TypeError('MulawFrameStream.push takes an Int16Array');
     this.samplesIn += pcm.length;
-    const pcm8k = this.resampler !== undefined ? this.resampler.process(pcm) : pcm;
+    let pcm8k = pcm;
+    if (this.resampler !== undefined) {
+      // into a scratch buffer kept across pieces: no typed array made by the addon per piece
+      const needed = this.resampler.outputLengthFor(pcm.length);
+      if (this.scratch.length < needed) this.scratch = new Int16Array(Math.max(needed, this.scratch.length * 2));
+      pcm8k = this.scratch.subarray(0, this.resampler.processInto(pcm, this.scratch));
+    }
     return this.frames(this.dropDelay(pcm8k), false);
   }
 
