@@ -4,7 +4,9 @@
 // that is enqueued equals the whole-sentence pool conversion of the audio the fake sent, byte for byte; a barge-in
 // mid-sentence closes the speech request and nothing more of it is enqueued; a stream that fails before its first
 // piece fails over to Google inside the turn; one that breaks mid-sentence keeps what was enqueued, is logged, and
-// the reply goes on with the next sentence; the turn's budget still bounds the wait for the first piece.
+// the reply goes on with the next sentence; the turn's budget still bounds the wait for the first piece. With Google
+// (synthesized a sentence at a time: its streaming needs gRPC), a long first sentence reaches it as its first
+// clause alone, so that its whole-sentence synthesis of the first audio is shorter.
 // No connection leaves 127.0.0.1.
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -255,4 +257,29 @@ describe('streamed TTS in the pipeline', () => {
     await openaiFake.waitFor(() => request.wasAbortedByClient, 3000);
     agent.onCallEnd('stop');
   }, 10_000);
+
+  it('with Google (whole sentences), a long first sentence is synthesized as its first clause first', async () => {
+    const googleConfig = loadConfig({
+      INSECURE_DEV_MODE: '1', OPENAI_API_KEY: 'test', OPENAI_BASE_URL: openaiFake.baseUrl, TTS_PROVIDER: 'google', TTS_FALLBACK: 'none',
+      GOOGLE_TTS_API_ENDPOINT: googleFake.endpointUrl, GOOGLE_CLOUD_SERVICE_ACCOUNT_JSON: config.google.credentialsJson, LANGUAGE: 'he', GREETING: '',
+      SYSTEM_PROMPT: 'You are a test agent.', TTS_TIMEOUT_MS: '3000', TURN_DEADLINE_MS: '4000', EDGE_THREADS: '1', DSP_THREADS: '1',
+    });
+    const long = 'בדקתי את היומן של המרפאה למחר בבוקר, ויש תור פנוי בשעה עשר בדיוק. זה מתאים לך?';
+    const reply = openaiFake.options.reply;
+    openaiFake.options.reply = () => long;
+    try {
+      const { agentFactory } = await buildAgent(googleConfig, { audio: pool, metrics: NO_METRICS });
+      const ctx = new RecordingContext();
+      const agent = agentFactory(ctx.call) as PipelineAgent;
+      await agent.onCallStart(ctx);
+      const before = googleFake.texts().length;
+      await agent.onTurn(turn(7), new AbortController().signal);
+      expect(googleFake.texts().slice(before)).toEqual(['בדקתי את היומן של המרפאה למחר בבוקר,', 'ויש תור פנוי בשעה עשר בדיוק.', 'זה מתאים לך?']);
+      const said = ctx.lines.filter((l) => l['event'] === 'TTS_SUCCESS' && l['utteranceId'] === 'reply-7');
+      expect(said.map((l) => [l['provider'], l['isStreamed'], l['pieces']])).toEqual([['google-tts', false, 1], ['google-tts', false, 1], ['google-tts', false, 1]]);
+      agent.onCallEnd('stop');
+    } finally {
+      openaiFake.options.reply = reply;
+    }
+  });
 });
