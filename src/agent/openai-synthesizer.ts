@@ -53,11 +53,13 @@ export class OpenAISynthesizer implements Synthesizer {
   async *synthesizeStream(text: string, signal: AbortSignal): AsyncIterable<SynthesisChunk> {
     const { client, model, voice, timeoutMs, instructions } = this.options;
     const deadline = startDeadline(signal, timeoutMs);
+    // a reader that stops early (the pipeline had enough, or gave up) closes the request, not only a barge-in
+    const stop = new AbortController();
     try {
       const response = await client.audio.speech.create(
         { model, voice, input: text, response_format: 'pcm', ...(instructions !== undefined ? { instructions } : {}) },
         // the SDK's own timeout covers only the wait for the headers; the deadline (restarted per piece) the body
-        { signal: deadline.signal, maxRetries: 0, timeout: timeoutMs + 1000 },
+        { signal: AbortSignal.any([deadline.signal, stop.signal]), maxRetries: 0, timeout: timeoutMs + 1000 },
       );
       const body = response.body;
       if (body === null) throw new ProviderError(`${this.name}: the answer has no body`, this.name, 'bad-response', true);
@@ -75,6 +77,7 @@ export class OpenAISynthesizer implements Synthesizer {
     } catch (error) {
       throw toProviderError(this.name, error, deadline);
     } finally {
+      stop.abort(new Error('the reader stopped'));
       deadline.dispose();
     }
   }

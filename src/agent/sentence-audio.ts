@@ -10,10 +10,18 @@
 //
 // A stream that fails after some of the sentence was handed over keeps what was handed over (it may already be
 // playing): the rest of that sentence is skipped and the failure is returned, for the pipeline to log and go on with
-// the next sentence. A failure before any audio is thrown, as from synthesize().
+// the next sentence. A failure before any audio is thrown, as from synthesize(). A stream that goes on past
+// MAX_SENTENCE_AUDIO_MS is such a failure too (bounded memory whatever the provider sends).
 import { MulawFrameStream } from '../audio/mulaw-frame-stream.js';
 import { FRAME_BYTES } from '../twilio/media-format.js';
 import { ProviderError, type SampleRateHz, type SynthesisResult, type Synthesizer } from './types.js';
+
+/**
+ * At most this much audio per sentence (a sentence is at most ~160 characters, well under 20 s of speech): a
+ * provider that streams on and on is cut off there instead of filling the playout's memory.
+ */
+export const MAX_SENTENCE_AUDIO_MS = 60_000;
+const MAX_SENTENCE_FRAMES = MAX_SENTENCE_AUDIO_MS / 20;
 
 /** The frame streams of one utterance, one per rate met (normally one), reused sentence after sentence. */
 export class UtteranceFrameStreams {
@@ -99,6 +107,9 @@ export async function speakSentence(text: string, signal: AbortSignal, deps: Sen
           throw new ProviderError(`${out.provider}: the stream changed its rate from ${stream.fromHz} to ${chunk.sampleRateHz} Hz`, out.provider, 'bad-response', true);
         }
         mulaw = chunk.encoding === 'mulaw' ? stream.pushMulaw(chunk.audio as Uint8Array) : stream.push(chunk.audio as Int16Array);
+      }
+      if (out.frames + mulaw.length / FRAME_BYTES > MAX_SENTENCE_FRAMES) {
+        throw new ProviderError(`${out.provider}: more than ${MAX_SENTENCE_AUDIO_MS / 1000} s of audio for one sentence`, out.provider, 'bad-response', false);
       }
       if (!hand(mulaw)) break; // leaving the loop ends the request
     }

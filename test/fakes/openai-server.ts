@@ -61,6 +61,8 @@ export interface FakeOpenAIOptions {
   firstChunkDelayMs?: number;
   /** How long speech takes to answer (default 0). */
   speechDelayMs?: number;
+  /** The audio's length for an input, in ms, instead of speechMsPerChar (not bounded: a provider gone wrong). */
+  speechAudioMs?: (input: string) => number | undefined;
   /** Streamed speech: the body in pieces of this many bytes (odd sizes cut samples in two); default all at once. */
   speechChunkBytes?: number;
   /** After the headers, before the first piece (time to first audio); default 0. */
@@ -192,7 +194,7 @@ export class FakeOpenAI extends HttpFake {
       res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'this fake only speaks pcm' } }));
       return;
     }
-    const ms = Math.min(6000, Math.max(200, Array.from(body.input).length * (this.options.speechMsPerChar ?? 40)));
+    const ms = this.options.speechAudioMs?.(body.input) ?? Math.min(6000, Math.max(200, Array.from(body.input).length * (this.options.speechMsPerChar ?? 40)));
     const pcm = pcmBytes(tonePcm(24_000, ms, 300, 2000));
     const answer: SpeechAnswer = { ...body, pcm, piecesSent: 0 };
     record.parsed = answer;
