@@ -1,6 +1,8 @@
 // The AI agent: per caller turn, turn audio -> 16 kHz WAV (DSP pool) -> transcription -> a streamed reply -> cut
 // into sentences as the deltas arrive -> each sentence synthesized while the one before it plays -> 8 kHz mu-law
-// frames (DSP pool) -> ctx.enqueue, and ctx.endUtterance when the reply is done. A greeting opens the call.
+// frames -> ctx.enqueue, and ctx.endUtterance when the reply is done. A greeting opens the call. A synthesizer that
+// streams has each piece of a sentence converted in this thread and enqueued as it arrives (the turn's first audio is
+// its first piece); one that cannot gives the whole sentence, converted in one DSP pool job (sentence-audio.ts).
 //
 // Interruption: every reply (greeting or turn) has its own AbortController joined with the turn's signal and the
 // call's, passed down to each provider request, so a barge-in closes the sockets of whatever is in flight.
