@@ -93,6 +93,8 @@ export interface Config {
   };
   /** turnMs: TURN_DEADLINE_MS, the budget a turn's stages share up to its first audio, from the end of speech. */
   timeouts: { asrMs: number; llmMs: number; ttsMs: number; turnMs: number };
+  /** How a reply's first sentence is cut for sooner first audio (FIRST_CLAUSE_MIN_CHARS, FIRST_SENTENCE_MAX_CHARS). */
+  replyCut: { firstClauseMinChars?: number; firstMaxChars?: number };
   /** Only the DSP pool options that were set; the pool's defaults apply to the rest. */
   dspPool: { jobTimeoutMs?: number; maxQueue?: number };
   /** Call records (src/records/): SQLite in dataDir unless databaseUrl (PostgreSQL) is set; RECORDS=off: none. */
@@ -357,6 +359,8 @@ const EnvSchema = z.object({
   LLM_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
   TTS_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
   TURN_DEADLINE_MS: intVar(1000, 120_000, 'a number of milliseconds'),
+  FIRST_CLAUSE_MIN_CHARS: intVar(0, 1000, 'a number of characters'),
+  FIRST_SENTENCE_MAX_CHARS: intVar(10, 1000, 'a number of characters'),
   RECORDS: boolVar(),
   RECORD_AUDIO: boolVar(),
   DATA_DIR: text(),
@@ -658,6 +662,10 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       llmMs: v.LLM_TIMEOUT_MS ?? DEFAULT_PROVIDER_TIMEOUT_MS,
       ttsMs: v.TTS_TIMEOUT_MS ?? DEFAULT_PROVIDER_TIMEOUT_MS,
       turnMs: turnDeadlineMs,
+    },
+    replyCut: {
+      ...(v.FIRST_CLAUSE_MIN_CHARS !== undefined ? { firstClauseMinChars: v.FIRST_CLAUSE_MIN_CHARS } : {}),
+      ...(v.FIRST_SENTENCE_MAX_CHARS !== undefined ? { firstMaxChars: v.FIRST_SENTENCE_MAX_CHARS } : {}),
     },
     dspPool: {
       ...(v.DSP_JOB_TIMEOUT_MS !== undefined ? { jobTimeoutMs: v.DSP_JOB_TIMEOUT_MS } : {}),

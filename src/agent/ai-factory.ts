@@ -27,7 +27,7 @@ import type { Tool } from './tools/types.js';
 import type { AgentFactory } from '../call/agent-contract.js';
 
 /** The parts of Config the agent reads. */
-export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'>
+export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'> & Partial<Pick<Config, 'replyCut'>>
   & Partial<Pick<Config, 'webhookSigningSecret'>>;
 
 /** Anything built outside (tests give fakes or their own pool; the rest is built from config). */
@@ -178,6 +178,7 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     fallbackTimeoutMs: config.timeouts.ttsMs,
     hangoverMs,
     turnDeadlineMs: config.timeouts.turnMs,
+    ...(config.replyCut !== undefined ? { cutter: config.replyCut } : {}),
     onProviderError: (provider, kind) => metrics.countProviderError(provider, kind),
     onTurnLatency: (stage, ms) => metrics.observeTurnLatency(stage, ms),
     ...(parts.briefFor !== undefined ? { briefFor: parts.briefFor } : {}),

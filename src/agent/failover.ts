@@ -4,8 +4,12 @@
 // signal (a barge-in, a hang-up or the turn's deadline ends the whole attempt: no provider is asked after that).
 // A provider that failed RESTING_FAILURES times in a row rests for RESTING_MS, so that a dead provider does not eat
 // every turn's budget; after its rest it is asked again (one success ends the rest). The result says who served it.
+// Streamed synthesis (synthesizeStream) fails over the same way while no piece of the sentence has been passed on;
+// a provider that cannot stream answers its whole sentence as one piece (isWhole). A stream that fails after its
+// first piece is not started again elsewhere (the caller heard its start in one voice): it counts as that
+// provider's failure and the error goes to the pipeline, which keeps what was heard and goes on to the next sentence.
 import { isDeadlineAbort } from './provider-call.js';
-import { ProviderError, type ChatMessage, type RespondOptions, type Responder, type ResponderEvent, type SynthesisResult, type Synthesizer } from './types.js';
+import { ProviderError, type ChatMessage, type RespondOptions, type Responder, type ResponderEvent, type SynthesisChunk, type SynthesisResult, type Synthesizer } from './types.js';
 
 /** Consecutive failures after which a provider rests. */
 export const RESTING_FAILURES = 3;
@@ -37,11 +41,50 @@ export class FailoverSynthesizer implements Synthesizer {
     this.health = providers.map(() => ({ consecutiveFailures: 0, restingUntilMs: 0 }));
   }
 
-  async synthesize(text: string, signal: AbortSignal): Promise<ServedSynthesis> {
+  /** Provider indexes in the order to ask them now: resting providers go last rather than not at all. */
+  private order(): number[] {
     const nowMs = this.options.nowMs?.() ?? Date.now();
-    // resting providers go last rather than not at all: when every provider rests, one is still asked
-    const order = this.providers.map((_, index) => index)
+    return this.providers.map((_, index) => index)
       .sort((a, b) => Number(this.health[a]!.restingUntilMs > nowMs) - Number(this.health[b]!.restingUntilMs > nowMs));
+  }
+
+  private recordFailure(index: number): void {
+    const health = this.health[index]!;
+    health.consecutiveFailures++;
+    if (health.consecutiveFailures >= RESTING_FAILURES) health.restingUntilMs = (this.options.nowMs?.() ?? Date.now()) + RESTING_MS;
+  }
+
+  async *synthesizeStream(text: string, signal: AbortSignal): AsyncIterable<SynthesisChunk> {
+    const order = this.order();
+    let lastError: unknown;
+    for (let k = 0; k < order.length; k++) {
+      const index = order[k]!;
+      const provider = this.providers[index]!;
+      let hasYielded = false;
+      try {
+        const chunks = provider.synthesizeStream !== undefined ? provider.synthesizeStream(text, signal) : wholeAsStream(provider, text, signal);
+        for await (const chunk of chunks) {
+          hasYielded = true;
+          yield { ...chunk, provider: provider.name };
+        }
+        if (!hasYielded) throw new ProviderError(`${provider.name}: no audio for the sentence`, provider.name, 'bad-response', true);
+        this.health[index] = { consecutiveFailures: 0, restingUntilMs: 0 };
+        return;
+      } catch (error) {
+        lastError = error;
+        if (signal.aborted || isDeadlineAbort(signal)) throw error;
+        this.recordFailure(index);
+        const next = order[k + 1];
+        // mid-sentence: the caller heard this voice begin it; no other voice finishes it
+        if (hasYielded || next === undefined || !canAnotherProviderHelp(error)) throw error;
+        this.options.onFailover?.('tts', provider.name, this.providers[next]!.name, error);
+      }
+    }
+    throw lastError;
+  }
+
+  async synthesize(text: string, signal: AbortSignal): Promise<ServedSynthesis> {
+    const order = this.order();
     let lastError: unknown;
     for (let k = 0; k < order.length; k++) {
       const index = order[k]!;
@@ -54,9 +97,7 @@ export class FailoverSynthesizer implements Synthesizer {
         lastError = error;
         // the caller's own end (barge-in, hang-up, the turn's deadline) is nobody's failure, and ends the attempt
         if (signal.aborted || isDeadlineAbort(signal)) throw error;
-        const health = this.health[index]!;
-        health.consecutiveFailures++;
-        if (health.consecutiveFailures >= RESTING_FAILURES) health.restingUntilMs = (this.options.nowMs?.() ?? Date.now()) + RESTING_MS;
+        this.recordFailure(index);
         const next = order[k + 1];
         if (next === undefined || !canAnotherProviderHelp(error)) throw error;
         this.options.onFailover?.('tts', provider.name, this.providers[next]!.name, error as ProviderError);
@@ -98,6 +139,11 @@ export class FailoverResponder implements Responder {
       }
     }
   }
+}
+
+/** A provider that cannot stream: its whole sentence as the one piece of a stream. */
+async function* wholeAsStream(provider: Synthesizer, text: string, signal: AbortSignal): AsyncIterable<SynthesisChunk> {
+  yield { ...(await provider.synthesize(text, signal)), isWhole: true };
 }
 
 /** Whether another provider might succeed where this one failed (not when the request itself was refused as bad). */

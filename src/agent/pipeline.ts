@@ -1,6 +1,8 @@
 // The AI agent: per caller turn, turn audio -> 16 kHz WAV (DSP pool) -> transcription -> a streamed reply -> cut
 // into sentences as the deltas arrive -> each sentence synthesized while the one before it plays -> 8 kHz mu-law
-// frames (DSP pool) -> ctx.enqueue, and ctx.endUtterance when the reply is done. A greeting opens the call.
+// frames -> ctx.enqueue, and ctx.endUtterance when the reply is done. A greeting opens the call. A synthesizer that
+// streams has each piece of a sentence converted in this thread and enqueued as it arrives (the turn's first audio is
+// its first piece); one that cannot gives the whole sentence, converted in one DSP pool job (sentence-audio.ts).
 //
 // Interruption: every reply (greeting or turn) has its own AbortController joined with the turn's signal and the
 // call's, passed down to each provider request, so a barge-in closes the sockets of whatever is in flight.
@@ -26,6 +28,7 @@ import { FRAME_BYTES } from '../twilio/media-format.js';
 import { fallbackAudioNow, prepareFallback, type FallbackSource } from './fallback-audio.js';
 import { asrSkipReason, DEFAULT_ENERGY, shouldDropTranscript, type EnergyThresholds } from './hallucinations.js';
 import { heardText, type SpokenSentence } from './heard-text.js';
+import { speakSentence, UtteranceFrameStreams } from './sentence-audio.js';
 import { TurnLatency, type TurnLatencyObserver, type TurnStage } from './latency.js';
 import { DeadlineExceeded } from './provider-call.js';
 import { SentenceQueue } from './sentence-queue.js';
@@ -37,7 +40,6 @@ import type { CallCommand } from '../call/events.js';
 import { toolLinesFor, type ToolLines } from './tools/lines.js';
 import type { ToolOutcome, ToolRegistry } from './tools/registry.js';
 import type { CallerLookup } from './tools/built-ins.js';
-import type { ServedSynthesis } from './failover.js';
 
 /** A keypad turn ends this long after the last digit (or at '#'). */
 export const DTMF_TURN_GAP_MS = 1500;
@@ -584,30 +586,42 @@ export class PipelineAgent implements Agent {
       }
     })();
     const utterance: SpokenUtterance = { id: utteranceId, sentences: [], message: undefined };
+    const sentenceDeps = { synthesizer: this.options.synthesizer, toMulaw: (result: SynthesisResult, s: AbortSignal) => this.toMulaw(result, s), streams: new UtteranceFrameStreams() };
     let failure: unknown;
     try {
       for (let sentence = await queue.next(); sentence !== undefined; sentence = await queue.next()) {
         if (signal.aborted) break;
         const ttsStartMs = performance.now();
-        const result = await this.options.synthesizer.synthesize(sentence, stageSignal);
-        if (signal.aborted) break;
-        const ttsProvider = (result as Partial<ServedSynthesis>).provider ?? this.options.synthesizer.name;
-        servedTts.add(ttsProvider);
-        const mulaw = await this.toMulaw(result, stageSignal);
-        if (signal.aborted || this.ctx !== ctx) break;
-        // the caller is about to hear the reply: later sentences are bound by their own stages' limits only
-        budget?.release();
-        latency?.mark('first_audio');
-        // first_frame is marked when the playout writes this sentence's first frame (onUtteranceStarted)
-        if (latency !== undefined && utterance.sentences.length === 0) this.awaitFirstFrame(utteranceId, latency);
-        ctx.enqueue(mulaw, utteranceId);
-        const frames = Math.ceil(mulaw.length / FRAME_BYTES);
-        this.recordSentence(utterance, { text: sentence, frames });
+        // streamed: each piece is enqueued as it is converted (sentence-audio.ts); the sentence is recorded at its
+        // first piece and its length grows with each, so a barge-in mid-sentence knows what was queued of it
+        let spoken: SpokenSentence | undefined;
+        const audio = await speakSentence(sentence, stageSignal, sentenceDeps, (mulaw, isFirst) => {
+          if (signal.aborted || this.ctx !== ctx) return false;
+          if (isFirst) {
+            // the caller is about to hear the reply: later sentences are bound by their own stages' limits only
+            budget?.release();
+            latency?.mark('first_audio');
+            // first_frame is marked when the playout writes this sentence's first frame (onUtteranceStarted)
+            if (latency !== undefined && utterance.sentences.length === 0) this.awaitFirstFrame(utteranceId, latency);
+          }
+          ctx.enqueue(mulaw, utteranceId);
+          if (spoken === undefined) {
+            spoken = { text: sentence, frames: 0 };
+            this.recordSentence(utterance, spoken);
+          }
+          spoken.frames += Math.ceil(mulaw.length / FRAME_BYTES);
+          return true;
+        });
+        if (audio.frames > 0) servedTts.add(audio.provider);
+        if (signal.aborted || this.ctx !== ctx || audio.wasStopped) break;
         ctx.log.info({
-          event: LogEvent.TTS_SUCCESS, utteranceId, sentence: utterance.sentences.length, chars: sentence.length, frames,
-          provider: ttsProvider, ttsMs: Math.round(performance.now() - ttsStartMs),
+          event: LogEvent.TTS_SUCCESS, utteranceId, sentence: utterance.sentences.length, chars: sentence.length, frames: audio.frames,
+          provider: audio.provider, ttsMs: Math.round(performance.now() - ttsStartMs), ttsFirstAudioMs: audio.firstAudioMs,
+          isStreamed: audio.isStreamed, pieces: audio.pieces,
           ...(utterance.sentences.length === 1 ? latency?.fields() : {}),
         }, `said (${what})`);
+        // the stream broke mid-sentence: what was queued plays, the rest of this sentence is skipped, the reply goes on
+        if (audio.lateError !== undefined) this.logProviderFailure(audio.lateError, `${what}: sentence ${utterance.sentences.length} cut off mid-stream`);
       }
     } catch (error) {
       failure = error;

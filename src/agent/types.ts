@@ -86,8 +86,25 @@ export interface SynthesisResult {
   sampleRateHz: SampleRateHz;
 }
 
+/** One piece of a sentence's audio as a provider streams it; every piece of one sentence has the same format. */
+export interface SynthesisChunk extends SynthesisResult {
+  /**
+   * The whole sentence in one piece (a provider that cannot stream, inside a fail-over chain): it is converted in
+   * the DSP pool like synthesize()'s result, not piece by piece in the calling thread.
+   */
+  isWhole?: boolean;
+  /** Which provider sent it, when a fail-over chain (failover.ts) chose one. */
+  provider?: string;
+}
+
 export interface Synthesizer {
   readonly name: string;
   /** Text -> audio at a stated rate. */
   synthesize(text: string, signal: AbortSignal): Promise<SynthesisResult>;
+  /**
+   * Optional, for providers that stream: the sentence's audio piece by piece as it is synthesized, so that its start
+   * plays before its end exists. Aborting `signal` ends the request (its socket closes). A failure before the first
+   * piece is like synthesize()'s; one after it means the rest of the sentence is lost (the pipeline keeps what came).
+   */
+  synthesizeStream?(text: string, signal: AbortSignal): AsyncIterable<SynthesisChunk>;
 }

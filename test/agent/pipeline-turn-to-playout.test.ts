@@ -255,9 +255,15 @@ describe('the AI pipeline', () => {
     const inputs = openaiFake.of(ROUTE_SPEECH).slice(speechBefore).map((r) => (r.parsed as { input: string }).input);
     expect(inputs).toEqual(expect.arrayContaining([GREETING, 'בשמחה.', 'יש תור פנוי מחר בעשר!', 'זה מתאים לך?']));
     const reply = ctx.played.filter((p) => p.id === 'reply-11');
-    expect(reply.map((p) => p.type)).toEqual(['enqueue', 'enqueue', 'enqueue', 'end']);
+    // streamed: each sentence is enqueued in as many pieces as its body arrived in, whole frames each, then one end
+    expect(reply.at(-1)?.type).toBe('end');
+    expect(reply.slice(0, -1).every((p) => p.type === 'enqueue' && p.bytes.length > 0 && p.bytes.length % FRAME_BYTES === 0)).toBe(true);
+    const said = ctx.lines.filter((l) => l['event'] === 'TTS_SUCCESS' && l['utteranceId'] === 'reply-11');
+    expect(said.map((l) => l['isStreamed'])).toEqual([true, true, true]);
     // 'בשמחה.' is 6 characters x 40 ms = 240 ms at 24 kHz -> 12 frames at 8 kHz
-    expect(reply[0]?.bytes.length).toBe(12 * FRAME_BYTES);
+    expect(said[0]?.['frames']).toBe(12);
+    const frames = said.reduce((n, l) => n + (l['frames'] as number), 0);
+    expect(reply.reduce((n, p) => n + p.bytes.length, 0)).toBe(frames * FRAME_BYTES);
     agent.onCallEnd('stop');
   });
 

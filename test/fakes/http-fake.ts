@@ -69,6 +69,11 @@ export class HttpFake {
     });
   }
 
+  /** For a route that answers over time (a streamed body): lets waitFor() see its progress. */
+  protected notifyProgress(): void {
+    this.notify();
+  }
+
   private notify(): void {
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       const waiter = this.waiters[i];

@@ -6,7 +6,9 @@
 //                                  reply may call tools: as the real API does, each call's first chunk carries its
 //                                  index, id and name, and its arguments' JSON follows split across later chunks,
 //                                  then finish_reason "tool_calls"
-//   POST /v1/audio/speech          response_format pcm -> raw 24 kHz s16le (a tone, its length from the text)
+//   POST /v1/audio/speech          response_format pcm -> raw 24 kHz s16le (a tone, its length from the text); all at
+//                                  once, or streamed in pieces (speechChunkBytes) with settable pauses, held after
+//                                  the first piece until the test lets it go (speechHold), or cut off mid-body
 // Each route can answer, fail with 500 or hang (HttpFake), and every request is recorded, including whether the
 // client closed its socket early.
 import type { ServerResponse } from 'node:http';
@@ -59,6 +61,30 @@ export interface FakeOpenAIOptions {
   firstChunkDelayMs?: number;
   /** How long speech takes to answer (default 0). */
   speechDelayMs?: number;
+  /** The audio's length for an input, in ms, instead of speechMsPerChar (not bounded: a provider gone wrong). */
+  speechAudioMs?: (input: string) => number | undefined;
+  /** Streamed speech: the body in pieces of this many bytes (odd sizes cut samples in two); default all at once. */
+  speechChunkBytes?: number;
+  /** After the headers, before the first piece (time to first audio); default 0. */
+  speechFirstChunkDelayMs?: number;
+  /** Between two pieces; default 0. */
+  speechChunkDelayMs?: number;
+  /** Awaited after the first piece of the n-th speech answer (0-based; its input text): the rest waits for the test. */
+  speechHold?: (index: number, input: string) => Promise<void> | undefined;
+  /** The n-th speech answer's socket is destroyed after this many pieces (a stream that breaks mid-sentence). */
+  speechCutAfterPieces?: (index: number, input: string) => number | undefined;
+}
+
+/** What the speech route answered (record.parsed). */
+export interface SpeechAnswer {
+  input: string;
+  response_format?: string;
+  model: string;
+  voice: string;
+  /** Every PCM byte of the answer, including those never sent (cut off). */
+  pcm: Buffer;
+  /** Pieces written so far. */
+  piecesSent: number;
 }
 
 export class FakeOpenAI extends HttpFake {
@@ -76,7 +102,7 @@ export class FakeOpenAI extends HttpFake {
     this.route(ROUTE_SPEECH, async (_req, res, record) => {
       const delayMs = this.options.speechDelayMs ?? 0;
       if (delayMs > 0) await sleep(delayMs);
-      if (!res.destroyed) this.speech(res, record);
+      if (!res.destroyed) await this.speech(res, record);
     });
   }
 
@@ -157,15 +183,50 @@ export class FakeOpenAI extends HttpFake {
     res.end('data: [DONE]\n\n');
   }
 
-  private speech(res: ServerResponse, record: RecordedRequest): void {
-    const body = JSON.parse(record.body.toString('utf8')) as { input: string; response_format?: string; model: string; voice: string };
-    record.parsed = body;
+  speechAnswers(): SpeechAnswer[] {
+    return this.of(ROUTE_SPEECH).map((r) => r.parsed as SpeechAnswer).filter((b) => b !== undefined);
+  }
+
+  private async speech(res: ServerResponse, record: RecordedRequest): Promise<void> {
+    const body = JSON.parse(record.body.toString('utf8')) as Omit<SpeechAnswer, 'pcm' | 'piecesSent'>;
     if (body.response_format !== 'pcm') {
+      record.parsed = { ...body, pcm: Buffer.alloc(0), piecesSent: 0 };
       res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'this fake only speaks pcm' } }));
       return;
     }
-    const ms = Math.min(6000, Math.max(200, Array.from(body.input).length * (this.options.speechMsPerChar ?? 40)));
-    res.writeHead(200, { 'content-type': 'audio/pcm' }).end(pcmBytes(tonePcm(24_000, ms, 300, 2000)));
+    const ms = this.options.speechAudioMs?.(body.input) ?? Math.min(6000, Math.max(200, Array.from(body.input).length * (this.options.speechMsPerChar ?? 40)));
+    const pcm = pcmBytes(tonePcm(24_000, ms, 300, 2000));
+    const answer: SpeechAnswer = { ...body, pcm, piecesSent: 0 };
+    record.parsed = answer;
+    const chunkBytes = this.options.speechChunkBytes;
+    if (chunkBytes === undefined) {
+      res.writeHead(200, { 'content-type': 'audio/pcm' }).end(pcm);
+      return;
+    }
+    const index = this.of(ROUTE_SPEECH).indexOf(record);
+    const cutAfter = this.options.speechCutAfterPieces?.(index, body.input);
+    res.writeHead(200, { 'content-type': 'audio/pcm' });
+    res.flushHeaders();
+    const firstDelayMs = this.options.speechFirstChunkDelayMs ?? 0;
+    if (firstDelayMs > 0) await sleep(firstDelayMs);
+    for (let at = 0; at < pcm.length; at += chunkBytes) {
+      if (res.destroyed) return;
+      if (at > 0) {
+        if (answer.piecesSent === 1) await this.options.speechHold?.(index, body.input);
+        const pauseMs = this.options.speechChunkDelayMs ?? 0;
+        if (pauseMs > 0) await sleep(pauseMs);
+        if (res.destroyed) return;
+      }
+      if (cutAfter !== undefined && answer.piecesSent >= cutAfter) {
+        res.destroy();
+        return;
+      }
+      // wait for each piece to be handed to the socket, so that pieces do not merge in our own buffer
+      await new Promise<void>((resolve) => res.write(pcm.subarray(at, at + chunkBytes), () => resolve()));
+      answer.piecesSent++;
+      this.notifyProgress();
+    }
+    res.end();
   }
 }
 
