@@ -7,7 +7,7 @@
 // that steers the transcriber's spelling.
 import { normalizeEnglish } from './english.js';
 import { normalizeHebrew } from './hebrew.js';
-import type { SynthesisResult, Synthesizer } from '../types.js';
+import type { SynthesisChunk, SynthesisResult, Synthesizer } from '../types.js';
 
 /** Turns a sentence into the text the TTS should read. */
 export type SpeechTextNormalizer = (text: string) => string;
@@ -35,19 +35,24 @@ export function speechTextFor(languageCode: string, setting: boolean | undefined
  */
 export class SpeechTextSynthesizer implements Synthesizer {
   readonly name: string;
+  /** Present when the inner synthesizer streams (the pipeline plays a streamed sentence as it arrives). */
+  readonly synthesizeStream?: (text: string, signal: AbortSignal) => AsyncIterable<SynthesisChunk>;
 
   constructor(private readonly inner: Synthesizer, private readonly normalize: SpeechTextNormalizer) {
     this.name = inner.name;
+    if (inner.synthesizeStream !== undefined) this.synthesizeStream = (text, signal) => inner.synthesizeStream!(this.spoken(text), signal);
   }
 
   synthesize(text: string, signal: AbortSignal): Promise<SynthesisResult> {
-    let spoken = text;
+    return this.inner.synthesize(this.spoken(text), signal);
+  }
+
+  private spoken(text: string): string {
     try {
-      spoken = this.normalize(text);
+      return this.normalize(text);
     } catch {
-      spoken = text;
+      return text;
     }
-    return this.inner.synthesize(spoken, signal);
   }
 }
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { SentenceCutter } from '../../../src/agent/sentences.js';
 import { SpeechTextSynthesizer, speechTextFor, withSpeechText } from '../../../src/agent/speech-text/speech-text.js';
-import type { SynthesisResult, Synthesizer } from '../../../src/agent/types.js';
+import type { SynthesisChunk, SynthesisResult, Synthesizer } from '../../../src/agent/types.js';
 
 class RecordingSynthesizer implements Synthesizer {
   readonly name = 'google-tts>openai-tts';
@@ -42,6 +42,24 @@ describe('the synthesizer seam', () => {
     });
     await synthesizer.synthesize('בשעה 9:00', new AbortController().signal);
     expect(inner.texts).toEqual(['בשעה 9:00']);
+  });
+
+  it('keeps a streaming synthesizer streaming, with the spoken form', async () => {
+    const texts: string[] = [];
+    const inner: Synthesizer = {
+      name: 'openai-tts',
+      synthesize: async () => ({ audio: new Int16Array(0), encoding: 'pcm16', sampleRateHz: 24_000 }),
+      async *synthesizeStream(text: string): AsyncIterable<SynthesisChunk> {
+        texts.push(text);
+        yield { audio: new Int16Array(240), encoding: 'pcm16', sampleRateHz: 24_000, isWhole: false } as SynthesisChunk;
+      },
+    };
+    const synthesizer = withSpeechText(inner, speechTextFor('he', undefined));
+    expect(synthesizer.synthesizeStream).toBeDefined();
+    for await (const _ of synthesizer.synthesizeStream!('נתראה ב-9:00.', new AbortController().signal)) { /* drained */ }
+    expect(texts).toEqual(['נתראה בתשע בבוקר.']);
+    // a synthesizer that does not stream is not made to look as if it did
+    expect(withSpeechText(new RecordingSynthesizer(), speechTextFor('he', undefined)).synthesizeStream).toBeUndefined();
   });
 
   it('is not there when normalisation is off', () => {
