@@ -26,7 +26,7 @@ import type { Tool } from './tools/types.js';
 import type { AgentFactory } from '../call/agent-contract.js';
 
 /** The parts of Config the agent reads. */
-export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'>
+export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'> & Partial<Pick<Config, 'bargeIn'>>
   & Partial<Pick<Config, 'webhookSigningSecret'>>;
 
 /** Anything built outside (tests give fakes or their own pool; the rest is built from config). */
@@ -180,6 +180,8 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     ...(config.agent.callerMemory === true && parts.lookupCaller !== undefined ? { callerMemory: parts.lookupCaller } : {}),
     tools,
     languageCode: config.language.code,
+    resumeAfterFalseBargeIn: config.bargeIn?.resume ?? true,
+    ...(config.agent.backchannels !== undefined ? { backchannels: config.agent.backchannels } : {}),
     ...parts.pipeline,
   };
   return {

@@ -48,6 +48,7 @@ export function mergeAgentWithEnv(file: { path: string; contents: AgentFileConte
         timeoutMs: tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
       })),
       callerMemory: fromFile?.callerMemory ?? false,
+      ...(fromFile?.backchannels !== undefined ? { backchannels: fromFile.backchannels } : {}),
       summary: summary !== undefined ? { fields: summary.fields, webhook: summary.webhook } : undefined,
     },
   };
