@@ -126,7 +126,8 @@ export interface Agent {
   onCallStart(ctx: AgentContext): void | Promise<void>;
   /**
    * A finished caller turn. `signal` is aborted on barge-in, when a newer turn arrives, and at the end of the call:
-   * pass it down to every provider request made for this turn.
+   * pass it down to every provider request made for this turn (the AI agent keeps a reply that is already speaking
+   * past it until it knows whether the interruption was real: src/agent/barge-in-hold.ts).
    */
   onTurn(turn: CallerTurn, signal: AbortSignal): void | Promise<void>;
   onDtmf(digit: string): void;

@@ -4,7 +4,11 @@
 // bounded (schema and matcher).
 import { describe, expect, it } from 'vitest';
 import { BackchannelMatcher, DEFAULT_BACKCHANNELS, defaultBackchannels, MAX_BACKCHANNELS, normalizeBackchannel } from '../../src/agent/backchannels.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkAgentFile } from '../../src/agent/agent-file/schema.js';
+import { loadConfig } from '../../src/config.js';
 
 describe('backchannels', () => {
   const en = new BackchannelMatcher(defaultBackchannels('en-US'));
@@ -55,5 +59,14 @@ describe('backchannels', () => {
     expect(tooMany.issues.map((i) => i.path.join('.'))).toContain('backchannels');
     const tooLong = checkAgentFile({ backchannels: ['x'.repeat(41)] });
     expect(tooLong.issues.map((i) => i.path.join('.'))).toContain('backchannels.0');
+  });
+
+  it("the agent file's list reaches config.agent (absent: the language's defaults apply in the pipeline)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wt-backchannels-'));
+    const file = join(dir, 'agent.yaml');
+    writeFileSync(file, 'language: he\nbackchannels: [כן, "אה-הה", סבבה]\n');
+    expect(loadConfig({ INSECURE_DEV_MODE: '1', AGENT_FILE: file }).agent.backchannels).toEqual(['כן', 'אה-הה', 'סבבה']);
+    writeFileSync(file, 'language: he\n');
+    expect(loadConfig({ INSECURE_DEV_MODE: '1', AGENT_FILE: file }).agent.backchannels).toBeUndefined();
   });
 });
