@@ -181,6 +181,7 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     tools,
     languageCode: config.language.code,
     resumeAfterFalseBargeIn: config.bargeIn?.resume ?? true,
+    stopLineOnWords: config.bargeIn?.enabled ?? true,
     ...(config.agent.backchannels !== undefined ? { backchannels: config.agent.backchannels } : {}),
     ...parts.pipeline,
   };

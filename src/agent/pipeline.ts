@@ -139,6 +139,11 @@ export interface PipelineOptions {
   backchannels?: readonly string[];
   /** A held reply with no verdict after this long is cut (default MAX_HOLD_MS). */
   maxHoldMs?: number;
+  /**
+   * Real words said over the agent's line without enough speech to barge in (a short "no", "רגע") stop the line once
+   * transcribed, as a barge-in would (BARGE_IN; default true). False: the line plays on, the answer follows it.
+   */
+  stopLineOnWords?: boolean;
 }
 
 /** What one turn's tool loop has done so far. */
@@ -341,7 +346,12 @@ export class PipelineAgent implements Agent {
         this.nothingSaid(turn.turnId, 'backchannel');
         return;
       }
-      // a real turn: it cuts the held line (if any) and supersedes the reply in flight
+      // a real turn: it cuts the held line (if any) and supersedes the reply in flight; a line still playing (the
+      // words were too short to barge in) stops now, and the history keeps what was heard of it
+      if (isOverLine && this.held === undefined && ctx.isPlaying && this.options.stopLineOnWords !== false) {
+        log.info({ event: LogEvent.BARGE_IN, turnId: turn.turnId, text }, 'real words over the agent; the line stops');
+        this.cutHeard(ctx.stopPlayback());
+      }
       reply ??= this.newReply(ctx.signal);
       log.info({ event: LogEvent.ASR_TEXT, turnId: turn.turnId, text, language: this.options.asrLanguage, provider: this.options.transcriber.name,
         asrMs, ...(attempts !== undefined ? { attempts } : {}), ...latency.fields() }, 'caller said');
@@ -401,9 +411,15 @@ export class PipelineAgent implements Agent {
     this.cutHeld();
     for (const progress of heard.utterances) this.awaitingFirstFrame.delete(progress.utteranceId);
     if (this.holdCleared(heard)) return;
+    this.cutHeard(heard);
+  }
+
+  /** The reply stops, and the history keeps what was heard of each utterance that was cleared. */
+  private cutHeard(heard: HeardInfo): void {
     this.reply?.abort(new Error('barge-in'));
     this.reply = null;
     for (const progress of heard.utterances) {
+      this.awaitingFirstFrame.delete(progress.utteranceId);
       const utterance = this.spoken.get(progress.utteranceId);
       if (utterance === undefined) continue;
       this.truncate(utterance, utterance.baseFrames + progress.framesHeard);

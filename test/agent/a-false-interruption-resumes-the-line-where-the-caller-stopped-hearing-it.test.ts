@@ -41,7 +41,14 @@ class RecordingContext implements AgentContext {
   play(mulaw: Uint8Array, id: string): void { this.played.push({ type: 'play', id, bytes: mulaw.slice() }); }
   enqueue(mulaw: Uint8Array, id: string): void { this.played.push({ type: 'enqueue', id, bytes: mulaw.slice() }); }
   endUtterance(id: string): void { this.played.push({ type: 'end', id, bytes: new Uint8Array(0) }); }
-  stopPlayback(): HeardInfo { return { atMs: 0, utterances: [], framesHeard: 0 }; }
+  /** What a stop (the engine's clear) reports; each call counted. */
+  heardAtStop: HeardInfo = { atMs: 0, utterances: [], framesHeard: 0 };
+  stops = 0;
+  stopPlayback(): HeardInfo {
+    this.stops++;
+    this.isPlaying = false;
+    return this.heardAtStop;
+  }
   hangUp(): void { this.controller.abort(new Error('hang-up')); }
   command(): CommandResult { return { ok: false, code: 'not-supported', message: 'no commands here' }; }
   report(report: AgentReport): void { this.reports.push(report); }
@@ -253,6 +260,27 @@ describe('a real interruption', () => {
     expect(String(agent.history.at(-1)?.content).endsWith('…')).toBe(true);
     agent.onBargeInDropped(); // too late: nothing resumes
     expect(ctx.bytesOf('reply-1~r1').length).toBe(0);
+    agent.onCallEnd('stop');
+  });
+
+  it('real words too short to barge in stop the line once transcribed, and the history keeps what was heard', async () => {
+    const { agent, ctx, frames } = await callPlayingReply();
+    ctx.heardAtStop = heardInfo('reply-1', frames, 70);
+    transcripts[openaiFake.uploads().length] = 'לא, רגע';
+    await agent.onTurn(turn(2), new AbortController().signal);
+    expect(ctx.stops).toBe(1);
+    const sentences = ctx.played.filter((p) => p.id === 'reply-1' && p.type === 'enqueue').map((p, i) => ({ text: SENTENCES[i]!, frames: Math.ceil(p.bytes.length / FRAME_BYTES) }));
+    const messages = openaiFake.chatBodies().at(-1)?.messages ?? [];
+    expect(messages.slice(-2)).toEqual([{ role: 'assistant', content: heardText(sentences, 70) }, { role: 'user', content: 'לא, רגע' }]);
+    agent.onCallEnd('stop');
+  });
+
+  it('with barge-in off, such words do not stop the line (the answer follows it)', async () => {
+    const { agent, ctx } = await callPlayingReply({ stopLineOnWords: false });
+    transcripts[openaiFake.uploads().length] = 'לא, רגע';
+    await agent.onTurn(turn(2), new AbortController().signal);
+    expect(ctx.stops).toBe(0);
+    expect(agent.history.at(-3)).toEqual({ role: 'assistant', content: REPLY });
     agent.onCallEnd('stop');
   });
 
