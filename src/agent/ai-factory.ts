@@ -19,6 +19,7 @@ import { OpenAIResponder } from './openai-responder.js';
 import { OpenAISynthesizer } from './openai-synthesizer.js';
 import { OpenAITranscriber } from './openai-transcriber.js';
 import { PipelineAgent, type PipelineAudio, type PipelineOptions } from './pipeline.js';
+import type { InterruptionVerdict } from './barge-in-hold.js';
 import type { Responder, Synthesizer, Transcriber } from './types.js';
 import { builtInTools, type CallerLookup } from './tools/built-ins.js';
 import { ToolRegistry } from './tools/registry.js';
@@ -55,6 +56,8 @@ export interface AgentMetrics {
   countProviderError(provider: string, kind: ErrorKindName): void;
   /** One stage served by the next provider after `from` failed (aicrmd_provider_failovers_total). */
   countFailover?: FailoverObserver;
+  /** What became of the line the caller spoke over (aicrmd_interruptions_total). */
+  countInterruption?: (verdict: InterruptionVerdict) => void;
 }
 
 /** What the builder is handed: the thread's metrics, and optionally parts built outside. */
@@ -182,6 +185,7 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     languageCode: config.language.code,
     resumeAfterFalseBargeIn: config.bargeIn?.resume ?? true,
     stopLineOnWords: config.bargeIn?.enabled ?? true,
+    ...(metrics.countInterruption !== undefined ? { onInterruption: metrics.countInterruption } : {}),
     ...(config.agent.backchannels !== undefined ? { backchannels: config.agent.backchannels } : {}),
     ...parts.pipeline,
   };

@@ -14,6 +14,9 @@
 // counts as a real turn (the held reply is cut and its audio let go).
 import { FRAME_BYTES } from '../twilio/media-format.js';
 
+/** What became of the line the caller spoke over (counted: aicrmd_interruptions_total). */
+export type InterruptionVerdict = 'resumed' | 'cut' | 'expired' | 'stopped_by_words';
+
 /** A resume starts this many frames (240 ms) before the caller's last heard frame, so the cut word is not clipped. */
 export const RESUME_BACKUP_FRAMES = 12;
 /** A held reply whose turn has no verdict after this long is cut (the turn ran long, or never reached ASR). */

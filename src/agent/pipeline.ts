@@ -33,7 +33,7 @@ import { fallbackAudioNow, prepareFallback, type FallbackSource } from './fallba
 import { asrSkipReason, DEFAULT_ENERGY, shouldDropTranscript, type EnergyThresholds } from './hallucinations.js';
 import { heardText, type SpokenSentence } from './heard-text.js';
 import { BackchannelMatcher, defaultBackchannels } from './backchannels.js';
-import { audioFrames, audioFromFrame, BargeInHold, keepAudio, letGoAudio, newResumableAudio, resumeFrame, type ResumableAudio } from './barge-in-hold.js';
+import { audioFrames, audioFromFrame, BargeInHold, keepAudio, letGoAudio, newResumableAudio, resumeFrame, type InterruptionVerdict, type ResumableAudio } from './barge-in-hold.js';
 import { TurnLatency, type TurnLatencyObserver, type TurnStage } from './latency.js';
 import { DeadlineExceeded } from './provider-call.js';
 import { SentenceQueue } from './sentence-queue.js';
@@ -144,6 +144,8 @@ export interface PipelineOptions {
    * transcribed, as a barge-in would (BARGE_IN; default true). False: the line plays on, the answer follows it.
    */
   stopLineOnWords?: boolean;
+  /** Told what became of each line the caller spoke over (metrics). */
+  onInterruption?: (verdict: InterruptionVerdict) => void;
 }
 
 /** What one turn's tool loop has done so far. */
@@ -351,6 +353,7 @@ export class PipelineAgent implements Agent {
       if (isOverLine && this.held === undefined && ctx.isPlaying && this.options.stopLineOnWords !== false) {
         log.info({ event: LogEvent.BARGE_IN, turnId: turn.turnId, text }, 'real words over the agent; the line stops');
         this.cutHeard(ctx.stopPlayback());
+        this.countInterruption('stopped_by_words');
       }
       reply ??= this.newReply(ctx.signal);
       log.info({ event: LogEvent.ASR_TEXT, turnId: turn.turnId, text, language: this.options.asrLanguage, provider: this.options.transcriber.name,
@@ -412,6 +415,15 @@ export class PipelineAgent implements Agent {
     for (const progress of heard.utterances) this.awaitingFirstFrame.delete(progress.utteranceId);
     if (this.holdCleared(heard)) return;
     this.cutHeard(heard);
+    this.countInterruption('cut');
+  }
+
+  private countInterruption(verdict: InterruptionVerdict): void {
+    try {
+      this.options.onInterruption?.(verdict);
+    } catch {
+      // metrics must not break a call
+    }
   }
 
   /** The reply stops, and the history keeps what was heard of each utterance that was cleared. */
@@ -451,7 +463,7 @@ export class PipelineAgent implements Agent {
     const hold = new BargeInHold<SpokenUtterance>(() => {
       if (this.held !== hold) return;
       this.log?.info({ event: LogEvent.BARGE_IN, heldMs: Math.round(performance.now() - hold.startedAtMs) }, 'no verdict on the barge-in in time; the held reply is cut');
-      this.cutHeld();
+      this.cutHeld('expired');
     }, this.options.maxHoldMs);
     for (const entry of entries) hold.add(entry.utterance, entry.framesHeard);
     this.held = hold;
@@ -461,11 +473,12 @@ export class PipelineAgent implements Agent {
   }
 
   /** The held line was interrupted for real: the reply stops and the history keeps what was heard (as before holds). */
-  private cutHeld(): void {
+  private cutHeld(verdict: InterruptionVerdict = 'cut'): void {
     const hold = this.held;
     if (hold === undefined) return;
     this.held = undefined;
     hold.end();
+    this.countInterruption(verdict);
     this.reply?.abort(new Error('barge-in'));
     this.reply = null;
     for (const { item, framesHeard } of hold.entries) this.truncate(item, framesHeard);
@@ -499,6 +512,7 @@ export class PipelineAgent implements Agent {
     }
     ctx.log.info({ event: LogEvent.BARGE_IN, isResumed: true, why, heldMs: Math.round(performance.now() - hold.startedAtMs), resumed }, 'not an interruption; the line resumes');
     ctx.report({ kind: 'note', note: 'barge-in-resumed', data: { why, resumed } });
+    this.countInterruption('resumed');
   }
 
   onUtteranceStarted(utteranceId: string, sentAtMs: number): void {

@@ -86,6 +86,8 @@ let googleFake: FakeGoogleTts;
 let pool: DspPool;
 let config: Config;
 let transcripts: string[] = [];
+/** What the pipeline counted (aicrmd_interruptions_total), per call. */
+let verdicts: string[] = [];
 
 beforeAll(async () => {
   guard = guardLoopbackOnly();
@@ -111,8 +113,11 @@ afterAll(async () => {
 /** A call whose first turn's reply (three sentences, reply-1) has been enqueued whole and is playing. */
 async function callPlayingReply(pipeline: Record<string, unknown> = {}): Promise<{ agent: PipelineAgent; ctx: RecordingContext; original: Uint8Array; frames: number }> {
   transcripts = [];
+  verdicts = [];
   openaiFake.options.chunkDelayMs = 2;
-  const { agentFactory } = await buildAgent(config, { audio: pool, metrics: { observeTurnLatency: () => {}, countProviderError: () => {} }, pipeline });
+  const { agentFactory } = await buildAgent(config, {
+    audio: pool, metrics: { observeTurnLatency: () => {}, countProviderError: () => {}, countInterruption: (verdict) => verdicts.push(verdict) }, pipeline,
+  });
   const ctx = new RecordingContext();
   const agent = agentFactory(ctx.call) as PipelineAgent;
   await agent.onCallStart(ctx);
@@ -152,6 +157,7 @@ describe('a false interruption', () => {
     // heard to its end this time: the record has the whole line, not cut
     agent.onUtterancePlayed({ utteranceId: 'reply-1~r1', frames: frames - 38 });
     expect(ctx.reports).toContainEqual({ kind: 'agent-said', utteranceId: 'reply-1', text: REPLY, heardText: REPLY, isCut: false });
+    expect(verdicts).toEqual(['resumed']);
     agent.onCallEnd('stop');
   });
 
@@ -249,6 +255,7 @@ describe('a real interruption', () => {
     expect(expected).not.toBe(heardText(sentences, 10));
     expect(messages.at(-2)).toEqual({ role: 'assistant', content: expected });
     expect(ctx.reports).toContainEqual({ kind: 'agent-said', utteranceId: 'reply-1', text: REPLY, heardText: expected, isCut: true });
+    expect(verdicts).toEqual(['resumed', 'cut']);
     expect(messages.at(-1)).toEqual({ role: 'user', content: 'רגע, יש לי שאלה' });
     agent.onCallEnd('stop');
   });
@@ -260,6 +267,7 @@ describe('a real interruption', () => {
     expect(String(agent.history.at(-1)?.content).endsWith('…')).toBe(true);
     agent.onBargeInDropped(); // too late: nothing resumes
     expect(ctx.bytesOf('reply-1~r1').length).toBe(0);
+    expect(verdicts).toEqual(['expired']);
     agent.onCallEnd('stop');
   });
 
@@ -269,6 +277,7 @@ describe('a real interruption', () => {
     transcripts[openaiFake.uploads().length] = 'לא, רגע';
     await agent.onTurn(turn(2), new AbortController().signal);
     expect(ctx.stops).toBe(1);
+    expect(verdicts).toEqual(['stopped_by_words']);
     const sentences = ctx.played.filter((p) => p.id === 'reply-1' && p.type === 'enqueue').map((p, i) => ({ text: SENTENCES[i]!, frames: Math.ceil(p.bytes.length / FRAME_BYTES) }));
     const messages = openaiFake.chatBodies().at(-1)?.messages ?? [];
     expect(messages.slice(-2)).toEqual([{ role: 'assistant', content: heardText(sentences, 70) }, { role: 'user', content: 'לא, רגע' }]);
@@ -290,6 +299,7 @@ describe('a real interruption', () => {
     expect(ctx.reports.some((r) => r.kind === 'agent-said' && r.isCut)).toBe(true);
     agent.onBargeInDropped();
     expect(ctx.bytesOf('reply-1~r1').length).toBe(0);
+    expect(verdicts).toEqual(['cut']);
     agent.onCallEnd('stop');
   });
 });
