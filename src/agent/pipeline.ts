@@ -489,6 +489,10 @@ export class PipelineAgent implements Agent {
     const hold = this.held;
     const ctx = this.ctx;
     if (hold === undefined) return;
+    if (hold.entries.some((entry) => !entry.item.isResumable)) {
+      this.cutHeld(); // its audio was let go meanwhile: it cannot be resumed after all
+      return;
+    }
     this.held = undefined;
     hold.end();
     if (ctx === null) return;
@@ -812,11 +816,8 @@ export class PipelineAgent implements Agent {
     keepAudio(utterance, mulaw);
     const hold = this.held;
     if (hold !== undefined) {
-      if (!utterance.isResumable) {
-        this.cutHeld(); // it outgrew what a resume keeps: the barge-in cuts it after all
-        return;
-      }
       hold.add(utterance, 0);
+      if (!utterance.isResumable) this.cutHeld(); // it outgrew what a resume keeps: the barge-in cuts it after all
       return;
     }
     ctx.enqueue(mulaw, utterance.playId);
