@@ -57,7 +57,8 @@ export interface Config {
   /** Only the VAD options that were set; the DSP's defaults apply to the rest. */
   vad: { onsetMs?: number; hangoverMs?: number; marginDb?: number; minSpeechDbfs?: number };
   turns: { minTurnMs: number; maxTurnMs: number };
-  bargeIn: { enabled: boolean; minSpeechMs: number };
+  /** `resume`: a barge-in that turns out to be nothing (a cough, a backchannel) lets the agent's line go on. */
+  bargeIn: { enabled: boolean; minSpeechMs: number; resume: boolean };
   /**
    * The agent: the AGENT_FILE's settings under the environment's single-field overrides (see ResolvedAgent: greeting,
    * systemPrompt, voicemailLine, transfers, tools, callerMemory, summary).
@@ -330,6 +331,7 @@ const EnvSchema = z.object({
   TURN_MAX_MS: intVar(1000, 600_000, 'a number of milliseconds'),
   BARGE_IN: boolVar(),
   BARGE_IN_MIN_SPEECH_MS: intVar(0, 5000, 'a number of milliseconds'),
+  BARGE_IN_RESUME: boolVar(),
   AGENT: enumVar(['echo', 'openai'] as const, { ai: 'openai' }),
   AGENT_FILE: text(),
   WEBHOOK_SIGNING_SECRET: patternVar(/^\S{32,}$/, 'at least 32 characters without spaces (the HMAC key of X-AiCrmd-Signature)'),
@@ -385,6 +387,11 @@ export const DEFAULT_PROVIDER_TIMEOUT_MS = 1800;
  * 20 ms clock and a late timer on a busy machine (the line is cached, or a tone is made on the spot): 300 ms.
  */
 export const DEFAULT_TURN_DEADLINE_MS = 1700;
+/**
+ * Speech over the agent before it is cut off: a cough or an "uh-huh" (~250 ms; the VAD counts at most ~260 ms of
+ * it) stays under it, speech reaches it 350-400 ms after its start (src/call/turns.ts).
+ */
+export const DEFAULT_BARGE_IN_MIN_SPEECH_MS = 350;
 /** The agent hears of a turn one VAD hangover after the speech ended: at least this much must be left after it. */
 const MIN_TURN_BUDGET_AFTER_HANGOVER_MS = 300;
 
@@ -635,7 +642,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     playout: { leadFrames: v.PLAYOUT_LEAD_FRAMES ?? 3 },
     vad,
     turns: { minTurnMs, maxTurnMs },
-    bargeIn: { enabled: v.BARGE_IN ?? true, minSpeechMs: v.BARGE_IN_MIN_SPEECH_MS ?? 200 },
+    bargeIn: { enabled: v.BARGE_IN ?? true, minSpeechMs: v.BARGE_IN_MIN_SPEECH_MS ?? DEFAULT_BARGE_IN_MIN_SPEECH_MS, resume: v.BARGE_IN_RESUME ?? true },
     agent: { kind: agentKind, ...merged.profile, greeting: merged.greeting ?? DEFAULT_GREETING[primary], systemPrompt, voicemailLine: merged.voicemailLine },
     webhookSigningSecret: v.WEBHOOK_SIGNING_SECRET,
     language: { code: languageCode, whisper: primary, google: googleLanguage },

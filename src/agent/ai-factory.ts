@@ -20,6 +20,7 @@ import { OpenAISynthesizer } from './openai-synthesizer.js';
 import { OpenAITranscriber } from './openai-transcriber.js';
 import { PipelineAgent, type PipelineAudio, type PipelineOptions } from './pipeline.js';
 import { asrPromptOf, speechTextFor, withSpeechText } from './speech-text/speech-text.js';
+import type { InterruptionVerdict } from './barge-in-hold.js';
 import type { Responder, Synthesizer, Transcriber } from './types.js';
 import { builtInTools, type CallerLookup } from './tools/built-ins.js';
 import { ToolRegistry } from './tools/registry.js';
@@ -27,7 +28,7 @@ import type { Tool } from './tools/types.js';
 import type { AgentFactory } from '../call/agent-contract.js';
 
 /** The parts of Config the agent reads. */
-export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'> & Partial<Pick<Config, 'replyCut'>>
+export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'> & Partial<Pick<Config, 'replyCut' | 'bargeIn'>>
   & Partial<Pick<Config, 'webhookSigningSecret'>>;
 
 /** Anything built outside (tests give fakes or their own pool; the rest is built from config). */
@@ -56,6 +57,8 @@ export interface AgentMetrics {
   countProviderError(provider: string, kind: ErrorKindName): void;
   /** One stage served by the next provider after `from` failed (aicrmd_provider_failovers_total). */
   countFailover?: FailoverObserver;
+  /** What became of the line the caller spoke over (aicrmd_interruptions_total). */
+  countInterruption?: (verdict: InterruptionVerdict) => void;
 }
 
 /** What the builder is handed: the thread's metrics, and optionally parts built outside. */
@@ -185,6 +188,10 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     ...(config.agent.callerMemory === true && parts.lookupCaller !== undefined ? { callerMemory: parts.lookupCaller } : {}),
     tools,
     languageCode: config.language.code,
+    resumeAfterFalseBargeIn: config.bargeIn?.resume ?? true,
+    stopLineOnWords: config.bargeIn?.enabled ?? true,
+    ...(metrics.countInterruption !== undefined ? { onInterruption: metrics.countInterruption } : {}),
+    ...(config.agent.backchannels !== undefined ? { backchannels: config.agent.backchannels } : {}),
     ...parts.pipeline,
   };
   return {

@@ -21,6 +21,12 @@
 //
 // Whisper invents text on silence and noise: turns too short or too quiet are not sent, and known hallucination
 // phrases on a low-energy turn are dropped (hallucinations.ts).
+//
+// Interruptions that are not (barge-in-hold.ts): a barge-in holds the cut reply until its turn is known; a turn
+// over the agent's line that is nothing (too short or quiet, an empty or hallucinated transcript, only a backchannel:
+// backchannels.ts) leaves the line alone, or resumes it where the caller stopped hearing it; only a real one cuts it
+// (then as before). So a reply is stopped by its turn's signal only until it speaks: a newer turn supersedes it once
+// that turn is known to be real (at once when the agent's line is not playing).
 import type { Logger } from 'pino';
 import { ErrorKind, LogEvent, logError, type ErrorKindName } from '../observability/log.js';
 import { DspJobError } from '../audio/pool.js';
@@ -29,6 +35,8 @@ import { fallbackAudioNow, prepareFallback, type FallbackSource } from './fallba
 import { asrSkipReason, DEFAULT_ENERGY, shouldDropTranscript, type EnergyThresholds } from './hallucinations.js';
 import { heardText, type SpokenSentence } from './heard-text.js';
 import { speakSentence, UtteranceFrameStreams } from './sentence-audio.js';
+import { BackchannelMatcher, defaultBackchannels } from './backchannels.js';
+import { audioFrames, audioFromFrame, BargeInHold, keepAudio, letGoAudio, newResumableAudio, resumeFrame, type InterruptionVerdict, type ResumableAudio } from './barge-in-hold.js';
 import { TurnLatency, type TurnLatencyObserver, type TurnStage } from './latency.js';
 import { DeadlineExceeded } from './provider-call.js';
 import { SentenceQueue } from './sentence-queue.js';
@@ -127,6 +135,19 @@ export interface PipelineOptions {
   maxToolRounds?: number;
   /** Tools still running after this long: the filler line (default DEFAULT_FILLER_AFTER_MS). */
   fillerAfterMs?: number;
+  /** A barge-in that turns out to be nothing resumes the line (BARGE_IN_RESUME; default true). */
+  resumeAfterFalseBargeIn?: boolean;
+  /** Phrases that only say "I'm listening" (default: the language's, backchannels.ts). */
+  backchannels?: readonly string[];
+  /** A held reply with no verdict after this long is cut (default MAX_HOLD_MS). */
+  maxHoldMs?: number;
+  /**
+   * Real words said over the agent's line without enough speech to barge in (a short "no", "רגע") stop the line once
+   * transcribed, as a barge-in would (BARGE_IN; default true). False: the line plays on, the answer follows it.
+   */
+  stopLineOnWords?: boolean;
+  /** Told what became of each line the caller spoke over (metrics). */
+  onInterruption?: (verdict: InterruptionVerdict) => void;
 }
 
 /** What one turn's tool loop has done so far. */
@@ -140,11 +161,21 @@ interface TurnProgress {
 }
 
 /** An utterance the agent produced: its sentences as enqueued, and its message in the history (if any). */
-interface SpokenUtterance {
+interface SpokenUtterance extends ResumableAudio {
   id: string;
   sentences: SpokenSentence[];
   message: ChatMessage | undefined;
+  /** The id the playout knows it by: `id`, then `id~r1`, ... after each resume. */
+  playId: string;
+  /** Frames of the utterance before playId's first frame (where the last resume started). */
+  baseFrames: number;
+  resumes: number;
+  /** No more audio is coming (the pipeline ended it). */
+  isEnded: boolean;
 }
+
+/** Utterances that keep their audio for a resume (the latest few: older ones have been heard or cut). */
+const MAX_RESUMABLE_UTTERANCES = 4;
 
 export class PipelineAgent implements Agent {
   private readonly options: PipelineOptions;
@@ -170,6 +201,9 @@ export class PipelineAgent implements Agent {
   /** The tool loop's own lines in the call's language; the filler is synthesized once and cached like the fallback. */
   private readonly toolLines: ToolLines;
   private readonly fillerSource: FallbackSource;
+  private readonly backchannels: BackchannelMatcher;
+  /** A barge-in's cleared utterances, until its turn is known (barge-in-hold.ts). */
+  private held: BargeInHold<SpokenUtterance> | undefined;
 
   constructor(options: PipelineOptions) {
     this.options = options;
@@ -185,6 +219,7 @@ export class PipelineAgent implements Agent {
     };
     this.toolLines = toolLinesFor(options.languageCode ?? options.asrLanguage);
     this.fillerSource = { ...this.fallbackSource, text: this.toolLines.filler };
+    this.backchannels = new BackchannelMatcher(options.backchannels ?? defaultBackchannels(options.languageCode ?? options.asrLanguage));
   }
 
   /** Which providers this agent uses (logs, tests). */
@@ -218,7 +253,7 @@ export class PipelineAgent implements Agent {
     } catch (error) {
       this.onFailure(error, 'greeting', reply.signal, undefined);
     } finally {
-      if (this.reply === reply) this.reply = null;
+      if (this.reply === reply.controller) this.reply = null;
     }
   }
 
@@ -271,12 +306,14 @@ export class PipelineAgent implements Agent {
     if (ctx === null || turnSignal.aborted) return;
     const log = ctx.log;
     const latency = new TurnLatency(this.options.hangoverMs ?? 0, this.options.onTurnLatency);
-    const reply = this.newReply(turnSignal, ctx.signal);
-    // `signal` is the reply's own (barge-in, a newer turn, the call's end: nothing to say); `stageSignal` adds the
-    // turn's budget (time is up: say the fallback)
-    const signal = reply.signal;
+    // Over the agent's line (playing, or held by a barge-in) the turn may be nothing: the line is left alone until
+    // its words are known. Otherwise it supersedes the reply in flight at once, as it always did.
+    const isOverLine = this.held !== undefined || ctx.isPlaying;
+    let reply = isOverLine ? undefined : this.newReply(ctx.signal);
+    // the turn's own work (ASR): stopped by a newer turn, the call's end, or (when it has one) its reply's abort
+    const turnWork = AbortSignal.any([turnSignal, reply?.signal ?? ctx.signal]);
     const budget = this.options.turnDeadlineMs !== undefined ? new TurnBudget(latency.originMs, this.options.turnDeadlineMs) : undefined;
-    const stageSignal = budget !== undefined ? AbortSignal.any([signal, budget.signal]) : signal;
+    const stageSignal = budget !== undefined ? AbortSignal.any([turnWork, budget.signal]) : turnWork;
     let stage = 'asr';
     try {
       // 1. too short or too quiet: Whisper would invent something
@@ -284,38 +321,63 @@ export class PipelineAgent implements Agent {
       if (skipReason !== undefined) {
         log.info({ event: LogEvent.ASR_SKIP, turnId: turn.turnId, durationMs: turn.durationMs, peakDbfs: round1(turn.peakDbfs),
           reason: skipReason }, 'turn not transcribed');
+        this.nothingSaid(turn.turnId, skipReason);
         return;
       }
       // 2. the turn as a 16 kHz WAV, built in the pool (the turn's buffer is ours: it is transferred)
       const wav16k = await this.options.audio.utteranceToWav16k(turn.pcm8k, stageSignal);
-      if (signal.aborted) return;
+      if (turnWork.aborted) return;
       // 3. transcription
       const asrStartMs = performance.now();
       const text = await this.options.transcriber.transcribe({
         wav16k, language: this.options.asrLanguage, signal: stageSignal, ...(budget !== undefined ? { deadlineAtMs: budget.deadlineAtMs } : {}),
       });
-      if (signal.aborted) return;
+      if (turnWork.aborted) return;
       latency.mark('transcript');
       const asrMs = Math.round(performance.now() - asrStartMs);
       const attempts = (this.options.transcriber as { lastAttempts?: number }).lastAttempts;
       if (shouldDropTranscript(text, turn, this.thresholds)) {
+        const reason = text.trim().length === 0 ? 'empty' : 'hallucination';
         log.info({ event: LogEvent.ASR_SKIP, turnId: turn.turnId, text, meanDbfs: round1(turn.meanDbfs), peakDbfs: round1(turn.peakDbfs),
-          reason: text.trim().length === 0 ? 'empty' : 'hallucination', asrMs }, 'transcript dropped');
+          reason, asrMs }, 'transcript dropped');
+        this.nothingSaid(turn.turnId, reason);
         return;
       }
+      if (isOverLine && this.backchannels.isBackchannel(text)) {
+        // "uh-huh" over the agent: listening, not taking the turn (in the record, not answered)
+        log.info({ event: LogEvent.ASR_SKIP, turnId: turn.turnId, text, reason: 'backchannel', asrMs }, 'backchannel over the agent; not answered');
+        ctx.report({ kind: 'caller-text', turnId: turn.turnId, text });
+        this.nothingSaid(turn.turnId, 'backchannel');
+        return;
+      }
+      // a real turn: it cuts the held line (if any) and supersedes the reply in flight; a line still playing (the
+      // words were too short to barge in) stops now, and the history keeps what was heard of it
+      if (isOverLine && this.held === undefined && ctx.isPlaying && this.options.stopLineOnWords !== false) {
+        log.info({ event: LogEvent.BARGE_IN, turnId: turn.turnId, text }, 'real words over the agent; the line stops');
+        this.cutHeard(ctx.stopPlayback());
+        this.countInterruption('stopped_by_words');
+      }
+      reply ??= this.newReply(ctx.signal);
       log.info({ event: LogEvent.ASR_TEXT, turnId: turn.turnId, text, language: this.options.asrLanguage, provider: this.options.transcriber.name,
         asrMs, ...(attempts !== undefined ? { attempts } : {}), ...latency.fields() }, 'caller said');
       ctx.report({ kind: 'caller-text', turnId: turn.turnId, text, latencyMs: Math.round(performance.now() - latency.originMs) });
       this.remember({ role: 'user', content: text });
       // 4-6. the reply, streamed, cut, synthesized and played sentence by sentence
       stage = 'reply';
-      await this.reply_(`reply-${turn.turnId}`, turn.turnId, signal, latency, budget);
+      await this.reply_(`reply-${turn.turnId}`, turn.turnId, reply.signal, latency, budget);
     } catch (error) {
-      this.onFailure(error, stage, signal, turn.turnId, latency);
+      // a turn whose words cannot be known is taken as real: the held line is cut (the fallback follows)
+      if (reply === undefined && !turnWork.aborted) this.cutHeld();
+      this.onFailure(error, stage, reply?.signal ?? turnWork, turn.turnId, latency);
     } finally {
       budget?.release();
-      if (this.reply === reply) this.reply = null;
+      if (reply !== undefined && this.reply === reply.controller) this.reply = null;
     }
+  }
+
+  /** A turn that said nothing: a line it held (after a barge-in) resumes; one still playing just goes on. */
+  private nothingSaid(turnId: number, reason: string): void {
+    if (this.held !== undefined) this.resumeHeld(`turn ${turnId}: ${reason}`);
   }
 
   /**
@@ -346,19 +408,117 @@ export class PipelineAgent implements Agent {
       this.logProviderFailure(error, `say ${utteranceId}`);
       return false;
     } finally {
-      if (this.reply === reply) this.reply = null;
+      if (this.reply === reply.controller) this.reply = null;
     }
   }
 
   onBargeIn(heard: HeardInfo): void {
+    this.cutHeld();
+    for (const progress of heard.utterances) this.awaitingFirstFrame.delete(progress.utteranceId);
+    if (this.holdCleared(heard)) return;
+    this.cutHeard(heard);
+    this.countInterruption('cut');
+  }
+
+  private countInterruption(verdict: InterruptionVerdict): void {
+    try {
+      this.options.onInterruption?.(verdict);
+    } catch {
+      // metrics must not break a call
+    }
+  }
+
+  /** The reply stops, and the history keeps what was heard of each utterance that was cleared. */
+  private cutHeard(heard: HeardInfo): void {
     this.reply?.abort(new Error('barge-in'));
     this.reply = null;
     for (const progress of heard.utterances) {
       this.awaitingFirstFrame.delete(progress.utteranceId);
       const utterance = this.spoken.get(progress.utteranceId);
       if (utterance === undefined) continue;
-      this.truncate(utterance, progress.framesHeard);
+      this.truncate(utterance, utterance.baseFrames + progress.framesHeard);
     }
+  }
+
+  /** The turn that barged in was too short to keep: nothing was said, the held line resumes. */
+  onBargeInDropped(): void {
+    if (this.held !== undefined) this.resumeHeld('the turn was too short');
+  }
+
+  /**
+   * Holds what a barge-in cleared instead of cutting it (barge-in-hold.ts), when resuming is on and every cleared
+   * utterance of ours can be resumed and something of them was not heard yet. False: cut as before.
+   */
+  private holdCleared(heard: HeardInfo): boolean {
+    if (this.options.resumeAfterFalseBargeIn === false || this.ctx === null) return false;
+    const entries: { utterance: SpokenUtterance; framesHeard: number }[] = [];
+    let isAllHeard = true;
+    for (const progress of heard.utterances) {
+      const utterance = this.spoken.get(progress.utteranceId);
+      if (utterance === undefined) continue; // a filler or fallback line: not resumed
+      if (!utterance.isResumable) return false;
+      const framesHeard = utterance.baseFrames + progress.framesHeard;
+      if (!utterance.isEnded || framesHeard < audioFrames(utterance)) isAllHeard = false;
+      entries.push({ utterance, framesHeard });
+    }
+    if (entries.length === 0 || isAllHeard) return false;
+    const hold = new BargeInHold<SpokenUtterance>(() => {
+      if (this.held !== hold) return;
+      this.log?.info({ event: LogEvent.BARGE_IN, heldMs: Math.round(performance.now() - hold.startedAtMs) }, 'no verdict on the barge-in in time; the held reply is cut');
+      this.cutHeld('expired');
+    }, this.options.maxHoldMs);
+    for (const entry of entries) hold.add(entry.utterance, entry.framesHeard);
+    this.held = hold;
+    this.log?.info({ event: LogEvent.BARGE_IN, isHeld: true, utterances: entries.map((e) => ({ utteranceId: e.utterance.id, framesHeard: e.framesHeard })) },
+      'reply held until the interruption is known');
+    return true;
+  }
+
+  /** The held line was interrupted for real: the reply stops and the history keeps what was heard (as before holds). */
+  private cutHeld(verdict: InterruptionVerdict = 'cut'): void {
+    const hold = this.held;
+    if (hold === undefined) return;
+    this.held = undefined;
+    hold.end();
+    this.countInterruption(verdict);
+    this.reply?.abort(new Error('barge-in'));
+    this.reply = null;
+    for (const { item, framesHeard } of hold.entries) this.truncate(item, framesHeard);
+  }
+
+  /** The interruption was nothing: each held utterance plays again from a little before the caller's last heard frame. */
+  private resumeHeld(why: string): void {
+    const hold = this.held;
+    const ctx = this.ctx;
+    if (hold === undefined) return;
+    if (hold.entries.some((entry) => !entry.item.isResumable)) {
+      this.cutHeld(); // its audio was let go meanwhile: it cannot be resumed after all
+      return;
+    }
+    this.held = undefined;
+    hold.end();
+    if (ctx === null) return;
+    const resumed: { utteranceId: string; fromFrame: number; frames: number }[] = [];
+    for (const { item: utterance, framesHeard } of hold.entries) {
+      const frames = audioFrames(utterance);
+      if (utterance.isEnded && framesHeard >= frames) {
+        // heard to its end before the clear (its mark was flushed): it counts as played
+        this.onUtterancePlayed({ utteranceId: utterance.playId, frames });
+        continue;
+      }
+      const fromFrame = resumeFrame(framesHeard);
+      this.spoken.delete(utterance.playId);
+      utterance.playId = `${utterance.id}~r${++utterance.resumes}`;
+      utterance.baseFrames = fromFrame;
+      this.spoken.set(utterance.playId, utterance);
+      const audio = audioFromFrame(utterance, fromFrame);
+      if (audio.length > 0) ctx.enqueue(audio, utterance.playId);
+      if (utterance.isEnded) ctx.endUtterance(utterance.playId);
+      resumed.push({ utteranceId: utterance.id, fromFrame, frames });
+    }
+    ctx.log.info({ event: LogEvent.BARGE_IN, isResumed: true, why, heldMs: Math.round(performance.now() - hold.startedAtMs), resumed }, 'not an interruption; the line resumes');
+    ctx.report({ kind: 'note', note: 'barge-in-resumed', data: { why, resumed } });
+    this.countInterruption('resumed');
   }
 
   onUtteranceStarted(utteranceId: string, sentAtMs: number): void {
@@ -375,6 +535,7 @@ export class PipelineAgent implements Agent {
     const utterance = this.spoken.get(played.utteranceId);
     this.spoken.delete(played.utteranceId);
     if (utterance !== undefined) {
+      letGoAudio(utterance);
       const text = utterance.sentences.map((s) => s.text).join(' ');
       this.ctx?.report({ kind: 'agent-said', utteranceId: utterance.id, text, heardText: text, isCut: false });
     }
@@ -383,6 +544,8 @@ export class PipelineAgent implements Agent {
   onCallEnd(_reason?: CallEndReason): void {
     if (this.dtmfTimer !== null) clearTimeout(this.dtmfTimer);
     this.dtmfTimer = null;
+    this.held?.end();
+    this.held = undefined;
     this.reply?.abort(new Error('call ended'));
     this.reply = null;
     this.ctx = null;
@@ -501,7 +664,7 @@ export class PipelineAgent implements Agent {
         const result = await this.options.synthesizer.synthesize(this.toolLines.filler, signal);
         mulaw = await this.toMulaw(result, signal);
       }
-      if (mulaw === undefined || signal.aborted || this.ctx !== ctx) return;
+      if (mulaw === undefined || signal.aborted || this.ctx !== ctx || this.held !== undefined) return;
       budget?.release();
       latency.mark('first_audio');
       this.awaitFirstFrame(utteranceId, latency);
@@ -538,16 +701,18 @@ export class PipelineAgent implements Agent {
       .catch((error: unknown) => this.onFailure(error, 'reply', reply.signal, turnId, latency))
       .finally(() => {
         budget?.release();
-        if (this.reply === reply) this.reply = null;
+        if (this.reply === reply.controller) this.reply = null;
       });
   }
 
 
-  private newReply(...signals: AbortSignal[]): { signal: AbortSignal; abort: (reason?: unknown) => void } {
+  private newReply(...signals: AbortSignal[]): { signal: AbortSignal; controller: AbortController } {
+    // a new reply is something real to say: a held line is cut
+    this.cutHeld();
     this.reply?.abort(new Error('superseded'));
     const controller = new AbortController();
     this.reply = controller;
-    return { signal: AbortSignal.any([controller.signal, ...signals]), abort: (reason) => controller.abort(reason) };
+    return { signal: AbortSignal.any([controller.signal, ...signals]), controller };
   }
 
   /**
@@ -585,7 +750,9 @@ export class PipelineAgent implements Agent {
         queue.close(error);
       }
     })();
-    const utterance: SpokenUtterance = { id: utteranceId, sentences: [], message: undefined };
+    const utterance: SpokenUtterance = {
+      id: utteranceId, sentences: [], message: undefined, playId: utteranceId, baseFrames: 0, resumes: 0, isEnded: false, ...newResumableAudio(),
+    };
     const sentenceDeps = { synthesizer: this.options.synthesizer, toMulaw: (result: SynthesisResult, s: AbortSignal) => this.toMulaw(result, s), streams: new UtteranceFrameStreams() };
     let failure: unknown;
     try {
@@ -604,12 +771,13 @@ export class PipelineAgent implements Agent {
             // first_frame is marked when the playout writes this sentence's first frame (onUtteranceStarted)
             if (latency !== undefined && utterance.sentences.length === 0) this.awaitFirstFrame(utteranceId, latency);
           }
-          ctx.enqueue(mulaw, utteranceId);
           if (spoken === undefined) {
             spoken = { text: sentence, frames: 0 };
             this.recordSentence(utterance, spoken);
           }
           spoken.frames += Math.ceil(mulaw.length / FRAME_BYTES);
+          // to the playout, or (while a barge-in holds the line) kept for the resume
+          this.output(ctx, utterance, mulaw);
           return true;
         });
         if (audio.frames > 0) servedTts.add(audio.provider);
@@ -632,7 +800,8 @@ export class PipelineAgent implements Agent {
     const llmError = queue.error;
     if (utterance.sentences.length > 0) {
       // what was said is said: end the utterance (its mark follows) even when something failed after it
-      if (this.ctx === ctx) ctx.endUtterance(utteranceId);
+      utterance.isEnded = true;
+      if (this.ctx === ctx && this.held?.has(utterance) !== true) ctx.endUtterance(utterance.playId);
       // which providers served this reply, for its record (a fail-over shows here)
       const llm = servedLlm?.() ?? (latency !== undefined ? this.options.responder.name : undefined);
       if (this.ctx === ctx) ctx.report({ kind: 'note', note: 'providers', data: { utteranceId, tts: [...servedTts], ...(llm !== undefined ? { llm } : {}) } });
@@ -657,12 +826,27 @@ export class PipelineAgent implements Agent {
     }
   }
 
+  /** One sentence's audio to the playout, or (while a barge-in holds the line) kept for the resume only. */
+  private output(ctx: AgentContext, utterance: SpokenUtterance, mulaw: Uint8Array): void {
+    keepAudio(utterance, mulaw);
+    const hold = this.held;
+    if (hold !== undefined) {
+      hold.add(utterance, 0);
+      if (!utterance.isResumable) this.cutHeld(); // it outgrew what a resume keeps: the barge-in cuts it after all
+      return;
+    }
+    ctx.enqueue(mulaw, utterance.playId);
+  }
+
   private recordSentence(utterance: SpokenUtterance, sentence: SpokenSentence): void {
     utterance.sentences.push(sentence);
     if (utterance.message === undefined) {
       utterance.message = { role: 'assistant', content: sentence.text };
       this.remember(utterance.message);
-      this.spoken.set(utterance.id, utterance);
+      this.spoken.set(utterance.playId, utterance);
+      // only the latest few keep their audio for a resume (marks that never come must not pile audio up)
+      let keep = MAX_RESUMABLE_UTTERANCES;
+      for (const older of [...this.spoken.values()].reverse()) if (keep-- <= 0) letGoAudio(older);
     } else {
       utterance.message.content = utterance.sentences.map((s) => s.text).join(' ');
     }
@@ -670,7 +854,8 @@ export class PipelineAgent implements Agent {
 
   /** Keeps what the caller heard of `utterance` in the history (nothing heard: the message goes). */
   private truncate(utterance: SpokenUtterance, framesHeard: number): void {
-    this.spoken.delete(utterance.id);
+    this.spoken.delete(utterance.playId);
+    letGoAudio(utterance);
     const message = utterance.message;
     if (message === undefined) return;
     const text = heardText(utterance.sentences, framesHeard);

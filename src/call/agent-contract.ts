@@ -67,6 +67,13 @@ export interface HeardInfo {
   readonly framesHeard: number;
 }
 
+/**
+ * What the caller's words so far say about a pending barge-in (Agent.bargeInWords): 'unknown' (no words known, as
+ * with batch ASR: the speech time decides), 'backchannel' (only words like "uh-huh", "ok", "כן": the agent goes on)
+ * or 'words' (words that are not a backchannel: barge in now).
+ */
+export type BargeInWords = 'unknown' | 'backchannel' | 'words';
+
 /** Given to Agent.onUtterancePlayed when Twilio returns the utterance's mark (the caller heard all of it). */
 export interface PlayedInfo {
   readonly utteranceId: string;
@@ -119,12 +126,23 @@ export interface Agent {
   onCallStart(ctx: AgentContext): void | Promise<void>;
   /**
    * A finished caller turn. `signal` is aborted on barge-in, when a newer turn arrives, and at the end of the call:
-   * pass it down to every provider request made for this turn.
+   * pass it down to every provider request made for this turn (the AI agent keeps a reply that is already speaking
+   * past it until it knows whether the interruption was real: src/agent/barge-in-hold.ts).
    */
   onTurn(turn: CallerTurn, signal: AbortSignal): void | Promise<void>;
   onDtmf(digit: string): void;
   /** The caller spoke over the agent: playback was cleared and the current turn's signal aborted. */
   onBargeIn(heard: HeardInfo): void;
+  /**
+   * The turn that barged in was dropped by the turn detector as too short (a cough, a click): nothing was said, so an
+   * agent that held its cut reply may resume it (see src/agent/barge-in-hold.ts). Never for a turn that reached onTurn.
+   */
+  onBargeInDropped?(): void;
+  /**
+   * Per-frame path, while the caller speaks over the agent and a barge-in is pending: what the words heard so far
+   * say (an agent with streaming ASR). Must be cheap and must not allocate; absent: 'unknown'.
+   */
+  bargeInWords?(): BargeInWords;
   /**
    * The utterance's first frame was written to Twilio; `sentAtMs` is performance.now() of that write. Once per
    * utterance that has audio; never for one cleared before its first frame went out.

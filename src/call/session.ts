@@ -11,7 +11,7 @@
 // The session ends on `stop`, on the socket's close, on idle timeout or on the agent's hang-up, and leaves nothing
 // behind: its clock subscription, DSP slot, buffers, in-flight agent work and registry entry all go.
 import type { Logger } from 'pino';
-import type { Agent, AgentContext, AgentFactory, AgentReport, CallEndReason, CallerTurn, CallInfo, HeardInfo } from './agent-contract.js';
+import type { Agent, AgentContext, AgentFactory, AgentReport, BargeInWords, CallEndReason, CallerTurn, CallInfo, HeardInfo } from './agent-contract.js';
 import type { CallCommand, CallEventSink, CommandResult } from './events.js';
 import type { CallAudioTaps, StreamAudioTap } from './audio-tap.js';
 import type { ClockSubscription, FrameClock } from '../audio/clock.js';
@@ -409,8 +409,23 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     if (agent !== null) this.guard('onTurn', () => agent.onTurn(turn, abort.signal), abort.signal);
   }
 
-  onTurnDropped(): void {
+  onTurnDropped(durationMs: number, wasBargeIn: boolean): void {
     this.deps.stats.turnsTooShort++;
+    const agent = this.agent;
+    if (!wasBargeIn || agent?.onBargeInDropped === undefined) return;
+    this.log.info({ event: LogEvent.BARGE_IN, durationMs, isDropped: true }, 'the turn that barged in was too short; telling the agent');
+    this.guard('onBargeInDropped', () => agent.onBargeInDropped!());
+  }
+
+  /** Per-frame path while a barge-in is pending: the agent's word verdict (streaming ASR), without allocating. */
+  bargeInWords(): BargeInWords {
+    const agent = this.agent;
+    if (agent === null || agent.bargeInWords === undefined) return 'unknown';
+    try {
+      return agent.bargeInWords();
+    } catch {
+      return 'unknown';
+    }
   }
 
   // ---- outbound and timers ----

@@ -5,11 +5,16 @@
 // in stream time and in samples (frames appended, pre-roll and filled silence included), so a stream whose timestamps
 // lie still cannot grow a turn past maxTurnMs of audio.
 // Barge-in policy lives here too: an onset while the agent is playing becomes a barge-in once the caller has spoken
-// for minSpeechMs (so a click or a cough does not cut the agent off); it can be switched off. Speech time counts the
-// onset plus the turn's frames louder than the line's idle level by speechMarginDb (the VAD's hangover is silence).
+// for minSpeechMs (default 350 ms, config BARGE_IN_MIN_SPEECH_MS), so that a click, a cough or an "uh-huh" (about
+// 250 ms of sound: measured with the real VAD, it counts at most ~260 ms) does not cut the agent off, while speech
+// clears it about 350-400 ms after its start; it can be switched off. Speech time counts the onset plus the turn's
+// frames louder than the line's idle level by speechMarginDb (the VAD's hangover is silence), over the whole time since
+// the onset. Where the agent knows the caller's words while they speak (streaming ASR), it is asked on each pending
+// frame (TurnListener.bargeInWords): words that are not a backchannel barge in at once, only backchannel words hold
+// the barge-in off, and 'unknown' (batch ASR, no words yet) leaves the decision to the speech time.
 // A turn's audio is collected into 1 s chunks from the thread's TurnAudioPool, given back when the turn ends: nothing
 // is allocated per frame, and a call that is not speaking holds no turn buffer.
-import type { CallerTurn } from './agent-contract.js';
+import type { BargeInWords, CallerTurn } from './agent-contract.js';
 import { threadTurnAudioPool, type TurnAudioPool } from './turn-audio-pool.js';
 import { FRAME_MS, SAMPLES_PER_FRAME } from '../twilio/media-format.js';
 
@@ -40,8 +45,13 @@ export interface TurnListener {
   /** The caller has spoken over the agent for minSpeechMs. `atMs`: stream time of the speech's start. */
   onBargeIn(atMs: number): void;
   onTurn(turn: CallerTurn): void;
-  /** A VAD turn too short to keep (counted by the caller). */
-  onTurnDropped?(durationMs: number): void;
+  /** A VAD turn too short to keep (counted by the caller); `wasBargeIn`: it had interrupted the agent. */
+  onTurnDropped?(durationMs: number, wasBargeIn: boolean): void;
+  /**
+   * Per-frame path, while a barge-in is pending: what the caller's words so far say (streaming ASR); undefined or
+   * 'unknown': decide by speech time. Must not allocate.
+   */
+  bargeInWords?(): BargeInWords;
 }
 
 const enum State {
@@ -163,7 +173,9 @@ export class TurnDetector {
   }
 
   private checkBargeIn(): void {
-    if (this.voicedMs < this.options.bargeIn.minSpeechMs) return;
+    const words = this.listener.bargeInWords?.() ?? 'unknown';
+    if (words === 'backchannel') return; // still pending: later words (or the turn's own verdict) decide
+    if (words !== 'words' && this.voicedMs < this.options.bargeIn.minSpeechMs) return;
     this.isBargeInPending = false;
     if (!this.listener.isAgentPlaying()) return;
     this.wasBargeIn = true;
@@ -181,7 +193,7 @@ export class TurnDetector {
     }
     if (durationMs < this.options.minTurnMs) {
       this.releaseChunks();
-      this.listener.onTurnDropped?.(durationMs);
+      this.listener.onTurnDropped?.(durationMs, this.wasBargeIn);
       return;
     }
     this.turnCount++;

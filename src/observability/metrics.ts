@@ -79,6 +79,13 @@ const providerFailovers = new Counter({
   registers: [threadRegistry],
 });
 
+const interruptions = new Counter({
+  name: `${METRIC_PREFIX}interruptions_total`,
+  help: 'What became of the AI agent\'s line when the caller spoke over it: resumed (a false barge-in), cut (a real one), expired (no verdict in time, cut), stopped_by_words (real words too short to barge in)',
+  labelNames: ['verdict'],
+  registers: [threadRegistry],
+});
+
 // Counted here rather than in EdgeThreadStats (the media socket's counters): only the webhook handler moves it.
 const webhooksRefusedDraining = new Counter({
   name: `${METRIC_PREFIX}webhooks_refused_draining_total`,
@@ -117,6 +124,11 @@ export function countProviderError(provider: string, kind: string): void {
 /** One request served by the next provider of its stage after `from` failed. */
 export function countProviderFailover(stage: string, from: string, to: string): void {
   providerFailovers.inc({ stage: labelValue('stage', stage), from: labelValue('provider', from), to: labelValue('provider', to) });
+}
+
+/** One interruption's outcome (src/agent/barge-in-hold.ts): resumed, cut, expired or stopped_by_words. Per turn. */
+export function countInterruption(verdict: string): void {
+  interruptions.inc({ verdict: labelValue('verdict', verdict) });
 }
 
 /** One incoming-call webhook refused with 503 because this instance is draining. */

@@ -3,8 +3,8 @@
 // conversation's utterances (conv-he), spaced so that the greeting and the first reply play out, then the second
 // utterance repeated while the second reply plays. Each turn is transcribed from a valid 16 kHz WAV with Hebrew set,
 // the replies are synthesized by Google (LINEAR16 with its WAV header, which never reaches the caller) and played
-// with marks; the caller's barge-in aborts the streamed reply in flight (the fake sees its socket close) and the
-// next request carries only what the caller heard of it.
+// with marks; the caller's barge-in clears the line and, once its turn is transcribed as real words, aborts the
+// streamed reply in flight (the fake sees its socket close); the next request carries only what the caller heard of it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallerResult } from '../../src/cli/caller.js';
 import { CUT_MARK } from '../../src/agent/heard-text.js';
@@ -42,7 +42,9 @@ beforeAll(async () => {
     transcript: (index) => TRANSCRIPTS[index] ?? 'עוד משהו',
     reply: (index) => [REPLY_1, REPLY_2, REPLY_3][index] ?? 'כן.',
     chunkChars: 3,
-    chunkDelayMs: (index) => (index === 1 ? 30 : 5), // reply 2 is still streaming when the caller cuts in
+    // reply 2 is still streaming when the caller cuts in, and still when that turn is known to be real (the reply is
+    // held until then: src/agent/barge-in-hold.ts), about 2.5 s later
+    chunkDelayMs: (index) => (index === 1 ? 70 : 5),
   });
   googleFake = await startFakeGoogleTts({ account, msPerChar: 40 });
   server = await startServer({

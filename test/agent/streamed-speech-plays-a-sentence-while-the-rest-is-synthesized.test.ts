@@ -203,13 +203,17 @@ describe('streamed TTS in the pipeline', () => {
     await ctx.until(() => ctx.of('reply-3').some((p) => p.type === 'enqueue'));
     const before = ctx.played.length;
     agent.onBargeIn({ atMs: 0, framesHeard: 0, utterances: [{ utteranceId: 'reply-3', framesQueued: 1, framesSent: 0, framesHeard: 0, wasEnded: false }] });
+    // the reply is held until the interrupting turn is known (barge-in-hold.ts): it is real, so the reply is cut
+    const next = agent.onTurn({ ...turn(30), wasBargeIn: true }, new AbortController().signal);
     const request = speechOf(FIRST).at(-1)!;
-    await openaiFake.waitFor(() => request.wasAbortedByClient, 3000);
+    await openaiFake.waitFor(() => request.wasAbortedByClient, 5000);
     hold.open();
     await done;
+    await next;
     // (its end follows, as for any reply cut by a barge-in; the playout has cleared it already)
-    expect(ctx.played.slice(before).filter((p) => p.type !== 'end')).toEqual([]);
-    expect(speechOf(SECOND)).toHaveLength(secondBefore);
+    expect(ctx.played.slice(before).filter((p) => p.id === 'reply-3' && p.type !== 'end')).toEqual([]);
+    // the second sentence was synthesized once: for the interrupting turn's own reply, never for reply-3
+    expect(speechOf(SECOND)).toHaveLength(secondBefore + 1);
     agent.onCallEnd('stop');
   });
 

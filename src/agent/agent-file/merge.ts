@@ -53,6 +53,7 @@ export function mergeAgentWithEnv(file: { path: string; contents: AgentFileConte
       callerMemory: fromFile?.callerMemory ?? false,
       vocabulary: fromFile?.vocabulary ?? [],
       normalizeNumbers: env.normalizeNumbers ?? fromFile?.normalizeNumbers,
+      ...(fromFile?.backchannels !== undefined ? { backchannels: fromFile.backchannels } : {}),
       summary: summary !== undefined ? { fields: summary.fields, webhook: summary.webhook } : undefined,
     },
   };

@@ -67,6 +67,8 @@ export interface ResolvedAgent {
   normalizeNumbers: boolean | undefined;
   /** undefined when the file declares no summary. */
   summary: SummarySpec | undefined;
+  /** The file's backchannels (replacing its language's defaults, src/agent/backchannels.ts); absent: the defaults. */
+  backchannels?: readonly string[];
 }
 
 export const DEFAULT_AGENT_NAME = 'ai-crmd';

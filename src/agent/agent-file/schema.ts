@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { BUILT_IN_TOOL_NAMES, type JsonSchemaObject } from './resolved-agent.js';
 import { closestName } from './closest-name.js';
+import { MAX_BACKCHANNEL_PHRASE_CHARS, MAX_BACKCHANNELS } from '../backchannels.js';
 
 export const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 /** Transfer names: letters of any script (a Hebrew desk's name is fine), digits, _ and -, from a letter or digit. */
@@ -175,6 +176,11 @@ const agentFileShape = {
   normalizeNumbers: z.boolean({ error: 'must be true or false' }).optional(),
   tools: z.array(toolSchema, { error: 'must be a list of tools' }).max(MAX_TOOLS, `must declare at most ${MAX_TOOLS} tools`).optional(),
   summary: strictMapping(summaryShape, 'summary').optional(),
+  /** Words that only say "I'm listening" (uh-huh, כן): said over the agent they do not interrupt it; replaces the language's list. */
+  backchannels: z
+    .array(line(MAX_BACKCHANNEL_PHRASE_CHARS), { error: 'must be a list of short phrases, like [uh-huh, ok]' })
+    .max(MAX_BACKCHANNELS, `must list at most ${MAX_BACKCHANNELS} phrases`)
+    .optional(),
 };
 export const AgentFileSchema = strictMapping(agentFileShape, 'an agent file');
 
