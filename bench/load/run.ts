@@ -225,7 +225,7 @@ async function main(): Promise<void> {
   const run = await runLoad(args);
   if (args.json) writeFileSync(args.json, JSON.stringify({ args, ...run }, null, 2));
   if (args.write && run.sweeps.length > 0) {
-    writeLoadReport(run, { workers: args.workers, edgeThreads: args.edgeThreads, windowS: args.windowS, settleS: args.settleS, boundMs: args.boundMs });
+    writeLoadReport(run, { workers: args.workers, edgeThreads: args.edgeThreads, windowS: args.windowS, settleS: args.settleS, boundMs: args.boundMs, conversation: args.conversation });
   }
 }
 
