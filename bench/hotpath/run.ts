@@ -20,6 +20,10 @@
  *   node --expose-gc dist/bench/hotpath/run.js [--baseline <ref>] [--calls N] [--ticks T] [--rounds R] [--no-write]
  *     [--no-callgrind] [--recording]
  *
+ * `--conversation talk-over`: the callers speak over every echo (bench/load's talk-over conversation: a barge-in, a
+ * clear, a new turn and a new playback every few seconds per call) instead of listening. `--conversations`: no
+ * baseline; this build's instructions per frame with the listening and the talk-over callers side by side.
+ *
  * `--recording` (`npm run bench:recording`): instead of two builds, this build with RECORD_AUDIO off and on, the same
  * workload and the same two figures; on, every call's audio goes through its tap (src/recording/stream-audio-blocks.ts)
  * and each tick's blocks leave in one real MessageChannel postMessage with their ArrayBuffers transferred, as an edge
@@ -27,12 +31,12 @@
  * appending blocks to files in the temp folder (fs promises; libuv's threads count, since the process's CPU does).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { findRepoRoot, loadConversation } from '../load/conversation.js';
+import { findRepoRoot, loadConversation, type ConversationKind } from '../load/conversation.js';
 import { machineLine, replaceSection } from '../load/results-file.js';
 import { serializeConnected, serializeStart } from '../../src/twilio/caller-messages.js';
 import { FRAME_MS, MEDIA_SUBPROTOCOL, MULAW_MEDIA_FORMAT } from '../../src/twilio/media-format.js';
@@ -45,7 +49,10 @@ const CALLGRIND_SHORT_TICKS = 200;
 const CALLGRIND_LONG_TICKS = 600;
 const CALLGRIND_WARMUP_TICKS = 1200;
 
-interface Args { baseline: string; calls: number; ticks: number; rounds: number; isWriting: boolean; isCounting: boolean; isRecording: boolean }
+interface Args {
+  baseline: string; calls: number; ticks: number; rounds: number; isWriting: boolean; isCounting: boolean; isRecording: boolean;
+  conversation: ConversationKind; isComparingConversations: boolean;
+}
 
 function parseArgs(argv: string[]): Args {
   const value = (name: string, fallback: string): string => {
@@ -65,6 +72,8 @@ function parseArgs(argv: string[]): Args {
     isWriting: !argv.includes('--no-write'),
     isCounting: !argv.includes('--no-callgrind'),
     isRecording: argv.includes('--recording'),
+    conversation: value('--conversation', 'listening') as ConversationKind,
+    isComparingConversations: argv.includes('--conversations'),
   };
 }
 
@@ -73,7 +82,11 @@ function buildBaseline(root: string, ref: string): { dir: string; commit: string
   const commit = execFileSync('git', ['rev-parse', '--short', ref], { cwd: root }).toString().trim();
   const dir = join(tmpdir(), `ai-crmd-bench-baseline-${commit}`);
   if (!existsSync(join(dir, 'dist', 'src', 'edge', 'media-socket.js'))) {
-    if (!existsSync(dir)) execFileSync('git', ['worktree', 'add', '--detach', dir, commit], { cwd: root, stdio: 'inherit' });
+    // an export of the commit's files (git archive), not a worktree: the repository's metadata is left as it is
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true });
+      execFileSync('sh', ['-c', `git archive ${commit} | tar -x -C '${dir}'`], { cwd: root, stdio: 'inherit' });
+    }
     for (const linked of ['node_modules', 'build']) {
       if (!existsSync(join(dir, linked))) symlinkSync(join(root, linked), join(dir, linked), 'dir');
     }
@@ -234,7 +247,7 @@ const median = (xs: number[]): number => {
 async function runChild(argv: string[]): Promise<void> {
   const at = (name: string): string => argv[argv.indexOf(name) + 1] ?? '';
   const build = await loadBuild('child', at('--child'), argv.includes('--record-audio'));
-  const conversation = loadConversation();
+  const conversation = loadConversation({ kind: argv.includes('--talk-over') ? 'talk-over' : 'listening' });
   const calls = Number(at('--calls'));
   // warm-up long enough for every code path of the loop (speech, pauses, echoes) to be compiled before counting
   runRound(build, { calls, ticks: CALLGRIND_WARMUP_TICKS }, conversation);
@@ -243,13 +256,13 @@ async function runChild(argv: string[]): Promise<void> {
 }
 
 /** Instructions (callgrind's `I refs`, all threads) of one child run of `distDir`'s build; null when it failed. */
-function countInstructions(distDir: string, calls: number, ticks: number, isRecordingOn = false): Promise<number | null> {
+function countInstructions(distDir: string, calls: number, ticks: number, isRecordingOn = false, conversation: ConversationKind = 'listening'): Promise<number | null> {
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve) => {
     const child = spawn('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null',
       // --predictable: V8 on one thread with fixed seeds, so the same run counts the same (to about 0.05%)
       process.execPath, '--predictable', script, '--child', distDir, '--calls', String(calls), '--ticks', String(ticks),
-      ...(isRecordingOn ? ['--record-audio'] : [])],
+      ...(isRecordingOn ? ['--record-audio'] : []), ...(conversation === 'talk-over' ? ['--talk-over'] : [])],
     { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -273,10 +286,14 @@ async function main(): Promise<void> {
     await mainRecording(args);
     return;
   }
+  if (args.isComparingConversations) {
+    await mainConversations(args);
+    return;
+  }
   const root = findRepoRoot();
   const baseline = buildBaseline(root, args.baseline);
   const builds = [await loadBuild(`before (${baseline.commit})`, join(baseline.dir, 'dist')), await loadBuild('after (this commit)', join(root, 'dist'))];
-  const conversation = loadConversation();
+  const conversation = loadConversation({ kind: args.conversation });
   const workload = { calls: args.calls, ticks: args.ticks };
   // warm-up: JIT and pools, both builds
   for (const build of builds) runRound(build, { calls: args.calls, ticks: 300 }, conversation);
@@ -319,8 +336,8 @@ async function main(): Promise<void> {
     for (const dist of dists) {
       // the two runs of one build side by side (2 cores); the counts do not depend on timing
       const [short, long] = await Promise.all([
-        countInstructions(dist, CALLGRIND_CALLS, CALLGRIND_SHORT_TICKS),
-        countInstructions(dist, CALLGRIND_CALLS, CALLGRIND_LONG_TICKS),
+        countInstructions(dist, CALLGRIND_CALLS, CALLGRIND_SHORT_TICKS, false, args.conversation),
+        countInstructions(dist, CALLGRIND_CALLS, CALLGRIND_LONG_TICKS, false, args.conversation),
       ]);
       perFrame.push(short === null || long === null ? NaN : (long - short) / (CALLGRIND_CALLS * (CALLGRIND_LONG_TICKS - CALLGRIND_SHORT_TICKS)));
     }
@@ -344,6 +361,42 @@ async function main(): Promise<void> {
   const body = lines.join('\n');
   process.stdout.write(`\n${body}\n`);
   if (args.isWriting) replaceSection('hotpath', body);
+}
+
+/** --conversations: this build's instructions per frame with listening and with talk-over callers. */
+async function mainConversations(args: Args): Promise<void> {
+  const dist = join(findRepoRoot(), 'dist');
+  if (!hasValgrind()) throw new Error('--conversations counts instructions: valgrind is not installed');
+  const kinds: ConversationKind[] = ['listening', 'talk-over'];
+  const perFrame: number[] = [];
+  for (const kind of kinds) {
+    process.stdout.write(`hotpath --conversations: counting ${kind} under callgrind\n`);
+    const [short, long] = await Promise.all([
+      countInstructions(dist, CALLGRIND_CALLS, CALLGRIND_SHORT_TICKS, false, kind),
+      countInstructions(dist, CALLGRIND_CALLS, CALLGRIND_LONG_TICKS, false, kind),
+    ]);
+    perFrame.push(short === null || long === null ? NaN : (long - short) / (CALLGRIND_CALLS * (CALLGRIND_LONG_TICKS - CALLGRIND_SHORT_TICKS)));
+  }
+  const [l, t] = perFrame as [number, number];
+  const body = [
+    '## Per-frame cost with callers who talk over the agent (bench/hotpath --conversations)',
+    '',
+    machineLine(),
+    '',
+    `The hot-path workload (MediaSocket over a stub socket into the real call engine, manual clock, ${CALLGRIND_CALLS} calls), this build, ` +
+    'with the listening callers and with the talk-over ones (conv-en looped as recorded: every echo is cut by a barge-in, so each call ' +
+    'makes a barge-in, a clear, a new turn and a new playback about every 6.3 s). Instructions per inbound frame under callgrind ' +
+    `(the ${CALLGRIND_LONG_TICKS}-tick run less the ${CALLGRIND_SHORT_TICKS}-tick one, after a ${CALLGRIND_WARMUP_TICKS}-tick warm-up).`,
+    '',
+    '| callers | instructions per inbound frame | per call-second |',
+    '|---|---:|---:|',
+    `| listening | ${Math.round(l)} | ${Math.round(l * 50)} |`,
+    `| talk-over | ${Math.round(t)} | ${Math.round(t * 50)} |`,
+    '',
+    `talk-over / listening: **${(t / l).toFixed(3)}x** (${t >= l ? '+' : ''}${Math.round(t - l)} instructions per frame).`,
+  ].join('\n');
+  process.stdout.write(`\n${body}\n`);
+  if (args.isWriting) replaceSection('hotpath-talk-over', body);
 }
 
 /** Alternating rounds of `builds`; the median ns per frame of each, its range, and the frames of a round. */

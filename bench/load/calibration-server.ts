@@ -6,14 +6,17 @@
  * bench/load sets the cycle so that it plays as large a share of the time as the echo servers do (their echoes of the
  * load conversation), so that both send the generator the same number of frames.
  *
+ * With CALIBRATION_CUT=clear (the talk-over conversation) each play ends with a `clear` instead of a mark, as the echo
+ * servers' playbacks end when the caller barges in.
+ *
  * Env: PORT (default 8083), HOST (127.0.0.1), CALIBRATION_PLAY_FRAMES and CALIBRATION_SILENT_FRAMES (default 230
- * each). GET /version answers for readiness.
+ * each), CALIBRATION_CUT (mark, the default, or clear). GET /version answers for readiness.
  */
 import { createServer, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { FRAME_BYTES, FRAME_MS, MULAW_SILENCE_BYTE } from '../../src/twilio/media-format.js';
-import { serializeMark, serializeMedia } from '../../src/twilio/outbound-serializers.js';
+import { serializeClear, serializeMark, serializeMedia } from '../../src/twilio/outbound-serializers.js';
 
 const PORT = Number(process.env.PORT ?? 8083);
 const HOST = process.env.HOST ?? '127.0.0.1';
@@ -28,7 +31,9 @@ function serverFrame(text: string): Buffer {
 
 const CALIBRATION_STREAM_SID = 'MZ' + '0'.repeat(32);
 const MEDIA = serverFrame(serializeMedia(CALIBRATION_STREAM_SID, new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE_BYTE)));
-const MARK = serverFrame(serializeMark(CALIBRATION_STREAM_SID, 'calibration'));
+const MARK = process.env.CALIBRATION_CUT === 'clear'
+  ? serverFrame(serializeClear(CALIBRATION_STREAM_SID))
+  : serverFrame(serializeMark(CALIBRATION_STREAM_SID, 'calibration'));
 
 interface Call { socket: Socket; nextDue: number; frame: number; isOpen: boolean }
 const slots: Call[][] = Array.from({ length: FRAME_MS }, () => []);

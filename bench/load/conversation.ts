@@ -1,9 +1,11 @@
 /**
- * The load conversation: the reference call conv-en, cut at the middle of each pause and padded with silence after
- * each utterance long enough for the server's echo of it to play out in full before the caller speaks again.
- * Without the padding, the caller's next utterance would barge in on every echo (conv-en leaves 2 s between turns,
- * an echo lasts as long as the turn), and no playback could be measured whole. The server still listens the whole time:
- * silence frames keep arriving while it plays.
+ * The load conversations, both the reference call conv-en in a loop, cut at the middle of each pause:
+ * - `listening` (the default): padded with silence after each utterance long enough for the server's echo of it to
+ *   play out in full before the caller speaks again, so no call ever barges in and every playback is measured whole.
+ *   The server still listens the whole time: silence frames keep arriving while it plays.
+ * - `talk-over`: no padding, conv-en as recorded, looped. conv-en leaves 2 s between utterances and an echo lasts as
+ *   long as its turn (3.8-4.8 s), so the caller speaks again while every echo plays: the server clears and starts a
+ *   playback every few seconds, as real callers make it do.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,10 +19,20 @@ export interface Utterance {
   startFrame: number;
   /** Loop frame index of the frame holding its last sample: the last media frame of the caller's utterance. */
   endFrame: number;
+  /**
+   * The plain energy rule: its first and last frame that is not digital silence (labels.json's ends run on into
+   * 17-20 frames of digital silence after the last word of conv-en).
+   */
+  voicedFirstFrame: number;
+  voicedLastFrame: number;
 }
+
+export type ConversationKind = 'listening' | 'talk-over';
+export const CONVERSATION_KINDS: readonly ConversationKind[] = ['listening', 'talk-over'];
 
 export interface LoadConversation {
   name: string;
+  kind: ConversationKind;
   loopFrames: number;
   /** Base64 of each loop frame's 160 bytes, as ASCII bytes (216 each), ready to copy into a message. */
   payloadAscii: Buffer[];
@@ -31,6 +43,14 @@ export interface LoadConversation {
   startFrames: number[];
   /** Normalised base64 payload of a non-silent frame -> the loop frames that carry it. */
   contentIndex: Map<string, number[]>;
+}
+
+function isDigitalSilence(source: Buffer, frame: number): boolean {
+  for (let b = frame * FRAME_BYTES; b < (frame + 1) * FRAME_BYTES; b++) {
+    const code = source[b]!;
+    if (code !== MULAW_SILENCE_BYTE && code !== MULAW_NEGATIVE_ZERO) return false;
+  }
+  return true;
 }
 
 export function findRepoRoot(): string {
@@ -48,12 +68,14 @@ export interface ConversationOptions {
   name?: string;               // fixture name in test/fixtures (default conv-en)
   echoHangoverMs?: number;     // the server's VAD hangover assumed when padding (default 600)
   echoSlackMs?: number;        // extra silence after each expected echo (default 1500)
+  kind?: ConversationKind;     // default listening; talk-over adds no padding
 }
 
 export function loadConversation(options: ConversationOptions = {}): LoadConversation {
   const name = options.name ?? 'conv-en';
   const hangoverMs = options.echoHangoverMs ?? 600;
   const slackMs = options.echoSlackMs ?? 1500;
+  const kind = options.kind ?? 'listening';
   const root = findRepoRoot();
   const raw = readFileSync(join(root, 'test', 'fixtures', `${name}.8k.ul`));
   const labels = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'labels.json'), 'utf8')) as Labels;
@@ -76,13 +98,19 @@ export function loadConversation(options: ConversationOptions = {}): LoadConvers
     const segEndFrame = Math.min(sourceFrames, Math.round((cutS * 1000) / FRAME_MS));
     const loopBase = frames.length - segStartFrame;
     for (let f = segStartFrame; f < segEndFrame; f++) frames.push(source.subarray(f * FRAME_BYTES, (f + 1) * FRAME_BYTES));
+    const startFrame = Math.floor((startS * 1000) / FRAME_MS);
+    const endFrame = Math.floor((endS * 1000 - 0.001) / FRAME_MS);
+    let voicedFirst = startFrame;
+    let voicedLast = endFrame;
+    while (voicedFirst < endFrame && isDigitalSilence(source, voicedFirst)) voicedFirst++;
+    while (voicedLast > voicedFirst && isDigitalSilence(source, voicedLast)) voicedLast--;
     utterances.push({
-      startFrame: loopBase + Math.floor((startS * 1000) / FRAME_MS),
-      endFrame: loopBase + Math.floor((endS * 1000 - 0.001) / FRAME_MS),
+      startFrame: loopBase + startFrame, endFrame: loopBase + endFrame,
+      voicedFirstFrame: loopBase + voicedFirst, voicedLastFrame: loopBase + voicedLast,
     });
     // Silence until the echo (hangover + as long as the utterance) has played, plus slack.
     const echoEndMs = endS * 1000 + hangoverMs + (endS - startS) * 1000 + slackMs;
-    const padFrames = Math.max(0, Math.ceil((echoEndMs - segEndFrame * FRAME_MS) / FRAME_MS));
+    const padFrames = kind === 'talk-over' ? 0 : Math.max(0, Math.ceil((echoEndMs - segEndFrame * FRAME_MS) / FRAME_MS));
     for (let i = 0; i < padFrames; i++) frames.push(silentFrame);
     segStartFrame = segEndFrame;
   }
@@ -118,5 +146,5 @@ export function loadConversation(options: ConversationOptions = {}): LoadConvers
   const startFrames: number[] = [];
   for (let f = 0; f < loopFrames; f++) if (!forbidden[f]) startFrames.push(f);
 
-  return { name, loopFrames, payloadAscii, isSilent, utterances, startFrames, contentIndex };
+  return { name, kind, loopFrames, payloadAscii, isSilent, utterances, startFrames, contentIndex };
 }

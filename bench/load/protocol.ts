@@ -1,5 +1,6 @@
 /** Messages between the load coordinator and its generator worker threads. */
 import type { HistogramData } from './histogram.js';
+import type { ConversationKind } from './conversation.js';
 
 export interface StepCall {
   /** Global index of the call in this step (0..N-1). */
@@ -13,6 +14,8 @@ export interface StepCall {
 }
 
 export interface StepPlan {
+  /** Which load conversation the callers speak (bench/load/conversation.ts). */
+  conversation: ConversationKind;
   host: string;
   port: number;
   path: string;
@@ -37,6 +40,46 @@ export interface UtteranceTally {
   completed: number;
 }
 
+/**
+ * Every frame of the playbacks that began in the window, against the turn the engine makes of the caller's audio
+ * (bench/load/turn-rule.ts) and against the plain energy rule (each utterance's voiced frames).
+ */
+export interface FrameAccount {
+  playbacks: number;
+  /** Playbacks whose payloads did not map back to the caller's audio (not an echo of it). */
+  playbacksUnmapped: number;
+  /** Playbacks that start where no turn of the engine's rule starts. */
+  playbacksOffRule: number;
+  /** Ended by their mark: they must carry the whole turn. */
+  playbacksWhole: number;
+  wholeFramesExpected: number;
+  wholeFramesReceived: number;
+  /** Ended by a clear (barge-in): a prefix of the turn arrived, the rest was dropped by the clear. */
+  playbacksCut: number;
+  cutFramesReceived: number;
+  cutFramesDropped: number;
+  /** Frames beyond the turn's length (a playback longer than its turn). */
+  framesBeyondTurn: number;
+  /** The utterances' voiced frames (energy rule) in these playbacks: played, cut by a clear, left out by the turn rule. */
+  voicedFrames: number;
+  voicedPlayed: number;
+  voicedCut: number;
+  voicedLeftOutByRule: number;
+}
+
+export function newFrameAccount(): FrameAccount {
+  return {
+    playbacks: 0, playbacksUnmapped: 0, playbacksOffRule: 0, playbacksWhole: 0, wholeFramesExpected: 0, wholeFramesReceived: 0,
+    playbacksCut: 0, cutFramesReceived: 0, cutFramesDropped: 0, framesBeyondTurn: 0,
+    voicedFrames: 0, voicedPlayed: 0, voicedCut: 0, voicedLeftOutByRule: 0,
+  };
+}
+
+export function addFrameAccounts(into: FrameAccount, from: FrameAccount): FrameAccount {
+  for (const key of Object.keys(into) as (keyof FrameAccount)[]) into[key] += from[key];
+  return into;
+}
+
 export interface WorkerResult {
   worker: number;
   callsPlanned: number;
@@ -57,6 +100,7 @@ export interface WorkerResult {
   echoDelay: HistogramData;
   sendLag: HistogramData;
   perUtterance: UtteranceTally[];
+  frames: FrameAccount;
   unexpectedPlaybacks: number;
   interruptedPlaybacks: number;
   /** content continuity inside completed playbacks (exact when the server echoes the caller's bytes) */

@@ -4,12 +4,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findRepoRoot } from './conversation.js';
+import { findRepoRoot, type ConversationKind } from './conversation.js';
 import { replaceSection, machineLine, fmt } from './results-file.js';
 import { DEFAULT_PACING_SKIP_FRAMES, type StepResult, type SweepResult } from './sweep.js';
 import type { LoadRun } from './run.js';
 
-export interface LoadReportContext { workers: number; edgeThreads: number; windowS: number; settleS?: number; boundMs: number }
+export interface LoadReportContext { workers: number; edgeThreads: number; windowS: number; settleS?: number; boundMs: number; conversation?: ConversationKind }
 
 const GOAL_N_RATIO = 4;
 const GOAL_CPU_RATIO = 0.25;
@@ -54,7 +54,9 @@ export function loadMarkdown(run: LoadRun, ctx: LoadReportContext): string {
   lines.push(
     `Each call is a simulated Twilio stream on a raw TCP socket (pre-built masked frames, ${ctx.workers} generator thread(s)): ` +
     'connected, start, a media frame every 20 ms on an absolute schedule (calls spread over the 20 ms period), marks echoed, stop. ' +
-    'The audio is conv-en in a loop, with silence after each utterance long enough for its echo to play whole (so no barge-in); ' +
+    (ctx.conversation === 'talk-over'
+      ? 'The audio is conv-en looped as recorded (the talk-over conversation: the caller speaks again 2 s after each utterance, over its echo, so every echo is cut by a barge-in); '
+      : 'The audio is conv-en in a loop, with silence after each utterance long enough for its echo to play whole (so no barge-in); ') +
     `calls start at spread points of the loop, so about half of them are playing at any moment. Per step: ramp-up (500 calls/s), ${ctx.settleS ?? 1.5} s to settle, then a ${ctx.windowS} s window. ` +
     `A step holds when p99 pacing error is at most ${ctx.boundMs} ms and nothing is lost, duplicated, refused or dropped. ` +
     `Ours ran with EDGE_THREADS=${ctx.edgeThreads}; the peer (bench/peers/ws-echo-peer.ts: ws, JSON.parse, alawmulaw, setInterval per call) is one thread. ` +

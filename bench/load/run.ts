@@ -8,13 +8,21 @@
  * --profile: one more step per server at the N where it broke, under V8 --cpu-prof; a summary of where the time went.
  * --calibrate: the same sweep against calibration-server.ts (a pure pacer, no parsing, no DSP): the machine's
  *   measurement floor at each N, and its ceiling: the largest N this machine and generator can measure at all.
+ * --conversation listening|talk-over: what the sweep's callers say (default listening: silent while the echo plays).
+ * --alternate R [--conversations listening,talk-over] [--servers ours,peer,calibration] [--note text]: no sweep;
+ *   R rounds of every N, conversation and server in alternating order (bench/load/alternate.ts), medians and spread
+ *   written to the load-talk-over section of bench/RESULTS.md.
  */
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { LoadGenerator, sweepServer, judge, waitForQuiet, type SweepResult, type StepResult } from './sweep.js';
 import { profileStep, profileMarkdown } from './profile.js';
 import { isServerBuilt } from './servers.js';
-import { loadConversation } from './conversation.js';
+import { loadConversation, CONVERSATION_KINDS, type ConversationKind, type LoadConversation } from './conversation.js';
+import { alternateMarkdown, runAlternating } from './alternate.js';
+import { replaceSection } from './results-file.js';
+import { ENGINE_TURN_DEFAULTS, steadyTurns } from './turn-rule.js';
+import { FRAME_MS } from '../../src/twilio/media-format.js';
 import { writeLoadReport } from './report.js';
 
 export interface LoadArgs {
@@ -34,6 +42,11 @@ export interface LoadArgs {
   profile: boolean;
   /** Also sweep the calibration server (a pure pacer): the machine's floor at each N and the largest N it can measure. */
   calibrate: boolean;
+  conversation: ConversationKind;
+  /** Rounds of the alternating comparison (0: sweep instead). */
+  alternate: number;
+  conversations: ConversationKind[];
+  note: string;
 }
 
 export interface LoadRun {
@@ -61,6 +74,10 @@ export function parseLoadArgs(argv: string[]): LoadArgs {
     portBase: Number(get('port') ?? 18_080),
     profile: argv.includes('--profile'),
     calibrate: argv.includes('--calibrate'),
+    conversation: (get('conversation') ?? 'listening') as ConversationKind,
+    alternate: Number(get('alternate') ?? 0),
+    conversations: (get('conversations') ?? 'listening,talk-over').split(',') as ConversationKind[],
+    note: get('note') ?? '',
   };
   const json = get('json');
   if (json) args.json = json;
@@ -70,6 +87,9 @@ export function parseLoadArgs(argv: string[]): LoadArgs {
   if (!(args.settleS >= 0 && args.settleS <= 60)) problems.push('--settle-s must be between 0 and 60');
   if (!(args.workers >= 1 && args.workers <= 8)) problems.push('--workers must be between 1 and 8');
   if (args.servers.some((s) => s !== 'ours' && s !== 'peer' && s !== 'calibration')) problems.push('--servers takes ours, peer and/or calibration');
+  if (!CONVERSATION_KINDS.includes(args.conversation)) problems.push(`--conversation takes ${CONVERSATION_KINDS.join(' or ')}`);
+  if (args.conversations.some((c) => !CONVERSATION_KINDS.includes(c))) problems.push(`--conversations takes ${CONVERSATION_KINDS.join(' and/or ')}`);
+  if (!(Number.isInteger(args.alternate) && args.alternate >= 0 && args.alternate <= 50)) problems.push('--alternate must be an integer from 0 to 50');
   if (problems.length > 0) throw new RangeError(problems.join('\n'));
   return args;
 }
@@ -77,14 +97,35 @@ export function parseLoadArgs(argv: string[]): LoadArgs {
 /**
  * The calibration server's play/silence cycle with the echo servers' duty: per loop of the load conversation they play
  * each utterance back once (an echo lasts as long as the utterance), so it plays the mean utterance, then the rest of
- * the mean loop share in silence.
+ * the mean loop share in silence. In the talk-over conversation every echo is cut by the caller's next utterance: the
+ * engine's turn is handed over at its end of speech (bench/load/turn-rule.ts), and the barge-in clears it once the next
+ * turn has BARGE_IN_MIN_SPEECH_MS of speech, by which time the playout has also sent its lead; so the calibration server
+ * plays that many frames and ends each play with a clear.
  */
-export function calibrationCycleEnv(conversation = loadConversation()): Record<string, string> {
+export function calibrationCycleEnv(conversation: LoadConversation = loadConversation()): Record<string, string> {
   const count = Math.max(1, conversation.utterances.length);
-  const spoken = conversation.utterances.reduce((sum, u) => sum + (u.endFrame - u.startFrame + 1), 0);
-  const play = Math.max(1, Math.round(spoken / count));
+  let play: number;
+  if (conversation.kind === 'talk-over') {
+    const turns = steadyTurns(conversation);
+    const leadInFrames = 2;
+    const bargeInFrames = Math.ceil(ENGINE_TURN_DEFAULTS.bargeInMinSpeechMs / FRAME_MS);
+    let sum = 0;
+    turns.forEach((t, i) => {
+      const next = turns[(i + 1) % turns.length]!;
+      const nextFirst = next.firstFrame + (i + 1 === turns.length ? conversation.loopFrames : 0);
+      const handed = t.firstFrame + t.handedAfterFrames;
+      sum += Math.min(t.frames, nextFirst + leadInFrames + bargeInFrames - handed + ENGINE_TURN_DEFAULTS.leadFrames);
+    });
+    play = Math.max(1, Math.round(sum / Math.max(1, turns.length)));
+  } else {
+    const spoken = conversation.utterances.reduce((sum, u) => sum + (u.endFrame - u.startFrame + 1), 0);
+    play = Math.max(1, Math.round(spoken / count));
+  }
   const silent = Math.max(1, Math.round(conversation.loopFrames / count) - play);
-  return { CALIBRATION_PLAY_FRAMES: String(play), CALIBRATION_SILENT_FRAMES: String(silent) };
+  return {
+    CALIBRATION_PLAY_FRAMES: String(play), CALIBRATION_SILENT_FRAMES: String(silent),
+    CALIBRATION_CUT: conversation.kind === 'talk-over' ? 'clear' : 'mark',
+  };
 }
 
 export function formatStep(r: StepResult): string {
@@ -103,6 +144,7 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
   const results: SweepResult[] = [];
   const profiles: LoadRun['profiles'] = [];
   let calibrationSweep: SweepResult | undefined;
+  const conversation = loadConversation({ kind: args.conversation });
   try {
     let port = args.portBase;
     for (const s of args.servers) {
@@ -111,8 +153,9 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
         process.stderr.write(`bench:load: ${s} is not built; skipped\n`);
         continue;
       }
-      const env: Record<string, string> = s === 'ours' ? { EDGE_THREADS: String(args.edgeThreads) } : s === 'calibration' ? calibrationCycleEnv() : {};
+      const env: Record<string, string> = s === 'ours' ? { EDGE_THREADS: String(args.edgeThreads) } : s === 'calibration' ? calibrationCycleEnv(conversation) : {};
       const r = await sweepServer(gen, kind, s, port++, env, {
+        conversation: args.conversation,
         ns: args.ns,
         windowMs: args.windowS * 1000,
         settleMs: args.settleS * 1000,
@@ -127,7 +170,7 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
         if (n !== undefined) {
           process.stdout.write(`${s}: profiling one step at N=${n}\n`);
           await waitForQuiet();
-          const { step, profile } = await profileStep(gen, kind, s, port++, env, n, { windowMs: Math.min(10_000, args.windowS * 1000) });
+          const { step, profile } = await profileStep(gen, kind, s, port++, env, n, { conversation: args.conversation, windowMs: Math.min(10_000, args.windowS * 1000) });
           process.stdout.write(formatStep(judge(step, { pacingP99Ms: args.boundMs })) + ' (profiled)\n');
           const markdown = profileMarkdown(s, n, profile);
           process.stdout.write(markdown + '\n');
@@ -139,7 +182,8 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
       // The floor and the ceiling: the same generator and sweep against a server that only paces. Where it breaks,
       // the machine (generator and server sharing its cores) breaks, whatever the server does.
       await waitForQuiet();
-      calibrationSweep = await sweepServer(gen, 'calibration', 'calibration', port++, calibrationCycleEnv(), {
+      calibrationSweep = await sweepServer(gen, 'calibration', 'calibration', port++, calibrationCycleEnv(conversation), {
+        conversation: args.conversation,
         ns: args.ns,
         windowMs: Math.min(10_000, args.windowS * 1000),
         settleMs: args.settleS * 1000,
@@ -155,12 +199,33 @@ export async function runLoad(args: LoadArgs): Promise<LoadRun> {
   return { sweeps: results, profiles, ...(calibrationSweep !== undefined ? { calibrationSweep } : {}) };
 }
 
+async function mainAlternate(args: LoadArgs): Promise<void> {
+  const gen = await LoadGenerator.create(args.workers);
+  try {
+    const run = await runAlternating(gen, {
+      ns: args.ns, servers: args.servers, conversations: args.conversations, rounds: args.alternate,
+      windowMs: args.windowS * 1000, settleMs: args.settleS * 1000, edgeThreads: args.edgeThreads, boundMs: args.boundMs,
+      portBase: args.portBase,
+    }, (r) => process.stdout.write(`${r.conversation.padEnd(9)} ${formatStep(r)}\n`));
+    if (args.json) writeFileSync(args.json, JSON.stringify({ args, ...run }, null, 2));
+    const markdown = alternateMarkdown(run, args.note);
+    process.stdout.write(`\n${markdown}\n`);
+    if (args.write) replaceSection('load-talk-over', markdown);
+  } finally {
+    await gen.close();
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseLoadArgs(process.argv.slice(2));
+  if (args.alternate > 0) {
+    await mainAlternate(args);
+    return;
+  }
   const run = await runLoad(args);
   if (args.json) writeFileSync(args.json, JSON.stringify({ args, ...run }, null, 2));
   if (args.write && run.sweeps.length > 0) {
-    writeLoadReport(run, { workers: args.workers, edgeThreads: args.edgeThreads, windowS: args.windowS, settleS: args.settleS, boundMs: args.boundMs });
+    writeLoadReport(run, { workers: args.workers, edgeThreads: args.edgeThreads, windowS: args.windowS, settleS: args.settleS, boundMs: args.boundMs, conversation: args.conversation });
   }
 }
 

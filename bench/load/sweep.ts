@@ -6,13 +6,15 @@
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Histogram } from './histogram.js';
-import { loadConversation } from './conversation.js';
+import { loadConversation, CONVERSATION_KINDS, type ConversationKind, type LoadConversation } from './conversation.js';
 import { MEDIA_SUBPROTOCOL } from '../../src/twilio/media-format.js';
 import { processCpuMs, processRssBytes, threadCpuByName, machineCpuMs } from './procstat.js';
 import { startServer, type RunningServer, type ServerKind } from './servers.js';
-import type { StepCall, StepPlan, ToWorker, FromWorker, WorkerResult } from './protocol.js';
+import { addFrameAccounts, newFrameAccount, type FrameAccount, type StepCall, type StepPlan, type ToWorker, type FromWorker, type WorkerResult } from './protocol.js';
 
 export interface StepOptions {
+  /** What the callers say: `listening` (default: silent while the echo plays) or `talk-over` (they speak over it). */
+  conversation?: ConversationKind;
   host?: string;
   path?: string;
   protocol?: string;
@@ -28,6 +30,7 @@ export interface StepOptions {
 
 export interface StepResult {
   server: string;
+  conversation: ConversationKind;
   n: number;
   windowMs: number;
   rampMs: number;
@@ -59,6 +62,8 @@ export interface StepResult {
   contentUnmatchedFrames: number;
   unexpectedPlaybacks: number;
   interruptedPlaybacks: number;
+  /** Every frame of the window's playbacks against the engine's turns and the energy rule. */
+  frames: FrameAccount;
   serverCpuPct: number;
   serverCpuMsPerCallSecond: number;
   serverRssMb: number;
@@ -127,10 +132,12 @@ export class LoadGenerator {
   }
 }
 
-const conv = loadConversation();
+const conversations = new Map<ConversationKind, LoadConversation>(CONVERSATION_KINDS.map((k) => [k, loadConversation({ kind: k })]));
 
 export async function runStep(gen: LoadGenerator, server: { name: string; pid: number; port: number }, n: number,
                               opts: StepOptions = {}): Promise<StepResult> {
+  const conversation = opts.conversation ?? 'listening';
+  const conv = conversations.get(conversation)!;
   const rampMs = Math.max(500, Math.round((n / (opts.rampCallsPerS ?? 500)) * 1000));
   const settleMs = opts.settleMs ?? 1500;
   const windowMs = opts.windowMs ?? 15_000;
@@ -148,6 +155,7 @@ export async function runStep(gen: LoadGenerator, server: { name: string; pid: n
     });
   }
   const plans: StepPlan[] = calls.map((c) => ({
+    conversation,
     host: opts.host ?? '127.0.0.1',
     port: server.port,
     path: opts.path ?? '/ws/twilio-media',
@@ -182,7 +190,7 @@ export async function runStep(gen: LoadGenerator, server: { name: string; pid: n
   rssPeak = Math.max(rssPeak, processRssBytes(server.pid) || 0);
   const workerResults = await results;
 
-  return summarize(server.name, n, rampMs, measuredMs, workerResults, {
+  return summarize(server.name, conv, n, rampMs, measuredMs, workerResults, {
     serverCpuMs: cpu1 - cpu0,
     rssBefore,
     rssPeak,
@@ -193,7 +201,7 @@ export async function runStep(gen: LoadGenerator, server: { name: string; pid: n
   });
 }
 
-function summarize(name: string, n: number, rampMs: number, windowMs: number, rs: WorkerResult[],
+function summarize(name: string, conv: LoadConversation, n: number, rampMs: number, windowMs: number, rs: WorkerResult[],
                    s: { serverCpuMs: number; rssBefore: number; rssPeak: number; threads: Record<string, number>; generatorCpuMs: number;
                        machineBusyMs: number; machineTotalMs: number }): StepResult {
   const sum = (f: (r: WorkerResult) => number): number => rs.reduce((a, r) => a + f(r), 0);
@@ -236,6 +244,7 @@ function summarize(name: string, n: number, rampMs: number, windowMs: number, rs
   const genElu = rs.map((r) => r.eventLoopUtilization);
   const result: StepResult = {
     server: name,
+    conversation: conv.kind,
     n,
     windowMs: Math.round(windowMs),
     rampMs,
@@ -266,6 +275,7 @@ function summarize(name: string, n: number, rampMs: number, windowMs: number, rs
     contentUnmatchedFrames: sum((r) => r.contentUnmatchedFrames),
     unexpectedPlaybacks: sum((r) => r.unexpectedPlaybacks),
     interruptedPlaybacks: sum((r) => r.interruptedPlaybacks),
+    frames: rs.reduce((acc, r) => addFrameAccounts(acc, r.frames), newFrameAccount()),
     serverCpuPct: (s.serverCpuMs / windowMs) * 100,
     serverCpuMsPerCallSecond: s.serverCpuMs / (n * (windowMs / 1000)),
     serverRssMb: s.rssPeak / 2 ** 20,

@@ -3,20 +3,26 @@
  * 1 ms sub-tick timer for all calls (each call owns a whole-ms phase in the 20 ms period, due times are absolute),
  * and the server's frames are walked straight from the byte stream: media is counted, timed and matched to the
  * caller's audio, marks are echoed back, clears are counted.
+ * Every playback is accounted for against the turn the engine makes of the caller's audio (bench/load/turn-rule.ts):
+ * its echoed payloads map back to the caller's frames, so its first frame names its turn; a playback that ends with
+ * its mark must carry all of the turn's frames, one cut by a clear a gap-free prefix of them (the rest is what the
+ * clear dropped), and every voiced frame of the utterance (the plain energy rule) is counted as played, cut or left
+ * out by the turn rule.
  */
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Histogram } from './histogram.js';
-import { loadConversation, type LoadConversation } from './conversation.js';
+import { loadConversation, CONVERSATION_KINDS, type ConversationKind, type LoadConversation } from './conversation.js';
+import { steadyTurns, type RuleTurn } from './turn-rule.js';
 import { serializeConnected, serializeInboundMark, serializeStart, serializeStop } from '../../src/twilio/caller-messages.js';
 import { FRAME_BYTES, FRAME_MS, MEDIA_PAYLOAD_BASE64_CHARS, MULAW_MEDIA_FORMAT, MULAW_SILENCE_BYTE } from '../../src/twilio/media-format.js';
 import {
   buildUpgradeRequest, parseResponseHead, clientFrame, clientHeaderLength, writeClientHeader, maskInPlace,
   ServerFrameReader, OPCODE_TEXT, OPCODE_CLOSE, OPCODE_PING, OPCODE_PONG, type FrameSink,
 } from './ws-frames.js';
-import type { StepPlan, ToWorker, FromWorker, WorkerResult, UtteranceTally } from './protocol.js';
+import { newFrameAccount, type StepPlan, type ToWorker, type FromWorker, type WorkerResult, type UtteranceTally, type FrameAccount } from './protocol.js';
 import { threadCpuMs } from './procstat.js';
 
 const SLOTS = FRAME_MS;                 // one slot per ms of the 20 ms period
@@ -27,10 +33,26 @@ const MAX_CATCH_UP_FRAMES = 50;
 const SILENT_FRAME_BASE64 = Buffer.alloc(FRAME_BYTES, MULAW_SILENCE_BYTE).toString('base64');
 
 const workerIndex = (workerData as { index: number }).index;
-const conv: LoadConversation = loadConversation();
-const utteranceAtStart = new Int16Array(conv.loopFrames).fill(-1);
-const utteranceAtEnd = new Int16Array(conv.loopFrames).fill(-1);
-conv.utterances.forEach((u, i) => { utteranceAtStart[u.startFrame] = i; utteranceAtEnd[u.endFrame] = i; });
+
+/** One conversation and what the generator looks up in it per frame. */
+interface Script {
+  conv: LoadConversation;
+  utteranceAtStart: Int16Array;
+  utteranceAtEnd: Int16Array;
+  /** The engine's turns (its own rule) by their first loop frame; null where none starts. */
+  turnAt: (RuleTurn | null)[];
+}
+
+function makeScript(kind: ConversationKind): Script {
+  const conv = loadConversation({ kind });
+  const utteranceAtStart = new Int16Array(conv.loopFrames).fill(-1);
+  const utteranceAtEnd = new Int16Array(conv.loopFrames).fill(-1);
+  conv.utterances.forEach((u, i) => { utteranceAtStart[u.startFrame] = i; utteranceAtEnd[u.endFrame] = i; });
+  const turnAt: (RuleTurn | null)[] = new Array<RuleTurn | null>(conv.loopFrames).fill(null);
+  for (const t of steadyTurns(conv)) turnAt[t.firstFrame] = t;
+  return { conv, utteranceAtStart, utteranceAtEnd, turnAt };
+}
+const scripts = new Map<ConversationKind, Script>(CONVERSATION_KINDS.map((k) => [k, makeScript(k)]));
 
 function hex32(): string { return randomBytes(16).toString('hex'); }
 function nowAbs(): number { return performance.timeOrigin + performance.now(); }
@@ -43,7 +65,11 @@ class Stats {
   pacing = new Histogram(10, 1000);          // |inter-arrival - 20 ms|, 10 us bins to 1 s
   echoDelay = new Histogram(1000, 20_000);   // 1 ms bins to 20 s
   sendLag = new Histogram(10, 1000);
-  perUtterance: UtteranceTally[] = conv.utterances.map(() => ({ frameCounts: {}, completed: 0 }));
+  perUtterance: UtteranceTally[];
+  frames: FrameAccount = newFrameAccount();
+  constructor(conv: LoadConversation) {
+    this.perUtterance = conv.utterances.map(() => ({ frameCounts: {}, completed: 0 }));
+  }
   failHandshake(reason: string): void {
     this.handshakeFailed++;
     this.handshakeFailReasons[reason] = (this.handshakeFailReasons[reason] ?? 0) + 1;
@@ -68,7 +94,7 @@ class Call implements FrameSink {
   nextDue = 0;
   private arrivalMs = 0;
   // utterances whose first frame this call has sent (in the current loop), and ends awaiting their echo
-  private uttStarted: Uint8Array = new Uint8Array(conv.utterances.length);
+  private readonly uttStarted: Uint8Array;
   private pendingUtt: number[] = [];
   private pendingEndAt: number[] = [];
   // the playback being received
@@ -80,10 +106,15 @@ class Call implements FrameSink {
   private pbLost = 0;
   private pbDup = 0;
   private pbUnmatched = 0;
+  /** Loop frame of the playback's first frame mapped by content, and how many frames came before it. */
+  private pbFirstIdx = -1;
+  private pbFramesBeforeFirst = 0;
+  private pbFirstArrival = 0;
 
   constructor(readonly plan: StepPlan, readonly spec: StepPlan['calls'][number], readonly stats: Stats,
-              readonly windowStart: number, readonly windowEnd: number) {
+              readonly windowStart: number, readonly windowEnd: number, readonly script: Script) {
     this.suffix = Buffer.from(`"},"streamSid":"${this.streamSid}"}`, 'latin1');
+    this.uttStarted = new Uint8Array(script.conv.utterances.length);
   }
 
   open(onOpen: (call: Call) => void): void {
@@ -151,6 +182,7 @@ class Call implements FrameSink {
   sendMedia(now: number): void {
     const socket = this.socket;
     if (!socket || this.isClosed || !this.isOpen) return;
+    const { conv, utteranceAtStart, utteranceAtEnd } = this.script;
     const f = (this.spec.startFrame + this.mediaCount) % conv.loopFrames;
     const chunk = this.mediaCount + 1;
     // serializeInboundMedia's text, built by hand around a pre-encoded payload: the generator's per-frame cost stays out of the figures
@@ -251,6 +283,7 @@ class Call implements FrameSink {
     if (!this.inPlayback) {
       this.inPlayback = true;
       this.pbFrames = 0; this.pbLastIdx = -1; this.pbLost = 0; this.pbDup = 0; this.pbUnmatched = 0;
+      this.pbFirstIdx = -1; this.pbFramesBeforeFirst = 0; this.pbFirstArrival = t;
       if (this.pendingUtt.length > 0) {
         this.pbUtt = this.pendingUtt.shift()!;
         const endAt = this.pendingEndAt.shift()!;
@@ -273,6 +306,7 @@ class Call implements FrameSink {
 
   /** Maps an echoed payload back to the loop frame it came from, to find skipped or repeated frames. */
   private trackContent(b64: string): void {
+    const conv = this.script.conv;
     const last = this.pbLastIdx;
     if (b64 === SILENT_FRAME_BASE64) {
       // Digital silence: the echo of a silent frame. Continuity is assumed when the source was silent too.
@@ -281,6 +315,7 @@ class Call implements FrameSink {
     }
     const list = conv.contentIndex.get(b64);
     if (!list) { this.pbUnmatched++; return; }
+    if (this.pbFirstIdx < 0) { this.pbFirstIdx = list[0]!; this.pbFramesBeforeFirst = this.pbFrames - 1; }
     let idx = list[0]!;
     if (last >= 0) {
       let best = -1;
@@ -292,10 +327,50 @@ class Call implements FrameSink {
     this.pbLastIdx = idx;
   }
 
+  /**
+   * The playback against the engine's turn it echoes: found by its first frame (the first frame mapped by content,
+   * less the frames before it). Only playbacks that began inside the window count.
+   */
+  private accountFrames(interrupted: boolean): void {
+    if (!this.inWindow(this.pbFirstArrival)) return;
+    const a = this.stats.frames;
+    a.playbacks++;
+    if (this.pbFirstIdx < 0 || this.pbUnmatched > 0) { a.playbacksUnmapped++; return; }
+    const { conv, turnAt } = this.script;
+    const firstFrame = (this.pbFirstIdx - this.pbFramesBeforeFirst + conv.loopFrames) % conv.loopFrames;
+    const turn = turnAt[firstFrame];
+    if (turn === null || turn === undefined) { a.playbacksOffRule++; return; }
+    const received = this.pbFrames;
+    if (interrupted) {
+      a.playbacksCut++;
+      a.cutFramesReceived += Math.min(received, turn.frames);
+      a.cutFramesDropped += Math.max(0, turn.frames - received);
+    } else {
+      a.playbacksWhole++;
+      a.wholeFramesExpected += turn.frames;
+      a.wholeFramesReceived += Math.min(received, turn.frames);
+    }
+    if (received > turn.frames) a.framesBeyondTurn += received - turn.frames;
+    // the plain energy rule: the utterance's voiced frames, each played, cut by the clear, or left out by the turn rule
+    const u = conv.utterances[turn.utterance];
+    if (u !== undefined) {
+      const lastFrame = firstFrame + turn.frames - 1;
+      const lastReceived = firstFrame + Math.min(received, turn.frames) - 1;
+      const voiced = u.voicedLastFrame - u.voicedFirstFrame + 1;
+      const leftOut = Math.max(0, firstFrame - u.voicedFirstFrame) + Math.max(0, u.voicedLastFrame - lastFrame);
+      const played = Math.max(0, Math.min(lastReceived, u.voicedLastFrame) - Math.max(firstFrame, u.voicedFirstFrame) + 1);
+      a.voicedFrames += voiced;
+      a.voicedPlayed += played;
+      a.voicedLeftOutByRule += leftOut;
+      a.voicedCut += Math.max(0, voiced - played - leftOut);
+    }
+  }
+
   private endPlayback(interrupted: boolean): void {
     if (!this.inPlayback) return;
     this.inPlayback = false;
     const stats = this.stats;
+    this.accountFrames(interrupted);
     if (interrupted) { stats.interruptedPlaybacks++; return; }
     if (this.pbUtt >= 0) {
       const tally = stats.perUtterance[this.pbUtt]!;
@@ -328,7 +403,9 @@ class Call implements FrameSink {
 }
 
 async function runStep(plan: StepPlan): Promise<WorkerResult> {
-  const stats = new Stats();
+  const script = scripts.get(plan.conversation);
+  if (script === undefined) throw new Error(`unknown conversation ${plan.conversation}`);
+  const stats = new Stats(script.conv);
   const origin = performance.timeOrigin;
   const windowStart = plan.windowStartAbs - origin;
   const windowEnd = plan.windowEndAbs - origin;
@@ -372,7 +449,7 @@ async function runStep(plan: StepPlan): Promise<WorkerResult> {
   // Connections, each at its planned instant.
   const connectTimers: NodeJS.Timeout[] = [];
   for (const spec of plan.calls) {
-    const call = new Call(plan, spec, stats, windowStart, windowEnd);
+    const call = new Call(plan, spec, stats, windowStart, windowEnd, script);
     calls.push(call);
     connectTimers.push(setTimeout(() => call.open(onOpen), Math.max(0, spec.connectAtAbs - origin - performance.now())));
   }
@@ -416,6 +493,7 @@ async function runStep(plan: StepPlan): Promise<WorkerResult> {
     echoDelay: stats.echoDelay.toData(),
     sendLag: stats.sendLag.toData(),
     perUtterance: stats.perUtterance,
+    frames: stats.frames,
     unexpectedPlaybacks: stats.unexpectedPlaybacks,
     interruptedPlaybacks: stats.interruptedPlaybacks,
     contentLost: stats.contentLost,

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadMarkdown, type LoadReportContext } from '../../bench/load/report.js';
 import type { StepResult, SweepResult } from '../../bench/load/sweep.js';
 import type { LoadRun } from '../../bench/load/run.js';
+import { newFrameAccount } from '../../bench/load/protocol.js';
 
 const CTX: LoadReportContext = { workers: 2, edgeThreads: 1, windowS: 15, settleS: 1.5, boundMs: 5 };
 const BROKE = 'p99 pacing 7.00 ms > 5 ms';
@@ -13,12 +14,12 @@ const BROKE = 'p99 pacing 7.00 ms > 5 ms';
 /** A step that held, with every StepResult field filled; `over` sets what a test is about. */
 function step(server: string, n: number, over: Partial<StepResult> = {}): StepResult {
   return {
-    server, n, windowMs: 15_000, rampMs: Math.max(500, n * 2), callsOpened: n, handshakeFailed: 0, handshakeFailReasons: {},
+    server, conversation: 'listening', n, windowMs: 15_000, rampMs: Math.max(500, n * 2), callsOpened: n, handshakeFailed: 0, handshakeFailReasons: {},
     subprotocolMissing: 0, callsDropped: 0, protocolErrors: 0, badPayloads: 0, mediaSent: n * 750, mediaReceived: n * 300,
     marksReceived: n, clearsReceived: 0, pacingP50Ms: 0.3, pacingP99Ms: 1.0, pacingMaxMs: 3.0, pacingSamples: n * 250,
     audibleGaps: 0, echoDelayP50Ms: 700, echoDelayP99Ms: 760, echoDelaySamples: n, playbacksCompleted: n,
     expectedFramesPerUtterance: [240, 193], framesLost: 0, framesDuplicated: 0, contentCheckedPlaybacks: n,
-    contentUnmatchedFrames: 0, unexpectedPlaybacks: 0, interruptedPlaybacks: 0, serverCpuPct: n / 10,
+    contentUnmatchedFrames: 0, unexpectedPlaybacks: 0, interruptedPlaybacks: 0, frames: newFrameAccount(), serverCpuPct: n / 10,
     serverCpuMsPerCallSecond: 0.1, serverRssMb: 100, serverRssBeforeMb: 90, memoryPerCallKb: 10,
     serverThreadsCpuMs: { main: 100 }, generatorCpuPct: 20, generatorThreadCpuPct: [10, 10], generatorElu: [0.2, 0.2],
     generatorSendLagP99Ms: 1, otherCpuPct: 0, machineBusyPct: 30, attempts: 1, isGeneratorBound: false, held: true,

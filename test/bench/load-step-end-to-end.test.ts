@@ -85,6 +85,41 @@ describe('one load step against ours', () => {
   });
 });
 
+describe('one talk-over load step against ours', () => {
+  it('sees every echo cut by a clear and accounts for each of its frames against the engine\'s turns', async () => {
+    const port = await freePort();
+    const server = await startServer('ours', { port, env: { EDGE_THREADS: '1' } });
+    let r: StepResult;
+    try {
+      // conv-en as recorded, looped: each call hears an echo start and be cleared about every 6.3 s
+      r = judge(await runStep(gen!, { name: 'ours', pid: server.pid, port }, N, { conversation: 'talk-over', windowMs: 9000, settleMs: 500 }), BOUND);
+      expect(server.hasExited(), server.logTail()).toBe(false);
+    } finally {
+      await server.stop();
+    }
+    expect(r).toMatchObject({ conversation: 'talk-over', callsOpened: N, handshakeFailed: 0, callsDropped: 0, protocolErrors: 0, badPayloads: 0 });
+    expect(r.clearsReceived).toBeGreaterThanOrEqual(N);
+    const a = r.frames;
+    expect(a.playbacks).toBeGreaterThanOrEqual(N);
+    // every playback is an echo of the caller's audio, cut by its barge-in; it starts where one of the engine's turns
+    // starts unless the generator stalled for over 300 ms (then the server fills the hole with silence and the turns
+    // shift: "off the rule"; the in-process test pins the turns exactly)
+    expect(a.playbacksUnmapped).toBe(0);
+    expect(a.playbacksWhole + a.playbacksCut + a.playbacksOffRule).toBe(a.playbacks);
+    expect(a.playbacksCut).toBeGreaterThan(0);
+    expect(a.cutFramesReceived).toBeGreaterThan(0);
+    expect(a.cutFramesDropped).toBeGreaterThan(0);
+    expect(a.wholeFramesReceived).toBe(a.wholeFramesExpected);
+    expect(a.framesBeyondTurn).toBe(0);
+    expect(r.framesLost).toBe(0);
+    expect(r.framesDuplicated).toBe(0);
+    // the energy rule: every voiced frame is played or cut, none left out by the turn rule
+    expect(a.voicedLeftOutByRule).toBe(0);
+    expect(a.voicedPlayed + a.voicedCut).toBe(a.voicedFrames);
+    expect(failuresBesidesPacing(r)).toEqual([]);
+  });
+});
+
 describe('one load step against the calibration server', () => {
   it('times the frames of a server that only paces', async () => {
     const port = await freePort();
