@@ -145,11 +145,20 @@ export class StreamingAsr {
     const batchSignal = AbortSignal.any([signal, batchAbort.signal]);
     const fromBatch = batch(batchSignal).then((text): StreamedTranscript => ({ text, via: 'batch', fallbackReason }));
     const fromStream = pending.promise.then((text): StreamedTranscript => ({ text, via: 'stream' }));
+    // the turn's signal ends the wait too: a stream that never answers must not outlive the turn's budget
+    let onAbort = (): void => {};
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(abortedError(this.socket.name, signal));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => undefined);
     try {
-      const winner = await firstFulfilled(fromStream, fromBatch);
+      const winner = await Promise.race([firstFulfilled(fromStream, fromBatch), aborted]);
       if (winner.via === 'stream') batchAbort.abort(new Error('the streamed transcript came first'));
       return winner;
     } finally {
+      signal.removeEventListener('abort', onAbort);
       fromBatch.catch(() => undefined);
     }
   }

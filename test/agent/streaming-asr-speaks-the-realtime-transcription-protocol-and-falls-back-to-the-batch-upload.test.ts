@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resampleWhole } from '../../src/audio/dsp.js';
 import { OpenAIRealtimeTranscriber, realtimeTranscriptionUrl } from '../../src/agent/openai-realtime-transcriber.js';
 import { StreamingAsr } from '../../src/agent/streaming-asr.js';
+import { DeadlineExceeded } from '../../src/agent/provider-call.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server.js';
 import { sleep } from '../fakes/http-fake.js';
 
@@ -190,6 +191,23 @@ describe('streaming transcription over the realtime socket', () => {
     } finally {
       realtime.options.delayMs = delayMs;
     }
+  });
+
+  it("ends at the turn's budget when the stream and the batch upload both hang", async () => {
+    const { asr, socket } = makeAsr({ waitMs: 50, stallTimeoutMs: 10_000 });
+    asr.open();
+    await ready(socket);
+    fake.realtime.behaviour = 'hang';
+    speak(asr, 1, 500);
+    const budget = new AbortController();
+    setTimeout(() => budget.abort(new DeadlineExceeded(1700, 'turn')), 300);
+    let batchSignal: AbortSignal | undefined;
+    const hungBatch = (signal: AbortSignal): Promise<string> => {
+      batchSignal = signal;
+      return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('upload aborted')), { once: true }));
+    };
+    await expect(asr.transcribe(1, budget.signal, hungBatch)).rejects.toMatchObject({ kind: 'timeout' });
+    expect(batchSignal?.aborted).toBe(true);
   });
 
   it("gives up at once when the turn is aborted (a barge-in or the turn's budget)", async () => {
