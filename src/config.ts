@@ -72,6 +72,13 @@ export interface Config {
     apiKey: string | undefined;
     baseUrl: string | undefined;
     asrModel: string;
+    /**
+     * Streaming transcription over the realtime API while the caller speaks (ASR_STREAMING=auto: on for the
+     * gpt-4o(-mini)-transcribe models, never for whisper-1; off: batch uploads only), and how long after a turn's end
+     * its streamed transcript is waited for before the batch upload starts too (ASR_STREAMING_WAIT_MS).
+     */
+    asrStreaming: boolean;
+    asrStreamingWaitMs: number;
     chatModel: string;
     /** A second chat model for a reply the first fails to begin (OPENAI_CHAT_FALLBACK_MODEL); undefined: none. */
     chatFallbackModel: string | undefined;
@@ -343,6 +350,8 @@ const EnvSchema = z.object({
   OPENAI_API_KEY: patternVar(/^\S+$/, 'an OpenAI API key (no spaces)'),
   OPENAI_BASE_URL: urlVar(['https:', 'http:']),
   OPENAI_ASR_MODEL: text(),
+  ASR_STREAMING: enumVar(['auto', 'off'] as const),
+  ASR_STREAMING_WAIT_MS: intVar(0, 10_000, 'a number of milliseconds'),
   OPENAI_CHAT_MODEL: text(),
   OPENAI_SUMMARY_MODEL: text(),
   OPENAI_CHAT_FALLBACK_MODEL: text(),
@@ -372,6 +381,14 @@ const EnvSchema = z.object({
 /** Every variable loadConfig reads (for docs and tests). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 const CONFIG_VARIABLE_SET: ReadonlySet<string> = new Set(CONFIG_VARIABLES);
+
+/** After a turn's end, its streamed transcript is waited for alone this long before the batch upload starts too. */
+export const DEFAULT_ASR_STREAMING_WAIT_MS = 500;
+
+/** The transcription models the realtime API streams (gpt-4o-transcribe, gpt-4o-mini-transcribe, dated versions). */
+export function isStreamingAsrModel(model: string): boolean {
+  return /^gpt-4o(-mini)?-transcribe(-\d{4}-\d{2}-\d{2})?$/.test(model);
+}
 
 /** A Twilio REST request (hang-up, transfer, outbound) abandoned after this long (src/control/twilio-rest.ts). */
 export const DEFAULT_TWILIO_API_TIMEOUT_MS = 5000;
@@ -650,6 +667,8 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       apiKey: openaiApiKey,
       baseUrl: v.OPENAI_BASE_URL,
       asrModel: v.OPENAI_ASR_MODEL ?? 'whisper-1',
+      asrStreaming: v.ASR_STREAMING !== 'off' && isStreamingAsrModel(v.OPENAI_ASR_MODEL ?? 'whisper-1'),
+      asrStreamingWaitMs: v.ASR_STREAMING_WAIT_MS ?? DEFAULT_ASR_STREAMING_WAIT_MS,
       chatModel: v.OPENAI_CHAT_MODEL ?? 'gpt-4o-mini',
       summaryModel: v.OPENAI_SUMMARY_MODEL ?? v.OPENAI_CHAT_MODEL ?? 'gpt-4o-mini',
       chatFallbackModel: v.OPENAI_CHAT_FALLBACK_MODEL,

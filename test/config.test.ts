@@ -167,6 +167,19 @@ describe('every variable is read', () => {
     });
   });
 
+  it('streams transcription for the gpt-4o transcribe models unless ASR_STREAMING=off, and never for whisper-1', () => {
+    const openai = (env: Record<string, string>) => loadConfig({ ...DEV, ...env }).openai;
+    expect(openai({})).toMatchObject({ asrModel: 'whisper-1', asrStreaming: false, asrStreamingWaitMs: 500 });
+    expect(openai({ OPENAI_ASR_MODEL: 'gpt-4o-mini-transcribe' }).asrStreaming).toBe(true);
+    expect(openai({ OPENAI_ASR_MODEL: 'gpt-4o-transcribe', ASR_STREAMING: 'auto', ASR_STREAMING_WAIT_MS: '300' })).toMatchObject({ asrStreaming: true, asrStreamingWaitMs: 300 });
+    expect(openai({ OPENAI_ASR_MODEL: 'gpt-4o-transcribe', ASR_STREAMING: 'off' }).asrStreaming).toBe(false);
+    expect(openai({ OPENAI_ASR_MODEL: 'whisper-1', ASR_STREAMING: 'auto' }).asrStreaming).toBe(false);
+    expect(problemsOf({ ...DEV, ASR_STREAMING: 'on', ASR_STREAMING_WAIT_MS: 'soon' })).toEqual([
+      expect.stringMatching(/^ASR_STREAMING must be one of auto, off/),
+      expect.stringMatching(/^ASR_STREAMING_WAIT_MS must be a number of milliseconds/),
+    ]);
+  });
+
   it('SYSTEM_PROMPT_FILE is read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'prompt.txt');

@@ -18,6 +18,9 @@ import type { TurnStage } from './latency.js';
 import { OpenAIResponder } from './openai-responder.js';
 import { OpenAISynthesizer } from './openai-synthesizer.js';
 import { OpenAITranscriber } from './openai-transcriber.js';
+import { OpenAIRealtimeTranscriber } from './openai-realtime-transcriber.js';
+import { StreamingAsr } from './streaming-asr.js';
+import { ErrorKind } from '../observability/log.js';
 import { PipelineAgent, type PipelineAudio, type PipelineOptions } from './pipeline.js';
 import { asrPromptOf, speechTextFor, withSpeechText } from './speech-text/speech-text.js';
 import type { InterruptionVerdict } from './barge-in-hold.js';
@@ -194,8 +197,18 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     ...(config.agent.backchannels !== undefined ? { backchannels: config.agent.backchannels } : {}),
     ...parts.pipeline,
   };
+  // streaming ASR (ASR_STREAMING, a gpt-4o transcribe model): one realtime socket per call, the batch route its fallback
+  const newStreamingAsr = (): StreamingAsr | undefined => {
+    if (!config.openai.asrStreaming || openai === undefined || config.openai.apiKey === undefined) return undefined;
+    const socket = new OpenAIRealtimeTranscriber({
+      baseUrl: openai.baseURL, apiKey: config.openai.apiKey, model: config.openai.asrModel, language: config.language.whisper,
+      onError: (kind) => metrics.countProviderError('openai-realtime-asr', kind === 'connect' || kind === 'closed' ? ErrorKind.PROVIDER_NETWORK
+        : kind === 'stall' ? ErrorKind.TIMEOUT : kind === 'overflow' ? ErrorKind.BACKPRESSURE : ErrorKind.PROVIDER_HTTP),
+    });
+    return new StreamingAsr(socket, config.openai.asrStreamingWaitMs);
+  };
   return {
-    agentFactory: () => new PipelineAgent({ ...options, transcriber: newTranscriber() }),
+    agentFactory: () => new PipelineAgent({ ...options, transcriber: newTranscriber(), streamingAsr: newStreamingAsr() }),
     release: audio.release,
   };
 }

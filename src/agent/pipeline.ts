@@ -41,6 +41,7 @@ import { TurnLatency, type TurnLatencyObserver, type TurnStage } from './latency
 import { DeadlineExceeded } from './provider-call.js';
 import { SentenceQueue } from './sentence-queue.js';
 import { TurnBudget } from './turn-budget.js';
+import type { StreamingAsr, StreamedTranscript } from './streaming-asr.js';
 import { SentenceCutter, type SentenceCutterOptions } from './sentences.js';
 import { ProviderError, type ChatMessage, type Responder, type ResponderEvent, type SampleRateHz, type SynthesisResult, type Synthesizer, type ToolCallRequest, type Transcriber } from './types.js';
 import { type Agent, type AgentContext, type CallBrief, type CallEndReason, type CallerTurn, type CallInfo, type HeardInfo, type PlayedInfo } from '../call/agent-contract.js';
@@ -85,6 +86,11 @@ export const DSP_POOL_PROVIDER = 'dsp-pool';
 
 export interface PipelineOptions {
   transcriber: Transcriber;
+  /**
+   * Streaming transcription for this call (one per call; streaming-asr.ts): the agent then hears each turn while it
+   * is spoken and `transcriber` is its fallback. Undefined: batch only.
+   */
+  streamingAsr?: StreamingAsr | undefined;
   responder: Responder;
   synthesizer: Synthesizer;
   audio: PipelineAudio;
@@ -205,8 +211,19 @@ export class PipelineAgent implements Agent {
   /** A barge-in's cleared utterances, until its turn is known (barge-in-hold.ts). */
   private held: BargeInHold<SpokenUtterance> | undefined;
 
+  // present only with streaming ASR (the engine hands turn audio only to an agent that has onTurnAudio)
+  onTurnStarted?: (turnId: number, startMs: number) => void;
+  onTurnAudio?: (turnId: number, pcm8k: Int16Array) => void;
+  onTurnAbandoned?: (turnId: number) => void;
+
   constructor(options: PipelineOptions) {
     this.options = options;
+    const streaming = options.streamingAsr;
+    if (streaming !== undefined) {
+      this.onTurnStarted = (turnId) => streaming.onTurnStarted(turnId);
+      this.onTurnAudio = (turnId, pcm8k) => streaming.onTurnAudio(turnId, pcm8k);
+      this.onTurnAbandoned = (turnId) => streaming.onTurnAbandoned(turnId);
+    }
     this.thresholds = {
       lowEnergyMeanDbfs: options.lowEnergyMeanDbfs ?? DEFAULT_ENERGY.lowEnergyMeanDbfs,
       lowEnergyPeakDbfs: options.lowEnergyPeakDbfs ?? DEFAULT_ENERGY.lowEnergyPeakDbfs,
@@ -236,6 +253,7 @@ export class PipelineAgent implements Agent {
   async onCallStart(ctx: AgentContext): Promise<void> {
     this.ctx = ctx;
     this.log = ctx.log;
+    this.options.streamingAsr?.open(ctx.log);
     // the fallback line is ready (cached) before anything can fail; never rejects
     void prepareFallback(this.fallbackSource, this.options.fallbackTimeoutMs);
     if (this.hasTools) void prepareFallback(this.fillerSource, this.options.fallbackTimeoutMs);
@@ -319,23 +337,35 @@ export class PipelineAgent implements Agent {
       // 1. too short or too quiet: Whisper would invent something
       const skipReason = asrSkipReason(turn, this.options.minAsrTurnMs, this.options.minPeakDbfs);
       if (skipReason !== undefined) {
+        this.options.streamingAsr?.discard(turn.turnId);
         log.info({ event: LogEvent.ASR_SKIP, turnId: turn.turnId, durationMs: turn.durationMs, peakDbfs: round1(turn.peakDbfs),
           reason: skipReason }, 'turn not transcribed');
         this.nothingSaid(turn.turnId, skipReason);
         return;
       }
-      // 2. the turn as a 16 kHz WAV, built in the pool (the turn's buffer is ours: it is transferred)
-      const wav16k = await this.options.audio.utteranceToWav16k(turn.pcm8k, stageSignal);
-      if (turnWork.aborted) return;
-      // 3. transcription
+      // 2-3. the transcript: streamed while the caller spoke, or (not streamed, late, failed) the batch upload of
+      // the turn as a 16 kHz WAV built in the pool (the turn's buffer is ours: it is transferred)
       const asrStartMs = performance.now();
-      const text = await this.options.transcriber.transcribe({
-        wav16k, language: this.options.asrLanguage, signal: stageSignal, ...(budget !== undefined ? { deadlineAtMs: budget.deadlineAtMs } : {}),
-      });
+      const batch = async (batchSignal: AbortSignal): Promise<string> => {
+        const wav16k = await this.options.audio.utteranceToWav16k(turn.pcm8k, batchSignal);
+        return this.options.transcriber.transcribe({
+          wav16k, language: this.options.asrLanguage, signal: batchSignal, ...(budget !== undefined ? { deadlineAtMs: budget.deadlineAtMs } : {}),
+        });
+      };
+      const streaming = this.options.streamingAsr;
+      const transcript: StreamedTranscript = streaming !== undefined
+        ? await streaming.transcribe(turn.turnId, stageSignal, batch)
+        : { text: await batch(stageSignal), via: 'batch' };
+      const text = transcript.text;
       if (turnWork.aborted) return;
+      if (transcript.fallbackReason !== undefined && transcript.fallbackReason !== 'not-streamed') {
+        log.warn({ event: LogEvent.ASR_STREAM, turnId: turn.turnId, reason: transcript.fallbackReason, provider: this.options.transcriber.name },
+          'the streamed transcript failed or was late; the batch upload answered');
+      }
       latency.mark('transcript');
       const asrMs = Math.round(performance.now() - asrStartMs);
-      const attempts = (this.options.transcriber as { lastAttempts?: number }).lastAttempts;
+      const attempts = transcript.via === 'batch' ? (this.options.transcriber as { lastAttempts?: number }).lastAttempts : undefined;
+      const provider = transcript.via === 'stream' ? streaming?.socket.name : this.options.transcriber.name;
       if (shouldDropTranscript(text, turn, this.thresholds)) {
         const reason = text.trim().length === 0 ? 'empty' : 'hallucination';
         log.info({ event: LogEvent.ASR_SKIP, turnId: turn.turnId, text, meanDbfs: round1(turn.meanDbfs), peakDbfs: round1(turn.peakDbfs),
@@ -358,8 +388,8 @@ export class PipelineAgent implements Agent {
         this.countInterruption('stopped_by_words');
       }
       reply ??= this.newReply(ctx.signal);
-      log.info({ event: LogEvent.ASR_TEXT, turnId: turn.turnId, text, language: this.options.asrLanguage, provider: this.options.transcriber.name,
-        asrMs, ...(attempts !== undefined ? { attempts } : {}), ...latency.fields() }, 'caller said');
+      log.info({ event: LogEvent.ASR_TEXT, turnId: turn.turnId, text, language: this.options.asrLanguage, provider, via: transcript.via,
+        ...(transcript.fallbackReason !== undefined ? { fallbackReason: transcript.fallbackReason } : {}), asrMs, ...(attempts !== undefined ? { attempts } : {}), ...latency.fields() }, 'caller said');
       ctx.report({ kind: 'caller-text', turnId: turn.turnId, text, latencyMs: Math.round(performance.now() - latency.originMs) });
       this.remember({ role: 'user', content: text });
       // 4-6. the reply, streamed, cut, synthesized and played sentence by sentence
@@ -542,6 +572,7 @@ export class PipelineAgent implements Agent {
   }
 
   onCallEnd(_reason?: CallEndReason): void {
+    this.options.streamingAsr?.close();
     if (this.dtmfTimer !== null) clearTimeout(this.dtmfTimer);
     this.dtmfTimer = null;
     this.held?.end();

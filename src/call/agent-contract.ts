@@ -130,6 +130,20 @@ export interface Agent {
    * past it until it knows whether the interruption was real: src/agent/barge-in-hold.ts).
    */
   onTurn(turn: CallerTurn, signal: AbortSignal): void | Promise<void>;
+  /**
+   * Optional, together with onTurnAudio and onTurnAbandoned: an agent that has onTurnAudio hears each turn while it
+   * is spoken (streaming ASR). A turn began at stream time `startMs`; its CallerTurn will carry the same turnId.
+   */
+  onTurnStarted?(turnId: number, startMs: number): void;
+  /**
+   * The turn's audio so far, in batches of about TURN_AUDIO_BATCH_MS (the lead-in first), 8 kHz mono 16-bit: a view
+   * of the engine's buffer, valid only until this returns (consume or copy it). The batches of a kept turn, in
+   * order, are exactly its CallerTurn's pcm8k, the last one handed over just before onTurn. Per batch, never per
+   * frame: it must not block.
+   */
+  onTurnAudio?(turnId: number, pcm8k: Int16Array): void;
+  /** The turn begun with this id was too short and is dropped (no onTurn follows); the next onset reuses the id. */
+  onTurnAbandoned?(turnId: number): void;
   onDtmf(digit: string): void;
   /** The caller spoke over the agent: playback was cleared and the current turn's signal aborted. */
   onBargeIn(heard: HeardInfo): void;
@@ -160,6 +174,9 @@ export interface Agent {
 }
 
 export type CallEndReason = 'stop' | 'closed' | 'idle' | 'hang-up' | 'shutdown';
+
+/** How much caller audio an agent with onTurnAudio is handed at a time. */
+export const TURN_AUDIO_BATCH_MS = 100;
 
 /** Makes the agent for a new call (at `start`). */
 export type AgentFactory = (call: CallInfo) => Agent;

@@ -11,7 +11,7 @@
 // The session ends on `stop`, on the socket's close, on idle timeout or on the agent's hang-up, and leaves nothing
 // behind: its clock subscription, DSP slot, buffers, in-flight agent work and registry entry all go.
 import type { Logger } from 'pino';
-import type { Agent, AgentContext, AgentFactory, AgentReport, BargeInWords, CallEndReason, CallerTurn, CallInfo, HeardInfo } from './agent-contract.js';
+import { TURN_AUDIO_BATCH_MS, type Agent, type AgentContext, type AgentFactory, type AgentReport, type BargeInWords, type CallEndReason, type CallerTurn, type CallInfo, type HeardInfo } from './agent-contract.js';
 import type { CallCommand, CallEventSink, CommandResult } from './events.js';
 import type { CallAudioTaps, StreamAudioTap } from './audio-tap.js';
 import type { ClockSubscription, FrameClock } from '../audio/clock.js';
@@ -261,16 +261,6 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       transport: this.transport, streamSid, leadFrames: config.playout.leadFrames, stats: this.deps.stats,
       onUtteranceStarted: this.onUtteranceStarted, nowMs: () => this.deps.clock.nowMs(), audioTap: this.audioTap,
     });
-    this.turns = new TurnDetector(
-      {
-        onsetMs: this.deps.vadTiming.onsetMs,
-        hangoverMs: this.deps.vadTiming.hangoverMs,
-        minTurnMs: config.turns.minTurnMs,
-        maxTurnMs: config.turns.maxTurnMs,
-        bargeIn: config.bargeIn,
-      },
-      this,
-    );
     const call: CallInfo = { callSid, streamSid, accountSid, customParameters };
     let agent: Agent;
     try {
@@ -282,6 +272,18 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       return;
     }
     this.agent = agent;
+    // an agent that listens while the caller speaks (streaming ASR) is handed each turn's audio in batches
+    this.turns = new TurnDetector(
+      {
+        onsetMs: this.deps.vadTiming.onsetMs,
+        hangoverMs: this.deps.vadTiming.hangoverMs,
+        minTurnMs: config.turns.minTurnMs,
+        maxTurnMs: config.turns.maxTurnMs,
+        bargeIn: config.bargeIn,
+        audioBatchMs: agent.onTurnAudio !== undefined ? TURN_AUDIO_BATCH_MS : 0,
+      },
+      this,
+    );
     this.context = new SessionAgentContext(this, call, this.log, this.callAbort.signal);
     this.deps.events.publish({
       kind: 'call-started', callSid, streamSid, accountSid, atMs: this.startedAtEpochMs, customParameters, agent: this.deps.agentKind,
@@ -426,6 +428,29 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     } catch {
       return 'unknown';
     }
+  }
+
+  // streaming (only for an agent with onTurnAudio: the detector calls these only then); errors are caught and counted
+
+  onTurnStarted(turnId: number, startMs: number): void {
+    const agent = this.agent;
+    if (agent?.onTurnStarted !== undefined) this.guard('onTurnStarted', () => agent.onTurnStarted!(turnId, startMs));
+  }
+
+  /** Per batch (TURN_AUDIO_BATCH_MS), never per frame. */
+  onTurnAudio(turnId: number, pcm8k: Int16Array): void {
+    const agent = this.agent;
+    if (agent?.onTurnAudio === undefined) return;
+    try {
+      agent.onTurnAudio(turnId, pcm8k);
+    } catch (error) {
+      this.onAgentError('onTurnAudio', error, undefined);
+    }
+  }
+
+  onTurnAbandoned(turnId: number): void {
+    const agent = this.agent;
+    if (agent?.onTurnAbandoned !== undefined) this.guard('onTurnAbandoned', () => agent.onTurnAbandoned!(turnId));
   }
 
   // ---- outbound and timers ----

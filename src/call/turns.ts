@@ -14,6 +14,11 @@
 // the barge-in off, and 'unknown' (batch ASR, no words yet) leaves the decision to the speech time.
 // A turn's audio is collected into 1 s chunks from the thread's TurnAudioPool, given back when the turn ends: nothing
 // is allocated per frame, and a call that is not speaking holds no turn buffer.
+// Streaming (audioBatchMs > 0, for an agent that listens while the caller speaks): the turn's number is known at its
+// onset (the CallerTurn carries the same one), and its audio goes out in batches of audioBatchMs as views of those
+// chunks, lead-in included, held back by the part of the hangover that a silence end trims, so that what was streamed
+// is exactly the CallerTurn's pcm8k. A dropped turn is abandoned and its number goes to the next onset, so the kept
+// turns stay numbered 1, 2, 3 without gaps.
 import type { BargeInWords, CallerTurn } from './agent-contract.js';
 import { threadTurnAudioPool, type TurnAudioPool } from './turn-audio-pool.js';
 import { FRAME_MS, SAMPLES_PER_FRAME } from '../twilio/media-format.js';
@@ -37,6 +42,8 @@ export interface TurnDetectorOptions {
   pool?: TurnAudioPool;
   /** A frame counts as speech (for barge-in) this far above the idle line level; default 6 dB. */
   speechMarginDb?: number;
+  /** Streams each turn's audio to the listener in batches this long (a multiple of 20 ms); 0 (default): off. */
+  audioBatchMs?: number;
 }
 
 export interface TurnListener {
@@ -52,6 +59,15 @@ export interface TurnListener {
    * 'unknown': decide by speech time. Must not allocate.
    */
   bargeInWords?(): BargeInWords;
+  /** Streaming only: a turn began (its number is the one its CallerTurn will carry). */
+  onTurnStarted?(turnId: number, startMs: number): void;
+  /**
+   * Streaming only: the turn's next audio, 8 kHz: a view of the engine's buffer, valid during the call only (copy or
+   * consume it before returning). The batches of a turn, in order, are its CallerTurn's pcm8k.
+   */
+  onTurnAudio?(turnId: number, pcm8k: Int16Array): void;
+  /** Streaming only: the started turn was too short and is dropped; the next onset gets its number. */
+  onTurnAbandoned?(turnId: number): void;
 }
 
 const enum State {
@@ -62,7 +78,7 @@ const enum State {
 }
 
 export class TurnDetector {
-  private readonly options: Required<Omit<TurnDetectorOptions, 'bargeIn' | 'pool'>> & { bargeIn: TurnDetectorOptions['bargeIn'] };
+  private readonly options: Required<Omit<TurnDetectorOptions, 'bargeIn' | 'pool' | 'audioBatchMs'>> & { bargeIn: TurnDetectorOptions['bargeIn'] };
   private readonly pool: TurnAudioPool;
   private readonly listener: TurnListener;
   private state = State.Idle;
@@ -87,6 +103,12 @@ export class TurnDetector {
   private turnCount = 0;
   /** The hard cap on a turn's audio: maxTurnMs of samples. */
   private readonly maxTurnSamples: number;
+  // streaming: 0 samples per batch when off (one integer compare on the per-frame path)
+  private readonly batchSamples: number;
+  /** Samples a silence end trims: never streamed before the turn is known to go on past them. */
+  private readonly holdBackSamples: number;
+  /** Samples of the current turn handed to onTurnAudio so far. */
+  private streamedLength = 0;
 
   constructor(options: TurnDetectorOptions, listener: TurnListener) {
     if (!(options.minTurnMs >= 0)) throw new RangeError(`minTurnMs must be >= 0 (got ${options.minTurnMs})`);
@@ -106,6 +128,17 @@ export class TurnDetector {
     this.preRollFrames = Math.max(1, Math.ceil((options.onsetMs + this.options.leadInMs) / FRAME_MS));
     this.preRoll = new Int16Array(this.preRollFrames * SAMPLES_PER_FRAME);
     this.maxTurnSamples = Math.floor(options.maxTurnMs / FRAME_MS) * SAMPLES_PER_FRAME;
+    const batchMs = options.audioBatchMs ?? 0;
+    if (!Number.isInteger(batchMs) || batchMs < 0 || batchMs % FRAME_MS !== 0) {
+      throw new RangeError(`audioBatchMs must be 0 or a positive multiple of ${FRAME_MS} (got ${batchMs})`);
+    }
+    this.batchSamples = (batchMs / FRAME_MS) * SAMPLES_PER_FRAME;
+    this.holdBackSamples = this.trimFrames() * SAMPLES_PER_FRAME;
+  }
+
+  /** Frames of the hangover's silence a silence end trims (the tail kept). */
+  private trimFrames(): number {
+    return Math.max(0, Math.floor((this.options.hangoverMs - this.options.tailMs) / FRAME_MS));
   }
 
   get turns(): number {
@@ -128,6 +161,9 @@ export class TurnDetector {
       return;
     }
     this.append(pcm, offset);
+    if (this.batchSamples > 0 && this.length - this.holdBackSamples - this.streamedLength >= this.batchSamples) {
+      this.streamTo(this.streamedLength + this.batchSamples);
+    }
     if (levelDbfs > this.peakDbfs) this.peakDbfs = levelDbfs;
     this.energySum += Math.pow(10, levelDbfs / 10);
     this.levelFrames++;
@@ -168,8 +204,24 @@ export class TurnDetector {
     }
     this.preRollCount = 0;
     this.voicedMs = onsetMs; // the VAD heard this much speech to report the onset
+    this.streamedLength = 0;
+    if (this.batchSamples > 0) this.listener.onTurnStarted?.(this.turnCount + 1, this.turnStartMs);
     this.isBargeInPending = this.options.bargeIn.enabled && this.listener.isAgentPlaying();
     if (this.isBargeInPending) this.checkBargeIn();
+  }
+
+  /** Streaming: hands the turn's samples [streamedLength, upTo) to the listener, one view per chunk they lie in. */
+  private streamTo(upTo: number): void {
+    const listener = this.listener;
+    const chunkSamples = this.pool.chunkSamples;
+    const turnId = this.turnCount + 1;
+    while (this.streamedLength < upTo) {
+      const index = Math.floor(this.streamedLength / chunkSamples);
+      const from = this.streamedLength - index * chunkSamples;
+      const n = Math.min(upTo - this.streamedLength, chunkSamples - from);
+      this.streamedLength += n;
+      listener.onTurnAudio?.(turnId, this.chunks[index]!.subarray(from, from + n));
+    }
   }
 
   private checkBargeIn(): void {
@@ -188,14 +240,16 @@ export class TurnDetector {
     const durationMs = speechEndMs - this.turnStartMs;
     if (reason === 'silence') {
       // Trim the hangover's silence, keeping a short tail.
-      const trimFrames = Math.max(0, Math.floor((this.options.hangoverMs - this.options.tailMs) / FRAME_MS));
-      this.length = Math.max(0, this.length - trimFrames * SAMPLES_PER_FRAME);
+      this.length = Math.max(0, this.length - this.trimFrames() * SAMPLES_PER_FRAME);
     }
     if (durationMs < this.options.minTurnMs) {
       this.releaseChunks();
+      if (this.batchSamples > 0) this.listener.onTurnAbandoned?.(this.turnCount + 1);
       this.listener.onTurnDropped?.(durationMs, this.wasBargeIn);
       return;
     }
+    // streaming: the rest of the kept audio (the held-back part is trimmed or, at a forced end, kept and sent now)
+    if (this.batchSamples > 0) this.streamTo(this.length);
     this.turnCount++;
     const pcm8k = this.copyTurn();
     this.releaseChunks();

@@ -55,6 +55,7 @@ export const LogEvent = {
   AGENT_GREETING: 'AGENT_GREETING',
   ASR_TEXT: 'ASR_TEXT',
   ASR_SKIP: 'ASR_SKIP',
+  ASR_STREAM: 'ASR_STREAM', // the streaming transcription socket failed (and will reconnect), or a turn fell back to the batch upload
   LLM_TEXT: 'LLM_TEXT',
   TTS_SUCCESS: 'TTS_SUCCESS', // a sentence of a reply was synthesized and enqueued
   REPLY_FIRST_FRAME: 'REPLY_FIRST_FRAME', // the playout wrote a reply's first frame (the turn's first_frame latency)

@@ -80,6 +80,9 @@ describe('a Hebrew call with the AI agent', () => {
       expect(Math.abs(ms - (expectedMs[i] as number)) / (expectedMs[i] as number), `turn ${i + 1}: ${ms} ms`).toBeLessThan(0.25);
     });
     expect(logs('ASR_TEXT').map((l) => l['text'])).toEqual(TRANSCRIPTS);
+    // whisper-1 (the default model) stays batch: no realtime session, every transcript from an upload
+    expect(openaiFake.realtime.sessions).toHaveLength(0);
+    expect(logs('ASR_TEXT').map((l) => l['via'])).toEqual(['batch', 'batch', 'batch']);
     for (const line of logs('ASR_TEXT')) expect(line['transcriptMs']).toBeTypeOf('number');
   });
 

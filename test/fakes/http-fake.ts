@@ -2,6 +2,7 @@
 // headers, body, when it came) and whether the client closed the socket before the answer was complete (how a test
 // sees that a barge-in or a timeout really ended the HTTP request), and per-route behaviour a test can switch: answer,
 // fail with 500, or hang (never answer).
+import type { Duplex } from 'node:stream';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -43,6 +44,11 @@ export class HttpFake {
   /** `key` is "METHOD /path" (query string ignored). */
   route(key: string, handler: RouteHandler): void {
     this.routes.set(key, handler);
+  }
+
+  /** WebSocket upgrades (a route of its own; an upgraded socket is no longer the HTTP server's to close). */
+  onUpgrade(handler: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): void {
+    this.server.on('upgrade', handler);
   }
 
   async listen(): Promise<this> {

@@ -9,11 +9,13 @@
 //   POST /v1/audio/speech          response_format pcm -> raw 24 kHz s16le (a tone, its length from the text); all at
 //                                  once, or streamed in pieces (speechChunkBytes) with settable pauses, held after
 //                                  the first piece until the test lets it go (speechHold), or cut off mid-body
+//   GET  /v1/realtime?intent=transcription  a realtime transcription session over WebSocket (openai-realtime-server.ts)
 // Each route can answer, fail with 500 or hang (HttpFake), and every request is recorded, including whether the
 // client closed its socket early.
 import type { ServerResponse } from 'node:http';
 import { parseWav, pcmBytes, tonePcm, type ParsedWav } from './audio.js';
 import { HttpFake, parseMultipart, sleep, type RecordedRequest } from './http-fake.js';
+import { FakeRealtime, type FakeRealtimeOptions } from './openai-realtime-server.js';
 
 export const ROUTE_ASR = 'POST /v1/audio/transcriptions';
 export const ROUTE_CHAT = 'POST /v1/chat/completions';
@@ -73,6 +75,8 @@ export interface FakeOpenAIOptions {
   speechHold?: (index: number, input: string) => Promise<void> | undefined;
   /** The n-th speech answer's socket is destroyed after this many pieces (a stream that breaks mid-sentence). */
   speechCutAfterPieces?: (index: number, input: string) => number | undefined;
+  /** The realtime transcription session's transcripts and latency. */
+  realtime?: FakeRealtimeOptions;
 }
 
 /** What the speech route answered (record.parsed). */
@@ -89,10 +93,14 @@ export interface SpeechAnswer {
 
 export class FakeOpenAI extends HttpFake {
   readonly options: FakeOpenAIOptions;
+  /** The realtime transcription sessions (WebSocket upgrades of /v1/realtime). */
+  readonly realtime: FakeRealtime;
 
   constructor(options: FakeOpenAIOptions = {}) {
     super();
     this.options = options;
+    this.realtime = new FakeRealtime(options.realtime);
+    this.onUpgrade((req, socket, head) => this.realtime.handleUpgrade(req, socket, head));
     this.route(ROUTE_ASR, async (req, res, record) => {
       const delayMs = this.options.transcriptionDelayMs ?? 0;
       if (delayMs > 0) await sleep(delayMs);
@@ -104,6 +112,11 @@ export class FakeOpenAI extends HttpFake {
       if (delayMs > 0) await sleep(delayMs);
       if (!res.destroyed) await this.speech(res, record);
     });
+  }
+
+  override async close(): Promise<void> {
+    this.realtime.close();
+    await super.close();
   }
 
   /** http://127.0.0.1:PORT/v1 */

@@ -1,0 +1,205 @@
+// A call's streaming transcription: the caller's audio goes to the realtime transcription socket while the turn is
+// spoken, so that the transcript is (nearly) ready when the turn ends; the batch upload stays as the fallback.
+// Audio: each ~100 ms batch from the engine (8 kHz, Agent.onTurnAudio) is resampled to 24 kHz in-thread by the
+// addon's streaming resampler (state kept across a turn's batches, reset at each onset; the filter's group delay is
+// dropped at the start and its tail flushed at the end, so the server gets exactly 3 samples per turn sample), then
+// base64'd and appended. A turn is streamed only when the socket is ready at its onset and takes every batch; else
+// (not connected yet, a send buffer that cannot keep up, a socket that failed mid-turn) the turn goes to the batch route.
+// At the turn's end (transcribe): the commit's transcript is waited for alone for waitMs; after that the batch
+// upload of the same audio starts and the two race (the first transcript wins, the other is aborted or ignored); a
+// failed commit or socket starts the batch at once. Everything stays under the turn's signal (its budget, barge-in).
+import type { Logger } from 'pino';
+import { Resampler } from '../audio/dsp.js';
+import { REALTIME_SAMPLE_RATE_HZ, type PendingTranscript } from './openai-realtime-transcriber.js';
+import { DeadlineExceeded, toProviderError } from './provider-call.js';
+import { ProviderError } from './types.js';
+
+/** What this needs of the realtime socket (OpenAIRealtimeTranscriber; a test may give another). */
+export interface RealtimeTranscriptionSocket {
+  readonly name: string;
+  readonly isReady: boolean;
+  open(log?: Logger): void;
+  beginTurn(): boolean;
+  append(pcm24k: Int16Array, from: number, to: number): boolean;
+  clear(): void;
+  commit(): PendingTranscript;
+  close(): void;
+}
+
+/** After the turn's end, the streamed transcript is waited for alone this long before the batch upload starts. */
+export const DEFAULT_STREAMING_WAIT_MS = 500;
+
+export interface StreamedTranscript {
+  text: string;
+  /** Which route's transcript it is. */
+  via: 'stream' | 'batch';
+  /** Why the batch route ran (undefined when the stream answered). */
+  fallbackReason?: 'not-streamed' | 'stream-failed' | 'stream-late';
+}
+
+export class StreamingAsr {
+  readonly socket: RealtimeTranscriptionSocket;
+  private readonly waitMs: number;
+  private readonly resampler = new Resampler(8000, REALTIME_SAMPLE_RATE_HZ);
+  /** 24 kHz output of one batch (grown when a batch is longer than any before, which a forced end can make). */
+  private out = new Int16Array(0);
+  private turnId = 0;
+  private isStreaming = false;
+  /** Output samples still to drop at the turn's start (the resampler's group delay). */
+  private delayLeft = 0;
+  /** 24 kHz samples appended for the current turn (tests, logs). */
+  samplesSent = 0;
+
+  constructor(socket: RealtimeTranscriptionSocket, waitMs = DEFAULT_STREAMING_WAIT_MS) {
+    this.socket = socket;
+    this.waitMs = waitMs;
+  }
+
+  /** At call start: the socket opens and stays open for the call; `log` is the call's. */
+  open(log?: Logger): void {
+    this.socket.open(log);
+  }
+
+  onTurnStarted(turnId: number): void {
+    this.turnId = turnId;
+    this.resampler.reset();
+    this.delayLeft = this.resampler.delaySamples;
+    this.samplesSent = 0;
+    this.isStreaming = this.socket.isReady && this.socket.beginTurn();
+    if (!this.isStreaming) this.socket.open(); // reconnects unless it is already trying
+  }
+
+  /** Per batch (~100 ms, never per frame): resampled, base64'd and appended; `pcm8k` is not kept. */
+  onTurnAudio(turnId: number, pcm8k: Int16Array): void {
+    if (!this.isStreaming || turnId !== this.turnId) return;
+    const needed = this.resampler.outputLengthFor(pcm8k.length);
+    if (this.out.length < needed) this.out = new Int16Array(Math.max(needed, 2 * this.out.length));
+    const written = this.resampler.processInto(pcm8k, this.out);
+    this.send(this.out, written);
+  }
+
+  onTurnAbandoned(turnId: number): void {
+    if (turnId !== this.turnId || !this.isStreaming) return;
+    this.isStreaming = false;
+    this.socket.clear();
+  }
+
+  /**
+   * The turn's end: its transcript from the stream when it was streamed (within waitMs, or racing the batch upload
+   * after that), else from `batch`. Throws the batch's ProviderError when neither gives one, or when `signal` aborts.
+   */
+  async transcribe(turnId: number, signal: AbortSignal, batch: (signal: AbortSignal) => Promise<string>): Promise<StreamedTranscript> {
+    const pending = this.finishTurn(turnId);
+    if (pending === undefined) return { text: await batch(signal), via: 'batch', fallbackReason: 'not-streamed' };
+    try {
+      return await this.race(pending, signal, batch);
+    } finally {
+      pending.cancel();
+    }
+  }
+
+  /** A turn that will not be transcribed (too short or quiet for ASR): the server's buffer is dropped. */
+  discard(turnId: number): void {
+    if (turnId !== this.turnId || !this.isStreaming) return;
+    this.isStreaming = false;
+    this.socket.clear();
+  }
+
+  close(): void {
+    this.isStreaming = false;
+    this.socket.close();
+  }
+
+  /** The end of the streamed audio (the resampler's tail) and the commit; undefined when the turn was not streamed. */
+  private finishTurn(turnId: number): PendingTranscript | undefined {
+    if (turnId !== this.turnId || !this.isStreaming) return undefined;
+    const tail = this.resampler.flush(); // once per turn
+    this.send(tail, tail.length);
+    if (!this.isStreaming) return undefined;
+    this.isStreaming = false;
+    return this.socket.commit();
+  }
+
+  private send(pcm24k: Int16Array, length: number): void {
+    const from = Math.min(this.delayLeft, length);
+    this.delayLeft -= from;
+    if (from === length) return;
+    if (this.socket.append(pcm24k, from, length)) {
+      this.samplesSent += length - from;
+      return;
+    }
+    // the socket cannot take this turn (not open any more, or too far behind): the batch route will answer it
+    this.isStreaming = false;
+    this.socket.clear();
+  }
+
+  private async race(pending: PendingTranscript, signal: AbortSignal, batch: (signal: AbortSignal) => Promise<string>): Promise<StreamedTranscript> {
+    // 1. the stream alone, for waitMs
+    const first = await settleWithin(pending.promise, this.waitMs, signal);
+    if (signal.aborted) throw abortedError(this.socket.name, signal);
+    if (first.kind === 'ok') return { text: first.value, via: 'stream' };
+    const fallbackReason = first.kind === 'failed' ? 'stream-failed' : 'stream-late';
+    if (first.kind === 'failed') return { text: await batch(signal), via: 'batch', fallbackReason };
+    // 2. late: the batch upload of the same audio, racing the stream; the first transcript wins
+    const batchAbort = new AbortController();
+    const batchSignal = AbortSignal.any([signal, batchAbort.signal]);
+    const fromBatch = batch(batchSignal).then((text): StreamedTranscript => ({ text, via: 'batch', fallbackReason }));
+    const fromStream = pending.promise.then((text): StreamedTranscript => ({ text, via: 'stream' }));
+    // the turn's signal ends the wait too: a stream that never answers must not outlive the turn's budget
+    let onAbort = (): void => {};
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(abortedError(this.socket.name, signal));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => undefined);
+    try {
+      const winner = await Promise.race([firstFulfilled(fromStream, fromBatch), aborted]);
+      if (winner.via === 'stream') batchAbort.abort(new Error('the streamed transcript came first'));
+      return winner;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      fromBatch.catch(() => undefined);
+    }
+  }
+}
+
+type Settled<T> = { kind: 'ok'; value: T } | { kind: 'failed'; error: unknown } | { kind: 'late' };
+
+/** How `promise` settles within `ms` (or `late`, also when `signal` aborts first). Never rejects. */
+function settleWithin<T>(promise: Promise<T>, ms: number, signal: AbortSignal): Promise<Settled<T>> {
+  return new Promise((resolve) => {
+    const done = (outcome: Settled<T>): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    };
+    const onAbort = (): void => done({ kind: 'late' });
+    const timer = setTimeout(() => done({ kind: 'late' }), ms);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then((value) => done({ kind: 'ok', value }), (error: unknown) => done({ kind: 'failed', error }));
+  });
+}
+
+/** The first of two promises to fulfil; rejects with the second's error when both reject (the batch's, by order). */
+function firstFulfilled<T>(a: Promise<T>, b: Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let failures = 0;
+    const onFail = (error: unknown, isB: boolean): void => {
+      failures++;
+      if (isB) lastError = error;
+      if (failures === 2) reject(lastError);
+    };
+    let lastError: unknown;
+    a.then(resolve, (error: unknown) => onFail(error, false));
+    b.then(resolve, (error: unknown) => onFail(error, true));
+  });
+}
+
+/** The turn's budget ran out (a timeout of this provider, as the caller hears it) or the turn was aborted. */
+function abortedError(provider: string, signal: AbortSignal): ProviderError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof DeadlineExceeded) return toProviderError(provider, reason);
+  return new ProviderError(`${provider}: aborted`, provider, 'aborted', false, undefined, { cause: reason });
+}
