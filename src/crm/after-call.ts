@@ -13,6 +13,7 @@ import type { CallEvent } from '../call/events.js';
 import type { CallStatusUpdate } from '../control/call-recorder.js';
 import { ErrorKind, LogEvent, log as processLog, type Logger } from '../observability/log.js';
 import type { RecordsDatabase } from '../records/database.js';
+import { claimSummaries } from '../records/instances.js';
 import type { CallRecord } from '../records/queries.js';
 import { transcriptLines, type EndOfCallSummary } from './summarizer.js';
 import type { SummaryOutbox } from './summary-outbox.js';
@@ -28,6 +29,8 @@ const MAX_LOOKS_FOR_THE_END = 20;
 export const NO_CONVERSATION_SUMMARY = 'Nobody spoke on this call.';
 /** Ended calls looked at again at start. */
 const RESUME_WINDOW_MS = 24 * 3_600_000;
+/** How often dead instances' unsummarized calls are looked for (with several instances). */
+const DEFAULT_TAKEOVER_EVERY_MS = 30_000;
 
 export interface AfterCallOptions {
   database: RecordsDatabase;
@@ -43,6 +46,12 @@ export interface AfterCallOptions {
   pollMs?: number;
   /** The first summary retry's delay (doubling; default 5 s). */
   retryInitialMs?: number;
+  /**
+   * This process among several on one database (records' instances.ts): at start and every takeoverEveryMs it takes
+   * over (claims) the unsummarized calls of dead instances, never a live one's. Without it: every unsummarized call
+   * of the last day, at start only (one instance).
+   */
+  instance?: { id: string; deadInstances(): readonly string[]; takeoverEveryMs?: number };
   log?: Logger;
 }
 
@@ -71,6 +80,8 @@ export class AfterCallWork {
   private timer: NodeJS.Timeout | undefined;
   private isPassRunning = false;
   private isDeliveryRunning = false;
+  private isResuming = false;
+  private lastResumeAtMs = 0;
 
   constructor(private readonly options: AfterCallOptions) {
     this.log = options.log ?? processLog;
@@ -80,21 +91,39 @@ export class AfterCallWork {
   async start(): Promise<void> {
     this.timer = setInterval(() => this.pass(Date.now()), this.options.pollMs ?? 1_000);
     this.timer.unref();
+    await this.resume();
+  }
+
+  /** Queues the calls another (dead) process left without a summary. Never rejects. */
+  private async resume(): Promise<void> {
+    if (this.isResuming) return;
+    this.isResuming = true;
+    this.lastResumeAtMs = Date.now();
     try {
       const since = Date.now() - RESUME_WINDOW_MS;
-      const left = await this.options.database.db
-        .selectFrom('calls')
-        .select('call_sid')
-        .where('ended_at_ms', 'is not', null)
-        .where('ended_at_ms', '>=', since)
-        .where('summarized_at_ms', 'is', null)
-        .limit(MAX_WAITING)
-        .execute();
+      const instance = this.options.instance;
+      const left = instance !== undefined
+        ? await claimSummaries(this.options.database.db, instance.id, instance.deadInstances(), since, MAX_WAITING)
+        : (await this.options.database.db
+          .selectFrom('calls')
+          .select('call_sid')
+          .where('ended_at_ms', 'is not', null)
+          .where('ended_at_ms', '>=', since)
+          .where('summarized_at_ms', 'is', null)
+          .limit(MAX_WAITING)
+          .execute()).map((row) => row.call_sid);
       const now = Date.now();
-      for (const row of left) if (!this.waiting.has(row.call_sid)) this.wait(row.call_sid, { dueAtMs: now, attempts: 0, wasTransferred: false });
-      if (left.length > 0) this.log.info({ event: LogEvent.CALL_SUMMARY, calls: left.length }, 'summarizing calls a previous process left without a summary');
+      let queued = 0;
+      for (const callSid of left) {
+        if (this.waiting.has(callSid) || this.running.has(callSid)) continue;
+        this.wait(callSid, { dueAtMs: now, attempts: 0, wasTransferred: false });
+        queued++;
+      }
+      if (queued > 0) this.log.info({ event: LogEvent.CALL_SUMMARY, calls: queued }, 'summarizing calls another process left without a summary');
     } catch (error) {
       this.log.error({ event: LogEvent.CALL_SUMMARY, errKind: ErrorKind.INTERNAL, err: error }, 'could not look for calls left without a summary');
+    } finally {
+      this.isResuming = false;
     }
   }
 
@@ -164,6 +193,9 @@ export class AfterCallWork {
     } finally {
       this.isPassRunning = false;
     }
+    // a dead instance is known only once its beat went stale: look again now and then
+    const instance = this.options.instance;
+    if (instance !== undefined && nowMs - this.lastResumeAtMs >= (instance.takeoverEveryMs ?? DEFAULT_TAKEOVER_EVERY_MS)) void this.resume();
     if (!this.isDeliveryRunning) {
       this.isDeliveryRunning = true;
       this.options.outbox.deliverDue(nowMs).catch((error: unknown) => {

@@ -37,6 +37,7 @@ export function afterCallWorkFromConfig(config: Config, records: Records, log: L
     }, signal),
     outbox,
     ...(webhookUrl !== undefined ? { webhookUrl } : {}),
+    instance: { id: records.instanceId, deadInstances: () => records.deadInstances() },
     log,
   });
 }

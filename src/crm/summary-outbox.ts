@@ -46,6 +46,8 @@ export interface OutboxCounters {
 
 /** Answer bytes read from a webhook at most (only for the log). */
 const MAX_ERROR_BODY_CHARS = 200;
+/** A delivery in flight keeps its row this long past its own time limit before another attempt may take it. */
+const DELIVERY_LEASE_MARGIN_MS = 30_000;
 
 export function summaryPayload(call: CallRecord, summary: EndOfCallSummary | null): SummaryPayload {
   return {
@@ -93,17 +95,27 @@ export class SummaryOutbox {
   async deliverDue(nowMs: number, limit = 10): Promise<number> {
     const due = await this.database.db
       .selectFrom('summary_deliveries')
-      .select(['call_sid', 'url', 'body', 'attempts'])
+      .select(['call_sid', 'url', 'body', 'attempts', 'next_attempt_at_ms'])
       .where('delivered_at_ms', 'is', null)
       .where('next_attempt_at_ms', '<=', nowMs)
       .orderBy('next_attempt_at_ms', 'asc')
       .limit(limit)
       .execute();
     let delivered = 0;
+    const db = this.database.db;
     for (const row of due) {
+      // a lease: the row's next attempt moves past this one's end, and only the instance whose update found the time
+      // it read goes on (several instances share the outbox; none posts a summary another is posting)
+      const leaseMs = (this.options.timeoutMs ?? 10_000) + DELIVERY_LEASE_MARGIN_MS;
+      const lease = await db.updateTable('summary_deliveries')
+        .set({ next_attempt_at_ms: Date.now() + leaseMs })
+        .where('call_sid', '=', row.call_sid)
+        .where('delivered_at_ms', 'is', null)
+        .where('next_attempt_at_ms', '=', row.next_attempt_at_ms)
+        .executeTakeFirst();
+      if (Number(lease.numUpdatedRows) === 0) continue;
       const attempts = Number(row.attempts) + 1;
       const problem = await this.post(row.url, row.body);
-      const db = this.database.db;
       if (problem === undefined) {
         await db.updateTable('summary_deliveries').set({ delivered_at_ms: Date.now(), attempts, last_error: null }).where('call_sid', '=', row.call_sid).execute();
         this.counters.delivered++;

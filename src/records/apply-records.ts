@@ -21,11 +21,15 @@ const FINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'busy', 'faile
 type Db = Kysely<RecordsSchema> | Transaction<RecordsSchema>;
 
 /** Writes the records in order in one transaction. */
-export async function writeRecords(db: Kysely<RecordsSchema>, entries: readonly QueuedRecord[]): Promise<void> {
+/**
+ * Writes the records in order in one transaction. `instanceId` (instances.ts) marks the calls this process has the
+ * stream of, and those it made the row of.
+ */
+export async function writeRecords(db: Kysely<RecordsSchema>, entries: readonly QueuedRecord[], instanceId: string | null = null): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const latencyTouched = new Set<string>();
     for (const entry of entries) {
-      await applyRecord(trx, entry);
+      await applyRecord(trx, entry, instanceId);
       const kind = entry.record.kind;
       if (kind === 'agent-said' || kind === 'call-ended') latencyTouched.add(entry.record.callSid);
     }
@@ -59,15 +63,15 @@ export async function refreshCallCounts(db: Db, callSid: string): Promise<void> 
     .execute();
 }
 
-async function ensureCall(db: Db, callSid: string, startedAtMs: number): Promise<void> {
+async function ensureCall(db: Db, callSid: string, startedAtMs: number, instanceId: string | null): Promise<void> {
   await db
     .insertInto('calls')
-    .values({ call_sid: callSid, started_at_ms: startedAtMs })
+    .values({ call_sid: callSid, started_at_ms: startedAtMs, instance_id: instanceId })
     .onConflict((oc) => oc.column('call_sid').doNothing())
     .execute();
 }
 
-async function applyRecord(db: Db, entry: QueuedRecord): Promise<void> {
+async function applyRecord(db: Db, entry: QueuedRecord, instanceId: string | null): Promise<void> {
   const r = entry.record;
   switch (r.kind) {
     case 'call-started':
@@ -82,6 +86,7 @@ async function applyRecord(db: Db, entry: QueuedRecord): Promise<void> {
           agent: r.agent ?? null,
           started_at_ms: r.startedAtMs,
           answered_at_ms: r.answeredAtMs ?? null,
+          instance_id: instanceId,
         })
         .onConflict((oc) =>
           oc.column('call_sid').doUpdateSet((eb) => ({
@@ -102,6 +107,8 @@ async function applyRecord(db: Db, entry: QueuedRecord): Promise<void> {
             // live again until its next end
             ended_at_ms: null,
             end_reason: null,
+            // the stream's instance owns the call (a status callback may have reached another one first)
+            instance_id: eb.ref('excluded.instance_id'),
           })),
         )
         .execute();
@@ -122,6 +129,7 @@ async function applyRecord(db: Db, entry: QueuedRecord): Promise<void> {
           ended_at_ms: isFinal ? r.atMs : null,
           end_reason: isFinal ? r.status : null,
           duration_ms: isFinal ? (r.durationMs ?? null) : null,
+          instance_id: instanceId,
         })
         .onConflict((oc) =>
           oc.column('call_sid').doUpdateSet((eb) => {
@@ -144,7 +152,7 @@ async function applyRecord(db: Db, entry: QueuedRecord): Promise<void> {
       return;
     }
     case 'caller-turn':
-      await ensureCall(db, r.callSid, r.startedAtMs);
+      await ensureCall(db, r.callSid, r.startedAtMs, instanceId);
       await db
         .insertInto('call_turns')
         .values({
@@ -168,7 +176,7 @@ async function applyRecord(db: Db, entry: QueuedRecord): Promise<void> {
         .execute();
       return;
     case 'agent-said':
-      await ensureCall(db, r.callSid, r.startedAtMs);
+      await ensureCall(db, r.callSid, r.startedAtMs, instanceId);
       await db
         .insertInto('call_turns')
         .values({
@@ -194,7 +202,7 @@ async function applyRecord(db: Db, entry: QueuedRecord): Promise<void> {
       return;
     case 'call-event':
       if (entry.eventId === undefined || entry.dataJson === undefined) throw new TypeError('call-event queued without its id and data');
-      await ensureCall(db, r.callSid, r.atMs);
+      await ensureCall(db, r.callSid, r.atMs, instanceId);
       await db
         .insertInto('call_events')
         .values({ id: entry.eventId, call_sid: r.callSid, at_ms: r.atMs, kind: r.event, data: entry.dataJson })
@@ -202,7 +210,7 @@ async function applyRecord(db: Db, entry: QueuedRecord): Promise<void> {
         .execute();
       return;
     case 'call-ended':
-      await ensureCall(db, r.callSid, r.endedAtMs - (r.durationMs ?? 0));
+      await ensureCall(db, r.callSid, r.endedAtMs - (r.durationMs ?? 0), instanceId);
       await db
         .updateTable('calls')
         .set((eb) => ({

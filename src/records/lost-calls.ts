@@ -1,22 +1,34 @@
-// After a crash, calls the process had open were never ended in the records. At start, before the new process
-// takes calls, every call without an end is closed with reason `lost`, its end set to the last thing known of it
-// (its latest turn or event, else its start), not to the restart's time, so that its duration stays true.
-// With several instances sharing one PostgreSQL this would close the other instances' live calls too: until
-// records know their instance, run it only where one instance writes (see the README).
+// After a crash, calls the process had open were never ended in the records. They are closed with reason `lost`,
+// their end set to the last thing known of them (the latest turn or event, else the start), not to the time they
+// were found, so that their duration stays true. Which calls are lost: those of dead instances (instances.ts: stopped,
+// or silent past their beat's bound), and, at start, calls from before instances were recorded (no instance) that
+// started before this process. A live instance's calls are never touched, so several instances can share a database.
 import type { RecordsDatabase } from './database.js';
 import { refreshLatencySummary } from './apply-records.js';
 
 export const LOST_CALL_REASON = 'lost';
 
-/** Closes every call that started before `startedBeforeMs` and has no end. Returns the calls it closed. */
-export async function closeLostCalls(database: RecordsDatabase, options: { startedBeforeMs?: number } = {}): Promise<{ closed: string[] }> {
-  const before = options.startedBeforeMs ?? Date.now();
+export interface LostCallsOptions {
+  /** Calls without an instance that started before this are lost (this process's start); none when undefined. */
+  unownedStartedBeforeMs?: number;
+  /** Instances known dead: their open calls are lost. */
+  deadInstances?: readonly string[];
+}
+
+/** Closes the open calls of dead instances (and old unowned ones). Returns the calls it closed. */
+export async function closeLostCalls(database: RecordsDatabase, options: LostCallsOptions): Promise<{ closed: string[] }> {
+  const dead = options.deadInstances ?? [];
+  const before = options.unownedStartedBeforeMs;
+  if (dead.length === 0 && before === undefined) return { closed: [] };
   const db = database.db;
   const open = await db
     .selectFrom('calls')
     .select(['call_sid', 'started_at_ms', 'answered_at_ms', 'status_at_ms'])
     .where('ended_at_ms', 'is', null)
-    .where('started_at_ms', '<', before)
+    .where((eb) => eb.or([
+      ...(before !== undefined ? [eb.and([eb('instance_id', 'is', null), eb('started_at_ms', '<', before)])] : []),
+      ...(dead.length > 0 ? [eb('instance_id', 'in', dead)] : []),
+    ]))
     .execute();
   const closed: string[] = [];
   for (const call of open) {

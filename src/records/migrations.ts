@@ -88,6 +88,25 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('call_events_by_kind').on('call_events').columns(['kind', 'at_ms']).execute();
     },
   },
+  // several instances on one database (instances.ts): each call knows the instance that had its stream, each live
+  // instance beats, and a survivor closes a dead instance's calls and takes over its unsummarized ones
+  '0004_instances': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('instances')
+        .addColumn('instance_id', 'text', (c) => c.primaryKey())
+        .addColumn('host', 'text')
+        .addColumn('pid', 'integer')
+        .addColumn('started_at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('heartbeat_at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('stopped_at_ms', 'bigint')
+        .execute();
+      await db.schema.alterTable('calls').addColumn('instance_id', 'text').execute();
+      // which instance resumes a dead one's summary (one claim per call)
+      await db.schema.alterTable('calls').addColumn('summary_claimed_by', 'text').execute();
+      await db.schema.createIndex('calls_open_by_instance').on('calls').columns(['instance_id', 'ended_at_ms']).execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -36,6 +36,20 @@ export interface CallsTable {
   disposition: string | null;
   summary_fields: string | null;
   summarized_at_ms: number | null;
+  /** The instance that had the call's stream (or, for a call that never had one, took its first status callback). */
+  instance_id: string | null;
+  /** The instance that took over the summary of a call whose own instance died. */
+  summary_claimed_by: string | null;
+}
+
+/** One process writing to the records: its heartbeat tells the others it is alive (src/records/instances.ts). */
+export interface InstancesTable {
+  instance_id: string;
+  host: string | null;
+  pid: number | null;
+  started_at_ms: number;
+  heartbeat_at_ms: number;
+  stopped_at_ms: number | null;
 }
 
 export interface CallTurnsTable {
@@ -78,4 +92,5 @@ export interface RecordsSchema {
   call_turns: CallTurnsTable;
   call_events: CallEventsTable;
   summary_deliveries: SummaryDeliveriesTable;
+  instances: InstancesTable;
 }

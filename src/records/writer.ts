@@ -45,6 +45,8 @@ export interface RecordWriterOptions {
    * database that is down at start delays the records, not the start.
    */
   prepare?: () => Promise<void>;
+  /** This process's instance (instances.ts), marked on the calls it writes. */
+  instanceId?: string;
   log?: Logger;
 }
 
@@ -93,6 +95,7 @@ export class RecordWriter {
   private dropBurst = 0;
   private rejectLogged = 0;
   private outageStartedAtMs = 0;
+  private readonly instanceId: string | null;
   private readonly counts = { written: 0, dropped: 0, rejected: 0, writeFailures: 0, batchesWritten: 0, reconnects: 0, consecutiveFailures: 0 };
 
   constructor(database: RecordsDatabase, options: RecordWriterOptions = {}) {
@@ -106,6 +109,7 @@ export class RecordWriter {
     this.retryMaxMs = Math.max(this.retryInitialMs, options.retryMaxMs ?? 30_000);
     this.reconnectAfterFailures = Math.max(1, options.reconnectAfterFailures ?? 3);
     this.prepare = options.prepare;
+    this.instanceId = options.instanceId ?? null;
   }
 
   /**
@@ -283,7 +287,7 @@ export class RecordWriter {
         }
         this.prepare = undefined;
       }
-      if (entries.length > 0) await writeRecords(this.database.db, entries);
+      if (entries.length > 0) await writeRecords(this.database.db, entries, this.instanceId);
     })();
     const deadline = new Promise<never>((_, fail) => {
       timer = setTimeout(() => fail(new AttemptTimeout(this.attemptTimeoutMs)), this.attemptTimeoutMs);
