@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import type { ErrorKindName } from '../observability/log.js';
 import { FRAME_MS } from '../twilio/media-format.js';
 import { defaultFallbackLine } from './fallback-audio.js';
+import type { SpeculationOutcome } from './speculation.js';
 import { FailoverResponder, FailoverSynthesizer, type FailoverObserver } from './failover.js';
 import { httpTool } from './tools/http-tool.js';
 import { GoogleSynthesizer, loadGoogleCredentials } from './google-tts.js';
@@ -30,7 +31,7 @@ import type { AgentFactory } from '../call/agent-contract.js';
 
 /** The parts of Config the agent reads. */
 export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'>
-  & Partial<Pick<Config, 'webhookSigningSecret'>>;
+  & Partial<Pick<Config, 'webhookSigningSecret' | 'turns'>>;
 
 /** Anything built outside (tests give fakes or their own pool; the rest is built from config). */
 export interface AgentFactoryDeps {
@@ -58,6 +59,8 @@ export interface AgentMetrics {
   countProviderError(provider: string, kind: ErrorKindName): void;
   /** One stage served by the next provider after `from` failed (aicrmd_provider_failovers_total). */
   countFailover?: FailoverObserver;
+  /** One reply asked for at a pause, used or thrown away (aicrmd_early_replies_total). */
+  countSpeculation?: (outcome: SpeculationOutcome) => void;
 }
 
 /** What the builder is handed: the thread's metrics, and optionally parts built outside. */
@@ -179,6 +182,8 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     turnDeadlineMs: config.timeouts.turnMs,
     onProviderError: (provider, kind) => metrics.countProviderError(provider, kind),
     onTurnLatency: (stage, ms) => metrics.observeTurnLatency(stage, ms),
+    ...(metrics.countSpeculation !== undefined ? { onSpeculation: metrics.countSpeculation } : {}),
+    ...(config.openai.asrStreaming && (config.turns?.earlyReplyPauseMs ?? 0) > 0 ? { earlyReplyPauseMs: config.turns!.earlyReplyPauseMs } : {}),
     ...(parts.briefFor !== undefined ? { briefFor: parts.briefFor } : {}),
     ...(config.agent.callerMemory === true && parts.lookupCaller !== undefined ? { callerMemory: parts.lookupCaller } : {}),
     tools,

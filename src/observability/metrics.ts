@@ -79,6 +79,13 @@ const providerFailovers = new Counter({
   registers: [threadRegistry],
 });
 
+const earlyReplies = new Counter({
+  name: `${METRIC_PREFIX}early_replies_total`,
+  help: 'Replies asked for at a pause inside a caller turn (EARLY_REPLY_PAUSE_MS), by outcome: used (the pause ended the turn) or discarded (never played)',
+  labelNames: ['outcome'],
+  registers: [threadRegistry],
+});
+
 // Counted here rather than in EdgeThreadStats (the media socket's counters): only the webhook handler moves it.
 const webhooksRefusedDraining = new Counter({
   name: `${METRIC_PREFIX}webhooks_refused_draining_total`,
@@ -117,6 +124,11 @@ export function countProviderError(provider: string, kind: string): void {
 /** One request served by the next provider of its stage after `from` failed. */
 export function countProviderFailover(stage: string, from: string, to: string): void {
   providerFailovers.inc({ stage: labelValue('stage', stage), from: labelValue('provider', from), to: labelValue('provider', to) });
+}
+
+/** One reply asked for at a pause: used or thrown away. */
+export function countEarlyReply(outcome: 'used' | 'discarded'): void {
+  earlyReplies.inc({ outcome });
 }
 
 /** One incoming-call webhook refused with 503 because this instance is draining. */
