@@ -56,7 +56,11 @@ export interface Config {
   playout: { leadFrames: number };
   /** Only the VAD options that were set; the DSP's defaults apply to the rest. */
   vad: { onsetMs?: number; hangoverMs?: number; marginDb?: number; minSpeechDbfs?: number };
-  turns: { minTurnMs: number; maxTurnMs: number };
+  /**
+   * earlyReplyPauseMs (EARLY_REPLY_PAUSE_MS, used with streaming ASR): a quiet stretch this long inside a turn
+   * commits the words so far and asks for the reply speculatively; 0: off.
+   */
+  turns: { minTurnMs: number; maxTurnMs: number; earlyReplyPauseMs: number };
   /** `resume`: a barge-in that turns out to be nothing (a cough, a backchannel) lets the agent's line go on. */
   bargeIn: { enabled: boolean; minSpeechMs: number; resume: boolean };
   /**
@@ -336,6 +340,7 @@ const EnvSchema = z.object({
   VAD_MIN_SPEECH_DBFS: numVar(-120, 0),
   TURN_MIN_MS: intVar(0, 60_000, 'a number of milliseconds'),
   TURN_MAX_MS: intVar(1000, 600_000, 'a number of milliseconds'),
+  EARLY_REPLY_PAUSE_MS: intVar(0, 5000, 'a number of milliseconds (a multiple of 20; 0: off)'),
   BARGE_IN: boolVar(),
   BARGE_IN_MIN_SPEECH_MS: intVar(0, 5000, 'a number of milliseconds'),
   BARGE_IN_RESUME: boolVar(),
@@ -384,6 +389,10 @@ const CONFIG_VARIABLE_SET: ReadonlySet<string> = new Set(CONFIG_VARIABLES);
 
 /** After a turn's end, its streamed transcript is waited for alone this long before the batch upload starts too. */
 export const DEFAULT_ASR_STREAMING_WAIT_MS = 500;
+/** Early replies with streaming ASR: a pause of this much inside a turn asks for the reply (0: off). */
+export const DEFAULT_EARLY_REPLY_PAUSE_MS = 240;
+/** The VAD's own hangover default (src/audio/dsp.ts VAD_DEFAULTS; not imported here: that module loads the addon). */
+const VAD_DEFAULT_HANGOVER_MS = 700;
 
 /** The transcription models the realtime API streams (gpt-4o-transcribe, gpt-4o-mini-transcribe, dated versions). */
 export function isStreamingAsrModel(model: string): boolean {
@@ -532,6 +541,13 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   if (minTurnMs >= maxTurnMs) {
     problems.push(`TURN_MIN_MS (${minTurnMs}) must be less than TURN_MAX_MS (${maxTurnMs})`);
   }
+  // a pause is counted in 20 ms frames, and only a pause shorter than the hangover comes before the turn's end
+  const earlyReplyPauseMs = v.EARLY_REPLY_PAUSE_MS ?? DEFAULT_EARLY_REPLY_PAUSE_MS;
+  const hangoverForPauseMs = v.VAD_HANGOVER_MS ?? VAD_DEFAULT_HANGOVER_MS;
+  if (earlyReplyPauseMs % 20 !== 0) problems.push(`EARLY_REPLY_PAUSE_MS must be a multiple of 20 (got ${earlyReplyPauseMs})`);
+  else if (earlyReplyPauseMs > 0 && earlyReplyPauseMs >= hangoverForPauseMs) {
+    problems.push(`EARLY_REPLY_PAUSE_MS (${earlyReplyPauseMs}) must be shorter than the VAD hangover (${hangoverForPauseMs} ms): a longer pause already ends the turn; use 0 for off`);
+  }
   // the turn's budget counts from the end of speech, and the VAD hangover is spent before the agent hears of the turn
   const turnDeadlineMs = v.TURN_DEADLINE_MS ?? DEFAULT_TURN_DEADLINE_MS;
   if (v.VAD_HANGOVER_MS !== undefined && turnDeadlineMs < v.VAD_HANGOVER_MS + MIN_TURN_BUDGET_AFTER_HANGOVER_MS) {
@@ -658,7 +674,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     },
     playout: { leadFrames: v.PLAYOUT_LEAD_FRAMES ?? 3 },
     vad,
-    turns: { minTurnMs, maxTurnMs },
+    turns: { minTurnMs, maxTurnMs, earlyReplyPauseMs },
     bargeIn: { enabled: v.BARGE_IN ?? true, minSpeechMs: v.BARGE_IN_MIN_SPEECH_MS ?? DEFAULT_BARGE_IN_MIN_SPEECH_MS, resume: v.BARGE_IN_RESUME ?? true },
     agent: { kind: agentKind, ...merged.profile, greeting: merged.greeting ?? DEFAULT_GREETING[primary], systemPrompt, voicemailLine: merged.voicemailLine },
     webhookSigningSecret: v.WEBHOOK_SIGNING_SECRET,

@@ -17,14 +17,14 @@ import type { CallEngineContext } from './edge/call-engine-module.js';
 import type { CallBrief, CallInfo } from './call/agent-contract.js';
 import { LAUNCH_ID, LAUNCH_PARAM } from './control/outbound-briefs.js';
 import { ErrorKind, LogEvent, log as rootLog, type Logger } from './observability/log.js';
-import { countInterruption, countProviderError, countProviderFailover, observeCallEngine, observeTurnLatency } from './observability/metrics.js';
+import { countEarlyReply, countInterruption, countProviderError, countProviderFailover, observeCallEngine, observeTurnLatency } from './observability/metrics.js';
 
 export async function createCallEngine({ config, threadIndex, outboundBriefFor, queryRecords }: CallEngineContext): Promise<CallEngine> {
   const log = rootLog.child({ threadIndex });
   const clock = createThreadClock(log);
   const batcher = new InboundBatcher({ maxSlots: DEFAULT_MAX_CALLS_PER_THREAD, maxFramesPerTick: DEFAULT_MAX_FRAMES_PER_BATCH });
   const agent = await buildAgent(config, {
-    metrics: { observeTurnLatency, countProviderError, countFailover: countProviderFailover, countInterruption },
+    metrics: { observeTurnLatency, countProviderError, countFailover: countProviderFailover, countInterruption, countSpeculation: countEarlyReply },
     ...(outboundBriefFor !== undefined ? { briefFor: briefLookup(outboundBriefFor, log) } : {}),
     ...(queryRecords !== undefined ? { lookupCaller: callerLookupThrough(queryRecords) } : {}),
   });

@@ -8,8 +8,13 @@
  * fields). "server-added" = total − hangover − the providers' configured waits. Also the server process's CPU per
  * call-second (/proc) and the callers' p99 frame pacing error.
  *
- *   node dist/bench/latency/run.js [--ns 1,20] [--asr-ms 300] [--llm-ms 400] [--tts-ms 250] [--turn-deadline-ms 4000] [--no-write] [--verbose]
+ *   node dist/bench/latency/run.js [--ns 1,20] [--asr-ms 300] [--llm-ms 400] [--tts-ms 250] [--turn-deadline-ms 4000]
+ *     [--configs batch,stream,early] [--no-write] [--verbose]
  *
+ * --configs runs each ASR route with its own server, one after the other, in one run: batch (whisper-1, the WAV
+ * uploaded at the turn's end), stream (gpt-4o-mini-transcribe over the realtime socket, committed at the turn's
+ * end; EARLY_REPLY_PAUSE_MS=0) and early (streaming, and the reply asked for at a 240 ms pause). The realtime fake
+ * answers a commit after the same --asr-ms as the batch route.
  * --verbose prints the server's per-turn log lines and the callers' measured turns (to check the matching).
  */
 import { spawn } from 'node:child_process';
@@ -32,7 +37,15 @@ const FRAME_BYTES = 160;
 /** The fake chat stream's pause before each content chunk (its default): part of the wait for the first token. */
 const CHUNK_DELAY_MS = 5;
 
-interface Args { ns: number[]; asrMs: number; llmMs: number; ttsMs: number; turnDeadlineMs: number; isWriting: boolean; isVerbose: boolean }
+/** The ASR routes compared (see --configs), and the server settings that make each. */
+const CONFIGS = {
+  batch: { OPENAI_ASR_MODEL: 'whisper-1' },
+  stream: { OPENAI_ASR_MODEL: 'gpt-4o-mini-transcribe', EARLY_REPLY_PAUSE_MS: '0' },
+  early: { OPENAI_ASR_MODEL: 'gpt-4o-mini-transcribe', EARLY_REPLY_PAUSE_MS: '240' },
+} as const;
+type ConfigName = keyof typeof CONFIGS;
+
+interface Args { ns: number[]; asrMs: number; llmMs: number; ttsMs: number; turnDeadlineMs: number; configs: ConfigName[]; isWriting: boolean; isVerbose: boolean }
 
 function parseArgs(argv: string[]): Args {
   const value = (name: string, fallback: string): string => {
@@ -46,8 +59,11 @@ function parseArgs(argv: string[]): Args {
     if (!Number.isFinite(n) || n < 0) throw new RangeError(`${name} takes a number of milliseconds`);
     return n;
   };
+  const configs = value('--configs', 'batch').split(',') as ConfigName[];
+  const unknown = configs.filter((c) => !(c in CONFIGS));
+  if (unknown.length > 0) throw new RangeError(`--configs takes ${Object.keys(CONFIGS).join(', ')} (got ${unknown.join(', ')})`);
   return {
-    ns, asrMs: ms('--asr-ms', 300), llmMs: ms('--llm-ms', 400), ttsMs: ms('--tts-ms', 250),
+    ns, configs, asrMs: ms('--asr-ms', 300), llmMs: ms('--llm-ms', 400), ttsMs: ms('--tts-ms', 250),
     turnDeadlineMs: ms('--turn-deadline-ms', 4000), isWriting: !argv.includes('--no-write'), isVerbose: argv.includes('--verbose'),
   };
 }
@@ -172,6 +188,9 @@ function logTimeMs(line: Record<string, unknown>): number {
 }
 
 interface StepResult {
+  config: ConfigName;
+  /** Replies asked for at a pause: used, thrown away (early only). */
+  earlyReplies: { used: number; discarded: number };
   n: number; turnsExpected: number; turnsMeasured: number; turnsUnanswered: number; turnsUnmatched: number;
   summary: StageSummary; cpuMsPerCallSecond: number; p99PacingErrorMs: number; maxSendLateMs: number;
   /** AGENT_FALLBACK lines (a turn given the fallback line: a provider failed or the turn's deadline passed), by error kind. */
@@ -180,7 +199,7 @@ interface StepResult {
   generatorCorePercent: number;
 }
 
-async function runStep(server: Server, n: number, call: ReferenceCall, hangoverMs: number, waits: ProviderWaitsMs, isVerbose: boolean): Promise<StepResult> {
+async function runStep(config: ConfigName, server: Server, n: number, call: ReferenceCall, hangoverMs: number, waits: ProviderWaitsMs, isVerbose: boolean): Promise<StepResult> {
   const url = `ws://127.0.0.1:${server.port}/ws/twilio-media`;
   const fromLine = server.lines.length;
   const cpuBefore = processCpuMs(server.pid);
@@ -214,7 +233,9 @@ async function runStep(server: Server, n: number, call: ReferenceCall, hangoverM
     }
   }
   const pacing = outcomes.map((o) => o.result.pacing.p99ErrorMs).filter(Number.isFinite);
+  const early = lines.filter((line) => line['event'] === 'EARLY_REPLY');
   return {
+    config, earlyReplies: { used: early.filter((l) => l['outcome'] === 'used').length, discarded: early.filter((l) => l['outcome'] === 'discarded').length },
     n, turnsExpected: n * call.utteranceFrames.length, turnsMeasured: turns.length, turnsUnanswered: unanswered, turnsUnmatched: unmatched,
     summary: summarize(turns), cpuMsPerCallSecond: callSeconds > 0 ? cpuMs / callSeconds : Number.NaN,
     p99PacingErrorMs: pacing.length > 0 ? Math.max(...pacing) : Number.NaN,
@@ -241,10 +262,10 @@ const LABELS: Record<(typeof STAGE_NAMES)[number], string> = {
 };
 
 function table(steps: StepResult[]): string {
-  const head = `| calls | turns measured | ${STAGE_NAMES.map((s) => `${LABELS[s]} p50 / p95`).join(' | ')} | server CPU ms per call-s | worst caller p99 pacing error | fallback turns | generator CPU |`;
-  const rule = `|${'---|'.repeat(STAGE_NAMES.length + 6)}`;
-  const rows = steps.map((s) => `| ${s.n} | ${s.turnsMeasured} of ${s.turnsExpected}${s.turnsUnanswered + s.turnsUnmatched > 0 ? ` (${s.turnsUnanswered} unanswered, ${s.turnsUnmatched} without a log line)` : ''} | `
-    + `${STAGE_NAMES.map((name) => `${fmt(s.summary[name].p50, 0)} / ${fmt(s.summary[name].p95, 0)}`).join(' | ')} | ${fmt(s.cpuMsPerCallSecond, 1)} | ${fmt(s.p99PacingErrorMs, 1)} ms | ${describeFallbacks(s.fallbacks)} | ${fmt(s.generatorCorePercent, 0)} % of a core |`);
+  const head = `| ASR route | calls | turns measured | ${STAGE_NAMES.map((s) => `${LABELS[s]} p50 / p95`).join(' | ')} | server CPU ms per call-s | worst caller p99 pacing error | fallback turns | early replies | generator CPU |`;
+  const rule = `|${'---|'.repeat(STAGE_NAMES.length + 8)}`;
+  const rows = steps.map((s) => `| ${s.config} | ${s.n} | ${s.turnsMeasured} of ${s.turnsExpected}${s.turnsUnanswered + s.turnsUnmatched > 0 ? ` (${s.turnsUnanswered} unanswered, ${s.turnsUnmatched} without a log line)` : ''} | `
+    + `${STAGE_NAMES.map((name) => `${fmt(s.summary[name].p50, 0)} / ${fmt(s.summary[name].p95, 0)}`).join(' | ')} | ${fmt(s.cpuMsPerCallSecond, 1)} | ${fmt(s.p99PacingErrorMs, 1)} ms | ${describeFallbacks(s.fallbacks)} | ${s.config === 'early' ? `${s.earlyReplies.used} used, ${s.earlyReplies.discarded} thrown away` : ''} | ${fmt(s.generatorCorePercent, 0)} % of a core |`);
   return [head, rule, ...rows].join('\n');
 }
 
@@ -258,6 +279,7 @@ async function main(): Promise<void> {
     transcript: () => 'I would like to book an appointment for tomorrow morning.',
     reply: () => 'Sure. I can book that for you, what time suits you best?',
     transcriptionDelayMs: args.asrMs,
+    realtime: { transcript: () => 'I would like to book an appointment for tomorrow morning.', delayMs: args.asrMs },
     firstChunkDelayMs: Math.max(0, args.llmMs - CHUNK_DELAY_MS),
     chunkDelayMs: CHUNK_DELAY_MS,
     speechDelayMs: args.ttsMs,
@@ -266,21 +288,27 @@ async function main(): Promise<void> {
   const waits: ProviderWaitsMs = { asrMs: args.asrMs, firstTokenMs: args.llmMs, firstAudioMs: args.ttsMs };
   // the latency origin the server uses: its VAD's hangover in whole frames (ai-factory.ts), from its defaults
   const hangoverMs = Math.ceil(resolveVadOptions({}).hangoverMs / FRAME_MS) * FRAME_MS;
-  const env = aiServerEnv({ openaiBaseUrl: openai.baseUrl, googleEndpointUrl: google.endpointUrl, account }, {
-    LANGUAGE: 'en', GREETING: 'Hello!', SYSTEM_PROMPT: 'You are a receptionist.', TURN_DEADLINE_MS: String(args.turnDeadlineMs), RECORDS: 'off',
-  });
-  console.log(`fakes: ASR ${args.asrMs} ms, first chat token ${args.llmMs} ms, TTS ${args.ttsMs} ms; hangover ${hangoverMs} ms; TURN_DEADLINE_MS ${args.turnDeadlineMs}`);
-  const server = await startServer(root, env);
+  console.log(`fakes: ASR ${args.asrMs} ms (batch and realtime), first chat token ${args.llmMs} ms, TTS ${args.ttsMs} ms; hangover ${hangoverMs} ms; TURN_DEADLINE_MS ${args.turnDeadlineMs}`);
   const steps: StepResult[] = [];
   try {
-    for (const n of args.ns) {
-      const started = performance.now();
-      const step = await runStep(server, n, call, hangoverMs, waits, args.isVerbose);
-      steps.push(step);
-      console.log(`N=${n}: ${step.turnsMeasured}/${step.turnsExpected} turns in ${fmt((performance.now() - started) / 1000, 1)} s; fallbacks ${describeFallbacks(step.fallbacks)}; generator ${fmt(step.generatorCorePercent, 0)} % of a core; callers' worst send lateness ${fmt(step.maxSendLateMs, 0)} ms`);
+    for (const config of args.configs) {
+      const env = aiServerEnv({ openaiBaseUrl: openai.baseUrl, googleEndpointUrl: google.endpointUrl, account }, {
+        LANGUAGE: 'en', GREETING: 'Hello!', SYSTEM_PROMPT: 'You are a receptionist.', TURN_DEADLINE_MS: String(args.turnDeadlineMs), RECORDS: 'off',
+        ...CONFIGS[config],
+      });
+      const server = await startServer(root, env);
+      try {
+        for (const n of args.ns) {
+          const started = performance.now();
+          const step = await runStep(config, server, n, call, hangoverMs, waits, args.isVerbose);
+          steps.push(step);
+          console.log(`${config} N=${n}: ${step.turnsMeasured}/${step.turnsExpected} turns in ${fmt((performance.now() - started) / 1000, 1)} s; fallbacks ${describeFallbacks(step.fallbacks)}; generator ${fmt(step.generatorCorePercent, 0)} % of a core; callers' worst send lateness ${fmt(step.maxSendLateMs, 0)} ms`);
+        }
+      } finally {
+        await server.stop();
+      }
     }
   } finally {
-    await server.stop();
     await openai.close();
     await google.close();
   }
@@ -291,14 +319,16 @@ async function main(): Promise<void> {
     '',
     machineLine(),
     '',
-    `\`npm run bench:latency -- --ns ${args.ns.join(',')}\`: the real server (AGENT=ai, one edge thread, one DSP thread, LANGUAGE=en, Google TTS, `
+    `\`npm run bench:latency -- --ns ${args.ns.join(',')} --configs ${args.configs.join(',')}\`: the real server (AGENT=ai, one edge thread, one DSP thread, LANGUAGE=en, Google TTS, `
       + `TURN_DEADLINE_MS=${args.turnDeadlineMs} so that the turn budget itself cuts no turn; the providers' own timeouts stay at their defaults) against the local fakes answering after ASR ${args.asrMs} ms, `
       + `first chat token ${args.llmMs} ms, TTS ${args.ttsMs} ms; N listening callers at once, each the English reference conversation (2 labelled utterances). `
       + 'ms from the end of the caller\'s speech (the send time of the labelled utterance\'s last frame) to the first reply frame it received. '
       + `Stages from the server's REPLY_FIRST_FRAME line: hangover = the label's end of speech → the server hears of the turn (the VAD's is set to ${hangoverMs} ms; `
       + 'measured as the total less the stages after it, so it also holds how far the label and the VAD disagree on where speech ended), '
       + 'ASR (turn received → transcript, WAV building and upload included), first token, first audio, first frame (→ written to the stream), '
-      + 'delivery (written → received, loopback, from the log line\'s time); server-added = total − hangover − the three providers\' waits. '
+      + 'delivery (written → received, loopback, from the log line\'s time); server-added = total − hangover − each provider\'s wait as far as it lies after the turn was received '
+      + '(a wait spent during the hangover, as a streamed transcript or an early reply\'s first token, is not the server\'s). ASR routes: batch = whisper-1, the WAV uploaded at the turn\'s end; '
+      + 'stream = gpt-4o-mini-transcribe over the realtime socket (the fake answers a commit after the same ASR delay), committed at the turn\'s end; early = streaming, and the reply asked for at a 240 ms pause inside the turn (EARLY_REPLY_PAUSE_MS). '
       + 'CPU: the server process (/proc), over the calls\' seconds.',
     '',
     out,

@@ -36,7 +36,11 @@ export interface TurnStagesMs {
   firstFrame: number;
   /** Written by the server to received by the caller (the loopback socket). */
   delivery: number;
-  /** The total minus the hangover and the providers' waits: what the server (and the loopback) adds. */
+  /**
+   * The total minus the hangover and the providers' waits that lie after the turn was received (each stage's wait
+   * counted at most as long as that stage took: a transcript streamed, or a first token asked for early, during the
+   * hangover is no wait of the turn's): what the server (and the loopback) adds.
+   */
   serverAdded: number;
 }
 
@@ -56,8 +60,14 @@ export function splitTurn(totalMs: number, fields: ServerTurnFields, configuredH
     firstAudio: fields.firstAudioMs - fields.firstTokenMs,
     firstFrame: fields.firstFrameMs - fields.firstAudioMs,
     delivery: deliveryMs,
-    serverAdded: totalMs - hangover - waits.asrMs - waits.firstTokenMs - waits.firstAudioMs,
+    serverAdded: totalMs - hangover - stageWait(fields.transcriptMs - configuredHangoverMs, waits.asrMs)
+      - stageWait(fields.firstTokenMs - fields.transcriptMs, waits.firstTokenMs) - stageWait(fields.firstAudioMs - fields.firstTokenMs, waits.firstAudioMs),
   };
+}
+
+/** How much of a provider's wait a stage that took `stageMs` can hold. */
+function stageWait(stageMs: number, waitMs: number): number {
+  return Math.max(0, Math.min(stageMs, waitMs));
 }
 
 /** The p-th percentile (0-100) by nearest rank; NaN for no values. */

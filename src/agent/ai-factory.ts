@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import type { ErrorKindName } from '../observability/log.js';
 import { FRAME_MS } from '../twilio/media-format.js';
 import { defaultFallbackLine } from './fallback-audio.js';
+import type { SpeculationOutcome } from './speculation.js';
 import { FailoverResponder, FailoverSynthesizer, type FailoverObserver } from './failover.js';
 import { httpTool } from './tools/http-tool.js';
 import { GoogleSynthesizer, loadGoogleCredentials } from './google-tts.js';
@@ -32,7 +33,7 @@ import type { AgentFactory } from '../call/agent-contract.js';
 
 /** The parts of Config the agent reads. */
 export type AgentConfig = Pick<Config, 'agent' | 'language' | 'openai' | 'tts' | 'google' | 'timeouts' | 'vad' | 'dspThreads' | 'edgeThreads' | 'dspPool'> & Partial<Pick<Config, 'replyCut' | 'bargeIn'>>
-  & Partial<Pick<Config, 'webhookSigningSecret'>>;
+  & Partial<Pick<Config, 'webhookSigningSecret' | 'turns'>>;
 
 /** Anything built outside (tests give fakes or their own pool; the rest is built from config). */
 export interface AgentFactoryDeps {
@@ -62,6 +63,8 @@ export interface AgentMetrics {
   countFailover?: FailoverObserver;
   /** What became of the line the caller spoke over (aicrmd_interruptions_total). */
   countInterruption?: (verdict: InterruptionVerdict) => void;
+  /** One reply asked for at a pause, used or thrown away (aicrmd_early_replies_total). */
+  countSpeculation?: (outcome: SpeculationOutcome) => void;
 }
 
 /** What the builder is handed: the thread's metrics, and optionally parts built outside. */
@@ -187,6 +190,8 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     ...(config.replyCut !== undefined ? { cutter: config.replyCut } : {}),
     onProviderError: (provider, kind) => metrics.countProviderError(provider, kind),
     onTurnLatency: (stage, ms) => metrics.observeTurnLatency(stage, ms),
+    ...(metrics.countSpeculation !== undefined ? { onSpeculation: metrics.countSpeculation } : {}),
+    ...(config.openai.asrStreaming && (config.turns?.earlyReplyPauseMs ?? 0) > 0 ? { earlyReplyPauseMs: config.turns!.earlyReplyPauseMs } : {}),
     ...(parts.briefFor !== undefined ? { briefFor: parts.briefFor } : {}),
     ...(config.agent.callerMemory === true && parts.lookupCaller !== undefined ? { callerMemory: parts.lookupCaller } : {}),
     tools,
@@ -202,6 +207,7 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     if (!config.openai.asrStreaming || openai === undefined || config.openai.apiKey === undefined) return undefined;
     const socket = new OpenAIRealtimeTranscriber({
       baseUrl: openai.baseURL, apiKey: config.openai.apiKey, model: config.openai.asrModel, language: config.language.whisper,
+      ...(asrPrompt !== undefined ? { prompt: asrPrompt } : {}),
       onError: (kind) => metrics.countProviderError('openai-realtime-asr', kind === 'connect' || kind === 'closed' ? ErrorKind.PROVIDER_NETWORK
         : kind === 'stall' ? ErrorKind.TIMEOUT : kind === 'overflow' ? ErrorKind.BACKPRESSURE : ErrorKind.PROVIDER_HTTP),
     });

@@ -42,6 +42,7 @@ import { DeadlineExceeded } from './provider-call.js';
 import { SentenceQueue } from './sentence-queue.js';
 import { TurnBudget } from './turn-budget.js';
 import type { StreamingAsr, StreamedTranscript } from './streaming-asr.js';
+import { SpeculativeReply, type SpeculationOutcome } from './speculation.js';
 import { SentenceCutter, type SentenceCutterOptions } from './sentences.js';
 import { ProviderError, type ChatMessage, type Responder, type ResponderEvent, type SampleRateHz, type SynthesisResult, type Synthesizer, type ToolCallRequest, type Transcriber } from './types.js';
 import { type Agent, type AgentContext, type CallBrief, type CallEndReason, type CallerTurn, type CallInfo, type HeardInfo, type PlayedInfo } from '../call/agent-contract.js';
@@ -91,6 +92,14 @@ export interface PipelineOptions {
    * is spoken and `transcriber` is its fallback. Undefined: batch only.
    */
   streamingAsr?: StreamingAsr | undefined;
+  /**
+   * EARLY_REPLY_PAUSE_MS, with streaming ASR: at a quiet stretch this long inside a turn, the words so far are
+   * committed and the reply asked for speculatively (speculation.ts); used if the pause becomes the turn's end,
+   * thrown away (never played) if the caller goes on. 0 or undefined: off.
+   */
+  earlyReplyPauseMs?: number;
+  /** Told of each speculative reply's fate (metrics). */
+  onSpeculation?: (outcome: SpeculationOutcome) => void;
   responder: Responder;
   synthesizer: Synthesizer;
   audio: PipelineAudio;
@@ -215,14 +224,35 @@ export class PipelineAgent implements Agent {
   onTurnStarted?: (turnId: number, startMs: number) => void;
   onTurnAudio?: (turnId: number, pcm8k: Int16Array) => void;
   onTurnAbandoned?: (turnId: number) => void;
+  // present only with streaming ASR and early replies on
+  onTurnPaused?: (turnId: number, quietSinceMs: number) => void;
+  onTurnResumed?: (turnId: number) => void;
+  readonly turnPauseMs?: number;
+  /** The reply asked for at the current turn's last pause (early replies). */
+  private speculation: { turnId: number; reply: SpeculativeReply | undefined } | null = null;
 
   constructor(options: PipelineOptions) {
     this.options = options;
     const streaming = options.streamingAsr;
     if (streaming !== undefined) {
-      this.onTurnStarted = (turnId) => streaming.onTurnStarted(turnId);
+      this.onTurnStarted = (turnId) => {
+        this.dropSpeculation('a new turn');
+        streaming.onTurnStarted(turnId);
+      };
       this.onTurnAudio = (turnId, pcm8k) => streaming.onTurnAudio(turnId, pcm8k);
-      this.onTurnAbandoned = (turnId) => streaming.onTurnAbandoned(turnId);
+      this.onTurnAbandoned = (turnId) => {
+        this.dropSpeculation('the turn was too short');
+        streaming.onTurnAbandoned(turnId);
+      };
+      const pauseMs = options.earlyReplyPauseMs ?? 0;
+      if (pauseMs > 0) {
+        this.turnPauseMs = pauseMs;
+        this.onTurnPaused = (turnId) => this.speculate(turnId, streaming);
+        this.onTurnResumed = (turnId) => {
+          streaming.onTurnResumed(turnId);
+          this.dropSpeculation('the caller went on');
+        };
+      }
     }
     this.thresholds = {
       lowEnergyMeanDbfs: options.lowEnergyMeanDbfs ?? DEFAULT_ENERGY.lowEnergyMeanDbfs,
@@ -388,18 +418,26 @@ export class PipelineAgent implements Agent {
         this.countInterruption('stopped_by_words');
       }
       reply ??= this.newReply(ctx.signal);
+      // asked for at the pause that became this turn's end, on the conversation as it is now: already on its way
+      const early = await this.takeSpeculation(turn.turnId, text);
+      if (turnWork.aborted || reply.signal.aborted) {
+        early?.discard('the turn was aborted');
+        return;
+      }
       log.info({ event: LogEvent.ASR_TEXT, turnId: turn.turnId, text, language: this.options.asrLanguage, provider, via: transcript.via,
         ...(transcript.fallbackReason !== undefined ? { fallbackReason: transcript.fallbackReason } : {}), asrMs, ...(attempts !== undefined ? { attempts } : {}), ...latency.fields() }, 'caller said');
       ctx.report({ kind: 'caller-text', turnId: turn.turnId, text, latencyMs: Math.round(performance.now() - latency.originMs) });
       this.remember({ role: 'user', content: text });
       // 4-6. the reply, streamed, cut, synthesized and played sentence by sentence
       stage = 'reply';
-      await this.reply_(`reply-${turn.turnId}`, turn.turnId, reply.signal, latency, budget);
+      await this.reply_(`reply-${turn.turnId}`, turn.turnId, reply.signal, latency, budget, early);
     } catch (error) {
       // a turn whose words cannot be known is taken as real: the held line is cut (the fallback follows)
       if (reply === undefined && !turnWork.aborted) this.cutHeld();
       this.onFailure(error, stage, reply?.signal ?? turnWork, turn.turnId, latency);
     } finally {
+      // skipped, dropped, failed or aborted before its words were compared: an early reply for it is not wanted
+      if (this.speculation?.turnId === turn.turnId) this.dropSpeculation('the turn has no reply of its own');
       budget?.release();
       if (reply !== undefined && this.reply === reply.controller) this.reply = null;
     }
@@ -440,6 +478,69 @@ export class PipelineAgent implements Agent {
     } finally {
       if (this.reply === reply.controller) this.reply = null;
     }
+  }
+
+  /**
+   * Early replies, at a pause inside turn `turnId`: the words so far are committed, and once they are known the
+   * reply to them is asked for and held (speculation.ts). Never throws; a failure only means no early reply.
+   */
+  private speculate(turnId: number, streaming: StreamingAsr): void {
+    const ctx = this.ctx;
+    if (ctx === null) return;
+    const words = streaming.commitSegment(turnId);
+    if (words === undefined) return;
+    this.dropSpeculation('a later pause');
+    const entry: { turnId: number; reply: SpeculativeReply | undefined } = { turnId, reply: undefined };
+    this.speculation = entry;
+    void (async () => {
+      try {
+        const text = await words;
+        if (this.callerHistoryText === undefined) this.callerHistoryText = await this.callerHistory;
+        if (this.speculation !== entry || this.ctx !== ctx || text.trim().length === 0) return;
+        const messages = this.messages();
+        const definitions = this.hasTools ? this.options.tools?.definitions() ?? [] : [];
+        entry.reply = new SpeculativeReply(this.options.responder, [...messages, { role: 'user', content: text }], text, conversationKeyOf(messages),
+          ctx.signal, definitions.length > 0 ? { tools: definitions } : undefined);
+        ctx.log.debug({ event: LogEvent.EARLY_REPLY, turnId, text }, 'reply asked for at a pause');
+      } catch (error) {
+        // the segment's transcript failed: the turn's end answers as usual (the batch route included)
+        ctx.log.debug({ event: LogEvent.EARLY_REPLY, turnId, err: error }, 'no early reply: the pause\'s words failed');
+      }
+    })();
+  }
+
+  /** The speculation for this turn if it answers its final words on the conversation as it is now; else dropped. */
+  private async takeSpeculation(turnId: number, text: string): Promise<SpeculativeReply | undefined> {
+    const entry = this.speculation;
+    if (entry === null || entry.turnId !== turnId) return undefined;
+    this.speculation = null;
+    const reply = entry.reply;
+    if (reply === undefined) {
+      this.options.onSpeculation?.('discarded');
+      return undefined;
+    }
+    if (this.callerHistoryText === undefined) this.callerHistoryText = await this.callerHistory;
+    if (!reply.answers(text, conversationKeyOf(this.messages()))) {
+      reply.discard('the turn\'s words differ');
+      this.countSpeculation('discarded', turnId, 'the final words or the conversation differ');
+      return undefined;
+    }
+    this.countSpeculation('used', turnId, undefined, Math.round(performance.now() - reply.startedAtMs));
+    return reply;
+  }
+
+  private dropSpeculation(reason: string): void {
+    const entry = this.speculation;
+    if (entry === null) return;
+    this.speculation = null;
+    entry.reply?.discard(reason);
+    this.countSpeculation('discarded', entry.turnId, reason);
+  }
+
+  private countSpeculation(outcome: SpeculationOutcome, turnId: number, reason?: string, aheadMs?: number): void {
+    this.options.onSpeculation?.(outcome);
+    this.log?.info({ event: LogEvent.EARLY_REPLY, turnId, outcome, ...(reason !== undefined ? { reason } : {}), ...(aheadMs !== undefined ? { aheadMs } : {}) },
+      outcome === 'used' ? 'the reply asked for at the pause is used' : 'the reply asked for at a pause is thrown away');
   }
 
   onBargeIn(heard: HeardInfo): void {
@@ -572,6 +673,7 @@ export class PipelineAgent implements Agent {
   }
 
   onCallEnd(_reason?: CallEndReason): void {
+    this.dropSpeculation('the call ended');
     this.options.streamingAsr?.close();
     if (this.dtmfTimer !== null) clearTimeout(this.dtmfTimer);
     this.dtmfTimer = null;
@@ -591,7 +693,8 @@ export class PipelineAgent implements Agent {
    * the loop: each round's text is spoken as it streams, its tool calls run (together) once the round's text is
    * queued, their results go into the history and the model is asked again, for at most maxToolRounds rounds.
    */
-  private async reply_(utteranceId: string, turnId: number, signal: AbortSignal, latency: TurnLatency, budget: TurnBudget | undefined): Promise<void> {
+  private async reply_(utteranceId: string, turnId: number, signal: AbortSignal, latency: TurnLatency, budget: TurnBudget | undefined,
+    early?: SpeculativeReply): Promise<void> {
     const tools = this.hasTools ? this.options.tools : undefined;
     const definitions = tools?.definitions() ?? [];
     const maxRounds = this.options.maxToolRounds ?? DEFAULT_MAX_TOOL_ROUNDS;
@@ -604,8 +707,10 @@ export class PipelineAgent implements Agent {
       const calls: ToolCallRequest[] = [];
       const roundId = round === 0 ? utteranceId : `${utteranceId}-${round + 1}`;
       const what = round === 0 ? `turn ${turnId}` : `turn ${turnId} round ${round + 1}`;
-      const events = (s: AbortSignal): AsyncIterable<ResponderEvent> =>
-        this.options.responder.respond(messages, s, definitions.length > 0 ? { tools: definitions } : undefined);
+      // the first round may already be on its way: asked at the pause that became the turn's end, on these messages
+      const events = (s: AbortSignal): AsyncIterable<ResponderEvent> => round === 0 && early !== undefined
+        ? early.adopt(s)
+        : this.options.responder.respond(messages, s, definitions.length > 0 ? { tools: definitions } : undefined);
       let servedLlm: string | undefined;
       progress.sentences += await this.speak((s) => textOf(events(s), calls, (provider) => (servedLlm = provider)), roundId, signal, latency, what, budget,
         () => servedLlm ?? this.options.responder.name);
@@ -953,6 +1058,11 @@ export class PipelineAgent implements Agent {
     // try again for next time when the line was not ready
     if (kind === 'tone') void prepareFallback(this.fallbackSource, this.options.fallbackTimeoutMs);
   }
+}
+
+/** A conversation as a key that changes whenever any of its messages does (a cut reply, a tool result, ...). */
+function conversationKeyOf(messages: readonly ChatMessage[]): string {
+  return JSON.stringify(messages);
 }
 
 async function* singleSentence(text: string): AsyncIterable<string> {

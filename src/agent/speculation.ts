@@ -36,8 +36,8 @@ function wordsOf(text: string): string {
 export class SpeculativeReply {
   /** What the caller had said when it was asked. */
   readonly transcript: string;
-  /** The conversation's version it was asked on (see PipelineAgent's history). */
-  readonly historyVersion: number;
+  /** The conversation it was asked on, as a key the asker compares (the messages before the caller's words). */
+  readonly conversationKey: string;
   readonly startedAtMs = performance.now();
   private readonly controller = new AbortController();
   private readonly held: ResponderEvent[] = [];
@@ -50,10 +50,10 @@ export class SpeculativeReply {
   private state: 'pending' | 'adopted' | 'discarded' = 'pending';
   private readonly pump: Promise<void>;
 
-  constructor(responder: Responder, messages: readonly ChatMessage[], transcript: string, historyVersion: number, parentSignal: AbortSignal,
+  constructor(responder: Responder, messages: readonly ChatMessage[], transcript: string, conversationKey: string, parentSignal: AbortSignal,
     options?: RespondOptions, bounds: SpeculationBounds = {}) {
     this.transcript = transcript;
-    this.historyVersion = historyVersion;
+    this.conversationKey = conversationKey;
     this.maxHeldChars = bounds.maxHeldChars ?? DEFAULT_MAX_HELD_CHARS;
     this.maxHeldEvents = bounds.maxHeldEvents ?? DEFAULT_MAX_HELD_EVENTS;
     const signal = AbortSignal.any([this.controller.signal, parentSignal]);
@@ -70,10 +70,10 @@ export class SpeculativeReply {
     return this.held.length > 0 || this.state === 'adopted';
   }
 
-  /** Whether this speculation answers `transcript` on conversation `historyVersion`. */
-  answers(transcript: string, historyVersion: number): boolean {
+  /** Whether this speculation answers `transcript` on the conversation `conversationKey`. */
+  answers(transcript: string, conversationKey: string): boolean {
     // a speculation whose request failed is not used: the turn asks again, within its own budget
-    return this.state === 'pending' && this.failure === undefined && historyVersion === this.historyVersion && sameWords(transcript, this.transcript);
+    return this.state === 'pending' && this.failure === undefined && conversationKey === this.conversationKey && sameWords(transcript, this.transcript);
   }
 
   /** Aborts the request; nothing of it is ever handed out. */

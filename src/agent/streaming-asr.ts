@@ -8,6 +8,10 @@
 // At the turn's end (transcribe): the commit's transcript is waited for alone for waitMs; after that the batch
 // upload of the same audio starts and the two race (the first transcript wins, the other is aborted or ignored); a
 // failed commit or socket starts the batch at once. Everything stays under the turn's signal (its budget, barge-in).
+// Pauses (an agent that answers early): at a pause inside the turn the audio so far is committed as a segment of its
+// own (commitSegment), so that its words are known before the turn ends. If the pause becomes the turn's end, the
+// turn's transcript is its segments' (the quiet audio after the last one is dropped, nothing more is committed);
+// if the caller went on, the rest is committed at the end and the turn's transcript joins all of them.
 import type { Logger } from 'pino';
 import { Resampler } from '../audio/dsp.js';
 import { REALTIME_SAMPLE_RATE_HZ, type PendingTranscript } from './openai-realtime-transcriber.js';
@@ -49,6 +53,9 @@ export class StreamingAsr {
   private delayLeft = 0;
   /** 24 kHz samples appended for the current turn (tests, logs). */
   samplesSent = 0;
+  /** The current turn's segments committed at its pauses, and whether the caller has been quiet since the last one. */
+  private segments: PendingTranscript[] = [];
+  private isQuietSinceSegment = false;
 
   constructor(socket: RealtimeTranscriptionSocket, waitMs = DEFAULT_STREAMING_WAIT_MS) {
     this.socket = socket;
@@ -65,6 +72,7 @@ export class StreamingAsr {
     this.resampler.reset();
     this.delayLeft = this.resampler.delaySamples;
     this.samplesSent = 0;
+    this.dropSegments();
     this.isStreaming = this.socket.isReady && this.socket.beginTurn();
     if (!this.isStreaming) this.socket.open(); // reconnects unless it is already trying
   }
@@ -81,7 +89,26 @@ export class StreamingAsr {
   onTurnAbandoned(turnId: number): void {
     if (turnId !== this.turnId || !this.isStreaming) return;
     this.isStreaming = false;
+    this.dropSegments();
     this.socket.clear();
+  }
+
+  /**
+   * A pause inside the turn: the audio so far is committed as a segment; resolves to the turn's words so far (all its
+   * segments'). Undefined when the turn is not being streamed. Rejects with a ProviderError.
+   */
+  commitSegment(turnId: number): Promise<string> | undefined {
+    if (turnId !== this.turnId || !this.isStreaming || this.segments.length >= MAX_SEGMENTS_PER_TURN) return undefined;
+    this.segments.push(this.socket.commit());
+    this.isQuietSinceSegment = true;
+    const words = joined(this.segments);
+    words.catch(() => undefined);
+    return words;
+  }
+
+  /** The caller speaks again after a pause: the turn's end will commit what follows. */
+  onTurnResumed(turnId: number): void {
+    if (turnId === this.turnId) this.isQuietSinceSegment = false;
   }
 
   /**
@@ -102,6 +129,7 @@ export class StreamingAsr {
   discard(turnId: number): void {
     if (turnId !== this.turnId || !this.isStreaming) return;
     this.isStreaming = false;
+    this.dropSegments();
     this.socket.clear();
   }
 
@@ -113,11 +141,28 @@ export class StreamingAsr {
   /** The end of the streamed audio (the resampler's tail) and the commit; undefined when the turn was not streamed. */
   private finishTurn(turnId: number): PendingTranscript | undefined {
     if (turnId !== this.turnId || !this.isStreaming) return undefined;
+    const parts = this.segments;
+    this.segments = [];
+    if (parts.length > 0 && this.isQuietSinceSegment) {
+      // the pause was the turn's end: its words are the segments'; the quiet audio after them goes
+      this.isStreaming = false;
+      this.socket.clear();
+      return combined(parts);
+    }
     const tail = this.resampler.flush(); // once per turn
     this.send(tail, tail.length);
-    if (!this.isStreaming) return undefined;
+    if (!this.isStreaming) {
+      for (const part of parts) part.cancel();
+      return undefined;
+    }
     this.isStreaming = false;
-    return this.socket.commit();
+    return combined([...parts, this.socket.commit()]);
+  }
+
+  private dropSegments(): void {
+    for (const segment of this.segments) segment.cancel();
+    this.segments = [];
+    this.isQuietSinceSegment = false;
   }
 
   private send(pcm24k: Int16Array, length: number): void {
@@ -162,6 +207,21 @@ export class StreamingAsr {
       fromBatch.catch(() => undefined);
     }
   }
+}
+
+/** Segments a turn may be committed in (its pauses); later pauses commit nothing. */
+const MAX_SEGMENTS_PER_TURN = 8;
+
+/** The words of a turn's parts, in order (empty parts left out). */
+function joined(parts: readonly PendingTranscript[]): Promise<string> {
+  return Promise.all(parts.map((part) => part.promise)).then((texts) => texts.map((t) => t.trim()).filter((t) => t.length > 0).join(' '));
+}
+
+function combined(parts: readonly PendingTranscript[]): PendingTranscript {
+  if (parts.length === 1) return parts[0]!;
+  const promise = joined(parts);
+  promise.catch(() => undefined);
+  return { promise, cancel: () => { for (const part of parts) part.cancel(); } };
 }
 
 type Settled<T> = { kind: 'ok'; value: T } | { kind: 'failed'; error: unknown } | { kind: 'late' };

@@ -144,6 +144,15 @@ export interface Agent {
   onTurnAudio?(turnId: number, pcm8k: Int16Array): void;
   /** The turn begun with this id was too short and is dropped (no onTurn follows); the next onset reuses the id. */
   onTurnAbandoned?(turnId: number): void;
+  /**
+   * With onTurnAudio, for an agent that answers early: the caller has been quiet for turnPauseMs inside a turn (since
+   * stream time `quietSinceMs`; the turn may still go on), and all of its audio so far was handed over. Once per
+   * quiet stretch; onTurnResumed when the caller speaks again, onTurn when the pause became the turn's end.
+   */
+  onTurnPaused?(turnId: number, quietSinceMs: number): void;
+  onTurnResumed?(turnId: number): void;
+  /** How long a quiet stretch inside a turn must be for onTurnPaused (a multiple of 20 ms; 0 or unset: none). */
+  readonly turnPauseMs?: number;
   onDtmf(digit: string): void;
   /** The caller spoke over the agent: playback was cleared and the current turn's signal aborted. */
   onBargeIn(heard: HeardInfo): void;

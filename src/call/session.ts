@@ -281,6 +281,8 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
         maxTurnMs: config.turns.maxTurnMs,
         bargeIn: config.bargeIn,
         audioBatchMs: agent.onTurnAudio !== undefined ? TURN_AUDIO_BATCH_MS : 0,
+        // an agent that answers early hears of pauses inside a turn
+        pauseMs: agent.onTurnAudio !== undefined && agent.onTurnPaused !== undefined ? agent.turnPauseMs ?? 0 : 0,
       },
       this,
     );
@@ -451,6 +453,16 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
   onTurnAbandoned(turnId: number): void {
     const agent = this.agent;
     if (agent?.onTurnAbandoned !== undefined) this.guard('onTurnAbandoned', () => agent.onTurnAbandoned!(turnId));
+  }
+
+  onTurnPaused(turnId: number, quietSinceMs: number): void {
+    const agent = this.agent;
+    if (agent?.onTurnPaused !== undefined) this.guard('onTurnPaused', () => agent.onTurnPaused!(turnId, quietSinceMs));
+  }
+
+  onTurnResumed(turnId: number): void {
+    const agent = this.agent;
+    if (agent?.onTurnResumed !== undefined) this.guard('onTurnResumed', () => agent.onTurnResumed!(turnId));
   }
 
   // ---- outbound and timers ----

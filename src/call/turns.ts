@@ -19,6 +19,10 @@
 // chunks, lead-in included, held back by the part of the hangover that a silence end trims, so that what was streamed
 // is exactly the CallerTurn's pcm8k. A dropped turn is abandoned and its number goes to the next onset, so the kept
 // turns stay numbered 1, 2, 3 without gaps.
+// Pauses (pauseMs > 0, streaming only, for an agent that answers early): once a turn long enough to keep has been
+// quiet for pauseMs (no frame louder than the idle level by speechMarginDb), the listener hears onTurnPaused, and the
+// held-back audio goes out at once (the agent wants the words so far); the next loud frame is onTurnResumed. The
+// streamed audio may then run past the CallerTurn's by up to the part a silence end trims (quiet audio).
 import type { BargeInWords, CallerTurn } from './agent-contract.js';
 import { threadTurnAudioPool, type TurnAudioPool } from './turn-audio-pool.js';
 import { FRAME_MS, SAMPLES_PER_FRAME } from '../twilio/media-format.js';
@@ -44,6 +48,8 @@ export interface TurnDetectorOptions {
   speechMarginDb?: number;
   /** Streams each turn's audio to the listener in batches this long (a multiple of 20 ms); 0 (default): off. */
   audioBatchMs?: number;
+  /** With audioBatchMs: a quiet stretch this long inside a turn is a pause (a multiple of 20 ms); 0 (default): off. */
+  pauseMs?: number;
 }
 
 export interface TurnListener {
@@ -68,6 +74,10 @@ export interface TurnListener {
   onTurnAudio?(turnId: number, pcm8k: Int16Array): void;
   /** Streaming only: the started turn was too short and is dropped; the next onset gets its number. */
   onTurnAbandoned?(turnId: number): void;
+  /** Pauses only: the caller has been quiet for pauseMs since stream time `quietSinceMs`; the audio so far is out. */
+  onTurnPaused?(turnId: number, quietSinceMs: number): void;
+  /** Pauses only: the caller speaks again after a pause (the same turn goes on). */
+  onTurnResumed?(turnId: number): void;
 }
 
 const enum State {
@@ -78,7 +88,7 @@ const enum State {
 }
 
 export class TurnDetector {
-  private readonly options: Required<Omit<TurnDetectorOptions, 'bargeIn' | 'pool' | 'audioBatchMs'>> & { bargeIn: TurnDetectorOptions['bargeIn'] };
+  private readonly options: Required<Omit<TurnDetectorOptions, 'bargeIn' | 'pool' | 'audioBatchMs' | 'pauseMs'>> & { bargeIn: TurnDetectorOptions['bargeIn'] };
   private readonly pool: TurnAudioPool;
   private readonly listener: TurnListener;
   private state = State.Idle;
@@ -109,6 +119,10 @@ export class TurnDetector {
   private readonly holdBackSamples: number;
   /** Samples of the current turn handed to onTurnAudio so far. */
   private streamedLength = 0;
+  /** Pauses: quiet frames that make one (0: off), quiet frames in a row now, and whether a pause was reported. */
+  private readonly pauseFrames: number;
+  private quietFrames = 0;
+  private isPaused = false;
 
   constructor(options: TurnDetectorOptions, listener: TurnListener) {
     if (!(options.minTurnMs >= 0)) throw new RangeError(`minTurnMs must be >= 0 (got ${options.minTurnMs})`);
@@ -134,6 +148,11 @@ export class TurnDetector {
     }
     this.batchSamples = (batchMs / FRAME_MS) * SAMPLES_PER_FRAME;
     this.holdBackSamples = this.trimFrames() * SAMPLES_PER_FRAME;
+    const pauseMs = options.pauseMs ?? 0;
+    if (!Number.isInteger(pauseMs) || pauseMs < 0 || pauseMs % FRAME_MS !== 0) {
+      throw new RangeError(`pauseMs must be 0 or a positive multiple of ${FRAME_MS} (got ${pauseMs})`);
+    }
+    this.pauseFrames = batchMs > 0 ? pauseMs / FRAME_MS : 0;
   }
 
   /** Frames of the hangover's silence a silence end trims (the tail kept). */
@@ -172,6 +191,7 @@ export class TurnDetector {
       if (levelDbfs >= this.idleLevelDbfs + this.options.speechMarginDb) this.voicedMs += FRAME_MS;
       this.checkBargeIn();
     }
+    if (this.pauseFrames > 0 && !isOnset) this.trackPause(levelDbfs >= this.idleLevelDbfs + this.options.speechMarginDb, frameEndMs);
     if (event === VAD_EVENT_SPEECH_END) {
       this.endTurn(frameEndMs - this.options.hangoverMs, 'silence');
     } else if (frameEndMs - this.turnStartMs >= this.options.maxTurnMs || this.length >= this.maxTurnSamples) {
@@ -205,9 +225,29 @@ export class TurnDetector {
     this.preRollCount = 0;
     this.voicedMs = onsetMs; // the VAD heard this much speech to report the onset
     this.streamedLength = 0;
+    this.quietFrames = 0;
+    this.isPaused = false;
     if (this.batchSamples > 0) this.listener.onTurnStarted?.(this.turnCount + 1, this.turnStartMs);
     this.isBargeInPending = this.options.bargeIn.enabled && this.listener.isAgentPlaying();
     if (this.isBargeInPending) this.checkBargeIn();
+  }
+
+  /** Pauses, per frame: counts the quiet run; reports a pause once per run (in a turn long enough to keep), and its end. */
+  private trackPause(isLoud: boolean, frameEndMs: number): void {
+    if (isLoud) {
+      this.quietFrames = 0;
+      if (this.isPaused) {
+        this.isPaused = false;
+        this.listener.onTurnResumed?.(this.turnCount + 1);
+      }
+      return;
+    }
+    if (++this.quietFrames !== this.pauseFrames) return;
+    const quietSinceMs = frameEndMs - this.pauseFrames * FRAME_MS;
+    if (quietSinceMs - this.turnStartMs < this.options.minTurnMs) return;
+    this.isPaused = true;
+    this.streamTo(this.length);
+    this.listener.onTurnPaused?.(this.turnCount + 1, quietSinceMs);
   }
 
   /** Streaming: hands the turn's samples [streamedLength, upTo) to the listener, one view per chunk they lie in. */

@@ -55,6 +55,7 @@ export const LogEvent = {
   AGENT_GREETING: 'AGENT_GREETING',
   ASR_TEXT: 'ASR_TEXT',
   ASR_SKIP: 'ASR_SKIP',
+  EARLY_REPLY: 'EARLY_REPLY', // a reply asked for at a pause inside a turn (EARLY_REPLY_PAUSE_MS): asked, used or thrown away
   ASR_STREAM: 'ASR_STREAM', // the streaming transcription socket failed (and will reconnect), or a turn fell back to the batch upload
   LLM_TEXT: 'LLM_TEXT',
   TTS_SUCCESS: 'TTS_SUCCESS', // a sentence of a reply was synthesized and enqueued

@@ -86,6 +86,13 @@ const interruptions = new Counter({
   registers: [threadRegistry],
 });
 
+const earlyReplies = new Counter({
+  name: `${METRIC_PREFIX}early_replies_total`,
+  help: 'Replies asked for at a pause inside a caller turn (EARLY_REPLY_PAUSE_MS), by outcome: used (the pause ended the turn) or discarded (never played)',
+  labelNames: ['outcome'],
+  registers: [threadRegistry],
+});
+
 // Counted here rather than in EdgeThreadStats (the media socket's counters): only the webhook handler moves it.
 const webhooksRefusedDraining = new Counter({
   name: `${METRIC_PREFIX}webhooks_refused_draining_total`,
@@ -129,6 +136,11 @@ export function countProviderFailover(stage: string, from: string, to: string): 
 /** One interruption's outcome (src/agent/barge-in-hold.ts): resumed, cut, expired or stopped_by_words. Per turn. */
 export function countInterruption(verdict: string): void {
   interruptions.inc({ verdict: labelValue('verdict', verdict) });
+}
+
+/** One reply asked for at a pause: used or thrown away. */
+export function countEarlyReply(outcome: 'used' | 'discarded'): void {
+  earlyReplies.inc({ outcome });
 }
 
 /** One incoming-call webhook refused with 503 because this instance is draining. */

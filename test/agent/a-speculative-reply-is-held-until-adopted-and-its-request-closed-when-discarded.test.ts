@@ -53,11 +53,11 @@ describe('a speculative reply', () => {
     const plain = await textOf(responder.respond(messages, new AbortController().signal));
     expect(plain).toBe(REPLY);
     const before = fake.of(ROUTE_CHAT).length;
-    const speculation = new SpeculativeReply(responder, messages, 'a table for four at seven', 3, new AbortController().signal);
+    const speculation = new SpeculativeReply(responder, messages, 'a table for four at seven', 'v3', new AbortController().signal);
     // the request completes while nobody consumes it
     await waitUntil(() => fake.of(ROUTE_CHAT).length === before + 1 && fake.of(ROUTE_CHAT)[before]!.isComplete);
     expect(speculation.hasFirstEvent).toBe(true);
-    expect(speculation.answers('A table for four, at seven.', 3)).toBe(true);
+    expect(speculation.answers('A table for four, at seven.', 'v3')).toBe(true);
     const text = await textOf(speculation.adopt(new AbortController().signal));
     expect(text).toBe(REPLY);
     expect(speculation.isPending).toBe(false);
@@ -68,7 +68,7 @@ describe('a speculative reply', () => {
     const slow = await startFakeOpenAI({ reply: () => REPLY, chunkChars: 3, chunkDelayMs: 15 });
     try {
       const slowResponder = new OpenAIResponder({ client: new OpenAI({ apiKey: 'test', baseURL: slow.baseUrl }), model: 'm', timeoutMs: 2000 });
-      const speculation = new SpeculativeReply(slowResponder, messages, 'x', 1, new AbortController().signal);
+      const speculation = new SpeculativeReply(slowResponder, messages, 'x', 'v1', new AbortController().signal);
       await waitUntil(() => speculation.hasFirstEvent);
       expect(slow.of(ROUTE_CHAT)[0]!.isComplete).toBe(false);
       expect(await textOf(speculation.adopt(new AbortController().signal))).toBe(REPLY);
@@ -81,11 +81,11 @@ describe('a speculative reply', () => {
     const slow = await startFakeOpenAI({ reply: () => REPLY, chunkChars: 2, chunkDelayMs: 30 });
     try {
       const slowResponder = new OpenAIResponder({ client: new OpenAI({ apiKey: 'test', baseURL: slow.baseUrl }), model: 'm', timeoutMs: 2000 });
-      const speculation = new SpeculativeReply(slowResponder, messages, 'a table', 1, new AbortController().signal);
+      const speculation = new SpeculativeReply(slowResponder, messages, 'a table', 'v1', new AbortController().signal);
       await waitUntil(() => speculation.hasFirstEvent);
       speculation.discard('the caller went on');
       await slow.waitFor(() => slow.of(ROUTE_CHAT)[0]!.wasAbortedByClient);
-      expect(speculation.answers('a table', 1)).toBe(false);
+      expect(speculation.answers('a table', 'v1')).toBe(false);
       expect(() => speculation.adopt(new AbortController().signal)).toThrow(/discarded/);
     } finally {
       await slow.close();
@@ -96,7 +96,7 @@ describe('a speculative reply', () => {
     const slow = await startFakeOpenAI({ reply: () => REPLY, chunkChars: 2, chunkDelayMs: 30 });
     try {
       const slowResponder = new OpenAIResponder({ client: new OpenAI({ apiKey: 'test', baseURL: slow.baseUrl }), model: 'm', timeoutMs: 2000 });
-      const speculation = new SpeculativeReply(slowResponder, messages, 'a table', 1, new AbortController().signal);
+      const speculation = new SpeculativeReply(slowResponder, messages, 'a table', 'v1', new AbortController().signal);
       const reply = new AbortController();
       const events = speculation.adopt(reply.signal);
       let text = '';
@@ -115,22 +115,22 @@ describe('a speculative reply', () => {
   });
 
   it('does not answer another transcript or a changed conversation, and a reply over the bound is discarded', async () => {
-    const speculation = new SpeculativeReply(responder, messages, 'a table for four', 5, new AbortController().signal);
-    expect(speculation.answers('a table for four at seven', 5)).toBe(false);
-    expect(speculation.answers('a table for four', 6)).toBe(false);
-    expect(speculation.answers('a table for four', 5)).toBe(true);
+    const speculation = new SpeculativeReply(responder, messages, 'a table for four', 'v5', new AbortController().signal);
+    expect(speculation.answers('a table for four at seven', 'v5')).toBe(false);
+    expect(speculation.answers('a table for four', 'v6')).toBe(false);
+    expect(speculation.answers('a table for four', 'v5')).toBe(true);
     speculation.discard('test over');
-    const small = new SpeculativeReply(responder, messages, 'a table', 1, new AbortController().signal, undefined, { maxHeldChars: 10 });
+    const small = new SpeculativeReply(responder, messages, 'a table', 'v1', new AbortController().signal, undefined, { maxHeldChars: 10 });
     await waitUntil(() => !small.isPending);
-    expect(small.answers('a table', 1)).toBe(false);
+    expect(small.answers('a table', 'v1')).toBe(false);
   });
 
   it('a request that failed before the turn ended answers nothing (the turn asks again)', async () => {
     fake.nextBehaviours.set(ROUTE_CHAT, ['error500']);
-    const speculation = new SpeculativeReply(responder, messages, 'a table', 1, new AbortController().signal);
+    const speculation = new SpeculativeReply(responder, messages, 'a table', 'v1', new AbortController().signal);
     await waitUntil(() => fake.of(ROUTE_CHAT).at(-1)!.isComplete || fake.of(ROUTE_CHAT).at(-1)!.closedAtMs !== undefined);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(speculation.answers('a table', 1)).toBe(false);
+    expect(speculation.answers('a table', 'v1')).toBe(false);
   });
 
   it('compares words, not case, punctuation or spacing', () => {

@@ -35,6 +35,8 @@ beforeAll(async () => {
   server = await startServer({
     env: aiServerEnv({ openaiBaseUrl: openaiFake.baseUrl, googleEndpointUrl: googleFake.endpointUrl, account }, {
       GREETING: 'שלום!', OPENAI_ASR_MODEL: 'gpt-4o-mini-transcribe',
+      // one commit per turn: early replies (a commit at each pause) have their own test
+      EARLY_REPLY_PAUSE_MS: '0',
     }),
   });
   // 1. two turns, both streamed
