@@ -50,6 +50,9 @@ export interface RealtimeTranscriberOptions {
   onError?: (kind: 'connect' | 'closed' | 'session' | 'commit' | 'stall' | 'overflow') => void;
 }
 
+/** Characters of one commit's transcript kept (deltas and the completed text alike). */
+const MAX_TRANSCRIPT_CHARS = 10_000;
+
 /** A commit's transcript on its way; `cancel` stops waiting for it (the answer, when it comes, is ignored). */
 export interface PendingTranscript {
   readonly promise: Promise<string>;
@@ -285,7 +288,7 @@ export class OpenAIRealtimeTranscriber {
       case 'conversation.item.input_audio_transcription.delta': {
         const delta = event as ConversationItemInputAudioTranscriptionDeltaEvent;
         const waiter = this.byItem.get(delta.item_id);
-        if (waiter !== undefined && typeof delta.delta === 'string' && waiter.text.length < 10_000) waiter.text += delta.delta;
+        if (waiter !== undefined && typeof delta.delta === 'string' && waiter.text.length < MAX_TRANSCRIPT_CHARS) waiter.text += delta.delta;
         return;
       }
       case 'conversation.item.input_audio_transcription.completed': {
@@ -293,7 +296,8 @@ export class OpenAIRealtimeTranscriber {
         const waiter = this.byItem.get(completed.item_id);
         if (waiter === undefined) return;
         this.byItem.delete(completed.item_id);
-        this.settle(waiter, typeof completed.transcript === 'string' ? completed.transcript.trim() : waiter.text.trim());
+        // a caller's turn is a few hundred characters: a provider's longer text is cut, as the deltas are
+        this.settle(waiter, (typeof completed.transcript === 'string' ? completed.transcript : waiter.text).slice(0, MAX_TRANSCRIPT_CHARS).trim());
         return;
       }
       case 'conversation.item.input_audio_transcription.failed': {
