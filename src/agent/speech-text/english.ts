@@ -2,7 +2,7 @@
 // own. Phone numbers are read digit by digit in their groups (050-1234567 -> zero five zero, one two three, four
 // five six seven; +972 as plus nine seven two), and shekels, which the voices do not know as a symbol, get their word
 // (₪120, 120 ש"ח, 120 NIS -> 120 shekels; 1 shekel). Everything else is left to the voice.
-import { longestPhone, PHONE_PATTERN, phoneGroups, rewriteNumbers, type Rule } from './scan.js';
+import { phoneRule, rewriteNumbers, type Rule } from './scan.js';
 
 const DIGITS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
 
@@ -10,19 +10,7 @@ function englishDigits(group: string): string {
   return Array.from(group, (ch) => DIGITS[ch.charCodeAt(0) - 48] ?? '').filter((w) => w.length > 0).join(' ');
 }
 
-const phoneRule: Rule = {
-  pattern: PHONE_PATTERN,
-  render(match) {
-    const phone = longestPhone(match[0]);
-    if (phone === undefined) return undefined;
-    const groups = phoneGroups(phone.raw, phone.kind);
-    const spoken = phone.kind === 'national-service'
-      ? [`${englishDigits(groups[0] ?? '')} ${englishDigits(groups[1] ?? '')}`, ...groups.slice(2).map(englishDigits)]
-      : groups.map(englishDigits);
-    const plus = phone.raw.trimStart().startsWith('+') ? 'plus ' : '';
-    return { text: plus + spoken.join(', '), end: match.index + phone.raw.length };
-  },
-};
+const englishPhoneRule = phoneRule({ digits: englishDigits, serviceNumber: englishDigits, plus: 'plus' });
 
 const AMOUNT = String.raw`(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{1,12}(?:\.\d{1,2})?)(?!\d|[.,]\d)`;
 
@@ -40,7 +28,7 @@ const shekelAfterRule: Rule = {
   render: (match) => ({ text: shekels(match[1] as string), end: match.index + match[0].length }),
 };
 
-const ENGLISH_RULES: readonly Rule[] = [phoneRule, shekelBeforeRule, shekelAfterRule];
+const ENGLISH_RULES: readonly Rule[] = [englishPhoneRule, shekelBeforeRule, shekelAfterRule];
 
 /** The reply's text with phone numbers and shekels written out for an English voice (see the top of this file). */
 export function normalizeEnglish(text: string): string {

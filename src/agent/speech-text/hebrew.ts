@@ -16,7 +16,7 @@
 //                   number) is read digit by digit; longer runs stay as digits
 // A prefix written with a hyphen (ב-14:30, ל-050...) joins the words (בשתיים וחצי...). Everything else is untouched.
 import { hebrewCardinal, hebrewDigits, twoBefore, type Gender } from './hebrew-numbers.js';
-import { codeGroups, longestPhone, PHONE_PATTERN, phoneGroups, rewriteNumbers, type Rendered, type Rule } from './scan.js';
+import { codeGroups, phoneRule, rewriteNumbers, type Rendered, type Rule } from './scan.js';
 
 /** A whole number of more digits than this (without separators) is left as digits. */
 const MAX_CODE_DIGITS = 15;
@@ -76,19 +76,7 @@ function fractionWords(fraction: string): string {
 
 // ---- the rules, in the order they are tried ----
 
-const phoneRule: Rule = {
-  pattern: PHONE_PATTERN,
-  render(match) {
-    const phone = longestPhone(match[0]);
-    if (phone === undefined) return undefined;
-    const groups = phoneGroups(phone.raw, phone.kind);
-    const spoken = phone.kind === 'national-service'
-      ? [`${hebrewDigits(groups[0] ?? '')} ${hebrewCardinal(Number(groups[1]), 'f') ?? ''}`, ...groups.slice(2).map(hebrewDigits)]
-      : groups.map(hebrewDigits);
-    const plus = phone.raw.trimStart().startsWith('+') ? 'פלוס ' : '';
-    return { text: plus + spoken.join(', '), end: match.index + phone.raw.length };
-  },
-};
+const hebrewPhoneRule = phoneRule({ digits: hebrewDigits, serviceNumber: (group) => hebrewCardinal(Number(group), 'f') ?? '', plus: 'פלוס' });
 
 /** The part of the day a clock hour is in (0-23). */
 function partOfDay(hour: number): string {
@@ -258,7 +246,7 @@ const numberRule: Rule = {
   },
 };
 
-const HEBREW_RULES: readonly Rule[] = [phoneRule, timeRule, dateRule, moneyBeforeRule, moneyAfterRule, percentRule, numberRule];
+const HEBREW_RULES: readonly Rule[] = [hebrewPhoneRule, timeRule, dateRule, moneyBeforeRule, moneyAfterRule, percentRule, numberRule];
 
 /** A one-to-three-letter prefix written with a hyphen or maqaf before the number (ב-, ל-, וב-, מה-): joined. */
 const HYPHENATED_PREFIX = /(^|[^\u05D0-\u05EA])([ובלמהכש]{1,3})[-־]$/u;

@@ -149,3 +149,23 @@ export function longestPhone(candidate: string): { raw: string; kind: PhoneKind 
   }
   return undefined;
 }
+
+/**
+ * The phone-number rule in a language's words: digit by digit in the number's groups, the second group of a
+ * national service number (1-800) as one number, a leading + as `plus`.
+ */
+export function phoneRule(words: { digits(group: string): string; serviceNumber(group: string): string; plus: string }): Rule {
+  return {
+    pattern: PHONE_PATTERN,
+    render(match) {
+      const phone = longestPhone(match[0]);
+      if (phone === undefined) return undefined;
+      const groups = phoneGroups(phone.raw, phone.kind);
+      const spoken = phone.kind === 'national-service'
+        ? [`${words.digits(groups[0] ?? '')} ${words.serviceNumber(groups[1] ?? '')}`, ...groups.slice(2).map(words.digits)]
+        : groups.map(words.digits);
+      const plus = phone.raw.trimStart().startsWith('+') ? `${words.plus} ` : '';
+      return { text: plus + spoken.join(', '), end: match.index + phone.raw.length };
+    },
+  };
+}
