@@ -108,7 +108,7 @@ export interface Config {
   /** How a reply's first sentence is cut for sooner first audio (FIRST_CLAUSE_MIN_CHARS, FIRST_SENTENCE_MAX_CHARS). */
   replyCut: { firstClauseMinChars?: number; firstMaxChars?: number };
   /** Only the DSP pool options that were set; the pool's defaults apply to the rest. */
-  dspPool: { jobTimeoutMs?: number; maxQueue?: number };
+  dspPool: { jobTimeoutMs?: number; maxQueue?: number; maxPendingBytes?: number };
   /** Call records (src/records/): SQLite in dataDir unless databaseUrl (PostgreSQL) is set; RECORDS=off: none. */
   records: { enabled: boolean; dataDir: string; databaseUrl: string | undefined };
   /** The end-of-call summary (src/crm/): on with the AI agent and the records, unless CALL_SUMMARIES=off. */
@@ -317,6 +317,7 @@ const EnvSchema = z.object({
   DSP_THREADS: intVar(1, 256),
   DSP_JOB_TIMEOUT_MS: intVar(50, 60_000, 'a number of milliseconds'),
   DSP_MAX_QUEUE: intVar(1, 100_000),
+  DSP_MAX_PENDING_MB: intVar(1, 4096, 'a number of MiB'),
   DRAIN_TIMEOUT_S: intVar(0, 3600, 'a number of seconds'),
   LOG_LEVEL: enumVar(LOG_LEVELS),
   WS_MAX_PAYLOAD_BYTES: intVar(1024, 16 * 1024 * 1024, 'a number of bytes'),
@@ -712,6 +713,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     dspPool: {
       ...(v.DSP_JOB_TIMEOUT_MS !== undefined ? { jobTimeoutMs: v.DSP_JOB_TIMEOUT_MS } : {}),
       ...(v.DSP_MAX_QUEUE !== undefined ? { maxQueue: v.DSP_MAX_QUEUE } : {}),
+      ...(v.DSP_MAX_PENDING_MB !== undefined ? { maxPendingBytes: v.DSP_MAX_PENDING_MB * 1024 * 1024 } : {}),
     },
     records: { enabled: v.RECORDS ?? true, dataDir: v.DATA_DIR ?? './data', databaseUrl: v.DATABASE_URL },
     callSummaries: (v.CALL_SUMMARIES ?? true) && agentKind === 'openai' && (v.RECORDS ?? true),

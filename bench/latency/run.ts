@@ -9,7 +9,14 @@
  * call-second (/proc) and the callers' p99 frame pacing error.
  *
  *   node dist/bench/latency/run.js [--ns 1,20] [--asr-ms 300] [--llm-ms 400] [--tts-ms 250] [--turn-deadline-ms 4000]
- *     [--configs batch,stream,early] [--no-write] [--verbose]
+ *     [--configs echo,batch,stream,early] [--spread-ms 2000] [--no-write] [--verbose] [--server-log PREFIX]
+ *
+ * The N calls start evenly over --spread-ms (so their turns end as evenly: 2 s at N=300 is 150 turn ends a second, a
+ * burst; a spread near the call's length is closer to a steady state). Pacing: the callers' inter-arrival error
+ * within each playback, all callers' intervals pooled, without the playout's lead burst (bench/load's rule), and the
+ * gaps over 60 ms inside a playback counted apart (the line ran dry between two sentences, or the clock stalled).
+ * --configs echo runs the keyless echo agent on the same callers: the cost of a call without the AI, beside it.
+ * --server-log PREFIX writes every line each route's server logged to PREFIX.<route>.jsonl.
  *
  * --configs runs each ASR route with its own server, one after the other, in one run: batch (whisper-1, the WAV
  * uploaded at the turn's end), stream (gpt-4o-mini-transcribe over the realtime socket, committed at the turn's
@@ -18,7 +25,7 @@
  * --verbose prints the server's per-turn log lines and the callers' measured turns (to check the matching).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,22 +37,27 @@ import { startFakeOpenAI } from '../../test/fakes/openai-server.js';
 import { findRepoRoot } from '../load/conversation.js';
 import { processCpuMs } from '../load/procstat.js';
 import { fmt, machineLine, replaceSection } from '../load/results-file.js';
-import { firstReplyFrameMs, splitTurn, STAGE_NAMES, summarize, type ProviderWaitsMs, type ServerTurnFields, type StageSummary, type TurnStagesMs } from './stages.js';
+import { DEFAULT_PACING_SKIP_FRAMES } from '../load/sweep.js';
+import { firstReplyFrameMs, replyPacing, splitTurn, STAGE_NAMES, summarize, type ProviderWaitsMs, type ReplyPacing, type ServerTurnFields, type StageSummary, type TurnStagesMs } from './stages.js';
 
 const FRAME_MS = 20;
 const FRAME_BYTES = 160;
 /** The fake chat stream's pause before each content chunk (its default): part of the wait for the first token. */
 const CHUNK_DELAY_MS = 5;
+/** How long the idle server's CPU is sampled before each step. */
+const IDLE_SAMPLE_MS = 2000;
 
 /** The ASR routes compared (see --configs), and the server settings that make each. */
 const CONFIGS = {
+  // the keyless echo agent on the same callers: what a call costs without the AI (the issue's side-by-side figure)
+  echo: { AGENT: 'echo' },
   batch: { OPENAI_ASR_MODEL: 'whisper-1' },
   stream: { OPENAI_ASR_MODEL: 'gpt-4o-mini-transcribe', EARLY_REPLY_PAUSE_MS: '0' },
   early: { OPENAI_ASR_MODEL: 'gpt-4o-mini-transcribe', EARLY_REPLY_PAUSE_MS: '240' },
 } as const;
 type ConfigName = keyof typeof CONFIGS;
 
-interface Args { ns: number[]; asrMs: number; llmMs: number; ttsMs: number; turnDeadlineMs: number; configs: ConfigName[]; isWriting: boolean; isVerbose: boolean }
+interface Args { spreadMs: number; ns: number[]; asrMs: number; llmMs: number; ttsMs: number; turnDeadlineMs: number; configs: ConfigName[]; isWriting: boolean; isVerbose: boolean; serverLogPath: string | undefined }
 
 function parseArgs(argv: string[]): Args {
   const value = (name: string, fallback: string): string => {
@@ -63,8 +75,9 @@ function parseArgs(argv: string[]): Args {
   const unknown = configs.filter((c) => !(c in CONFIGS));
   if (unknown.length > 0) throw new RangeError(`--configs takes ${Object.keys(CONFIGS).join(', ')} (got ${unknown.join(', ')})`);
   return {
-    ns, configs, asrMs: ms('--asr-ms', 300), llmMs: ms('--llm-ms', 400), ttsMs: ms('--tts-ms', 250),
+    spreadMs: ms('--spread-ms', 2000), ns, configs, asrMs: ms('--asr-ms', 300), llmMs: ms('--llm-ms', 400), ttsMs: ms('--tts-ms', 250),
     turnDeadlineMs: ms('--turn-deadline-ms', 4000), isWriting: !argv.includes('--no-write'), isVerbose: argv.includes('--verbose'),
+    serverLogPath: argv.includes('--server-log') ? value('--server-log', '') || undefined : undefined,
   };
 }
 
@@ -192,25 +205,36 @@ interface StepResult {
   /** Replies asked for at a pause: used, thrown away (early only). */
   earlyReplies: { used: number; discarded: number };
   n: number; turnsExpected: number; turnsMeasured: number; turnsUnanswered: number; turnsUnmatched: number;
-  summary: StageSummary; cpuMsPerCallSecond: number; p99PacingErrorMs: number; maxSendLateMs: number;
+  summary: StageSummary; cpuMsPerCallSecond: number; pacing: ReplyPacing;
+  /** The process's CPU less its idle rate over the step's wall time, per call-second: what the calls cost. */
+  cpuAboveIdleMsPerCallSecond: number;
+  /** The server's CPU ms per second while no call ran, just before the step. */
+  idleCpuMsPerS: number; maxSendLateMs: number;
   /** AGENT_FALLBACK lines (a turn given the fallback line: a provider failed or the turn's deadline passed), by error kind. */
   fallbacks: Record<string, number>;
   /** This process's CPU (callers and fakes) as a share of one core: near 100 % the figures are the generator's, not the server's. */
   generatorCorePercent: number;
 }
 
-async function runStep(config: ConfigName, server: Server, n: number, call: ReferenceCall, hangoverMs: number, waits: ProviderWaitsMs, isVerbose: boolean): Promise<StepResult> {
+async function runStep(config: ConfigName, server: Server, n: number, call: ReferenceCall, hangoverMs: number, waits: ProviderWaitsMs, spreadMs: number, isVerbose: boolean): Promise<StepResult> {
   const url = `ws://127.0.0.1:${server.port}/ws/twilio-media`;
   const fromLine = server.lines.length;
+  // the process's own idle rate (timers, metrics, GC of an idle heap), taken out of the per-call figure below: at
+  // small N it is most of the CPU, and it is no call's cost
+  const idleBefore = processCpuMs(server.pid);
+  const idleFromMs = performance.now();
+  await new Promise((r) => setTimeout(r, IDLE_SAMPLE_MS));
+  const idleCpuMsPerS = ((processCpuMs(server.pid) - idleBefore) / (performance.now() - idleFromMs)) * 1000;
   const cpuBefore = processCpuMs(server.pid);
   const generatorBefore = process.cpuUsage();
   const wallBefore = performance.now();
   const outcomes = await Promise.all(Array.from({ length: n }, async (_, i) => {
-    await new Promise((r) => setTimeout(r, (i * 997) % 2000)); // spread the starts over 2 s, as calls arrive
+    await new Promise((r) => setTimeout(r, (i * spreadMs) / n)); // the starts evenly over spreadMs, as calls arrive
     return runOneCall(url, call);
   }));
   await new Promise((r) => setTimeout(r, 500)); // the last log lines
   const cpuMs = processCpuMs(server.pid) - cpuBefore;
+  const wallS = (performance.now() - wallBefore) / 1000;
   const generatorUsage = process.cpuUsage(generatorBefore);
   const generatorCorePercent = ((generatorUsage.user + generatorUsage.system) / 1000 / (performance.now() - wallBefore)) * 100;
   const callSeconds = outcomes.reduce((sum, o) => sum + o.result.durationMs / 1000, 0);
@@ -220,11 +244,13 @@ async function runStep(config: ConfigName, server: Server, n: number, call: Refe
     for (const o of outcomes) console.log(JSON.stringify(o.turns));
   }
   const turns: TurnStagesMs[] = [];
+  let echoed = 0;
   let unanswered = 0;
   let unmatched = 0;
   for (const { turns: measured } of outcomes) {
     for (const turn of measured) {
       if (turn.replyMs === undefined) { unanswered++; continue; }
+      if (config === 'echo') { echoed++; continue; } // the echo is the turn itself: no stages
       const matched = serverFieldsFor(turn, lines);
       if (matched === undefined || turn.replyEpochMs === undefined) { unmatched++; continue; }
       // the log line is written on the tick that sends the frame: its time is the send time, to the millisecond
@@ -232,13 +258,14 @@ async function runStep(config: ConfigName, server: Server, n: number, call: Refe
       turns.push(splitTurn(Math.round(turn.replyMs - turn.endMs), matched.fields, hangoverMs, deliveryMs, waits));
     }
   }
-  const pacing = outcomes.map((o) => o.result.pacing.p99ErrorMs).filter(Number.isFinite);
+  const pacing = replyPacing(outcomes.flatMap((o) => o.result.playbacks), DEFAULT_PACING_SKIP_FRAMES);
   const early = lines.filter((line) => line['event'] === 'EARLY_REPLY');
   return {
     config, earlyReplies: { used: early.filter((l) => l['outcome'] === 'used').length, discarded: early.filter((l) => l['outcome'] === 'discarded').length },
-    n, turnsExpected: n * call.utteranceFrames.length, turnsMeasured: turns.length, turnsUnanswered: unanswered, turnsUnmatched: unmatched,
+    n, turnsExpected: n * call.utteranceFrames.length, turnsMeasured: config === 'echo' ? echoed : turns.length, turnsUnanswered: unanswered, turnsUnmatched: unmatched,
     summary: summarize(turns), cpuMsPerCallSecond: callSeconds > 0 ? cpuMs / callSeconds : Number.NaN,
-    p99PacingErrorMs: pacing.length > 0 ? Math.max(...pacing) : Number.NaN,
+    cpuAboveIdleMsPerCallSecond: callSeconds > 0 ? (cpuMs - idleCpuMsPerS * wallS) / callSeconds : Number.NaN, idleCpuMsPerS,
+    pacing,
     maxSendLateMs: Math.max(...outcomes.map((o) => o.result.maxSendLateMs)),
     fallbacks: countFallbacks(lines), generatorCorePercent,
   };
@@ -262,10 +289,10 @@ const LABELS: Record<(typeof STAGE_NAMES)[number], string> = {
 };
 
 function table(steps: StepResult[]): string {
-  const head = `| ASR route | calls | turns measured | ${STAGE_NAMES.map((s) => `${LABELS[s]} p50 / p95`).join(' | ')} | server CPU ms per call-s | worst caller p99 pacing error | fallback turns | early replies | generator CPU |`;
-  const rule = `|${'---|'.repeat(STAGE_NAMES.length + 8)}`;
+  const head = `| route | calls | turns measured | ${STAGE_NAMES.map((s) => `${LABELS[s]} p50 / p95`).join(' | ')} | server CPU ms per call-s (above idle; idle ms/s) | callers' p99 pacing error | gaps > 60 ms in a playback | fallback turns | early replies | generator CPU |`;
+  const rule = `|${'---|'.repeat(STAGE_NAMES.length + 9)}`;
   const rows = steps.map((s) => `| ${s.config} | ${s.n} | ${s.turnsMeasured} of ${s.turnsExpected}${s.turnsUnanswered + s.turnsUnmatched > 0 ? ` (${s.turnsUnanswered} unanswered, ${s.turnsUnmatched} without a log line)` : ''} | `
-    + `${STAGE_NAMES.map((name) => `${fmt(s.summary[name].p50, 0)} / ${fmt(s.summary[name].p95, 0)}`).join(' | ')} | ${fmt(s.cpuMsPerCallSecond, 1)} | ${fmt(s.p99PacingErrorMs, 1)} ms | ${describeFallbacks(s.fallbacks)} | ${s.config === 'early' ? `${s.earlyReplies.used} used, ${s.earlyReplies.discarded} thrown away` : ''} | ${fmt(s.generatorCorePercent, 0)} % of a core |`);
+    + `${STAGE_NAMES.map((name) => (s.config === 'echo' ? '' : `${fmt(s.summary[name].p50, 0)} / ${fmt(s.summary[name].p95, 0)}`)).join(' | ')} | ${fmt(s.cpuMsPerCallSecond, 2)} (${fmt(s.cpuAboveIdleMsPerCallSecond, 2)}; ${fmt(s.idleCpuMsPerS, 1)}) | ${fmt(s.pacing.p99ErrorMs, 1)} ms | ${s.pacing.gapsOver60Ms} | ${describeFallbacks(s.fallbacks)} | ${s.config === 'early' ? `${s.earlyReplies.used} used, ${s.earlyReplies.discarded} thrown away` : ''} | ${fmt(s.generatorCorePercent, 0)} % of a core |`);
   return [head, rule, ...rows].join('\n');
 }
 
@@ -300,12 +327,14 @@ async function main(): Promise<void> {
       try {
         for (const n of args.ns) {
           const started = performance.now();
-          const step = await runStep(config, server, n, call, hangoverMs, waits, args.isVerbose);
+          const step = await runStep(config, server, n, call, hangoverMs, waits, args.spreadMs, args.isVerbose);
           steps.push(step);
           console.log(`${config} N=${n}: ${step.turnsMeasured}/${step.turnsExpected} turns in ${fmt((performance.now() - started) / 1000, 1)} s; fallbacks ${describeFallbacks(step.fallbacks)}; generator ${fmt(step.generatorCorePercent, 0)} % of a core; callers' worst send lateness ${fmt(step.maxSendLateMs, 0)} ms`);
         }
       } finally {
         await server.stop();
+        // every line the server wrote, one JSON per line, one file per route (diagnosis: why a turn fell back)
+        if (args.serverLogPath !== undefined) writeFileSync(`${args.serverLogPath}.${config}.jsonl`, server.lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
       }
     }
   } finally {
@@ -329,7 +358,9 @@ async function main(): Promise<void> {
       + 'delivery (written → received, loopback, from the log line\'s time); server-added = total − hangover − each provider\'s wait as far as it lies after the turn was received '
       + '(a wait spent during the hangover, as a streamed transcript or an early reply\'s first token, is not the server\'s). ASR routes: batch = whisper-1, the WAV uploaded at the turn\'s end; '
       + 'stream = gpt-4o-mini-transcribe over the realtime socket (the fake answers a commit after the same ASR delay), committed at the turn\'s end; early = streaming, and the reply asked for at a 240 ms pause inside the turn (EARLY_REPLY_PAUSE_MS). '
-      + 'CPU: the server process (/proc), over the calls\' seconds.',
+      + 'echo = the keyless echo agent on the same callers (no stages: its reply is the turn itself). '
+      + `CPU: the server process (/proc), over the calls' seconds; in brackets the same less the process's idle rate (sampled for ${IDLE_SAMPLE_MS / 1000} s before the step), and that idle rate. `
+      + `Calls start evenly over ${args.spreadMs} ms. Pacing: all callers' inter-arrival errors within playbacks, pooled, less the playout's lead burst (the first ${DEFAULT_PACING_SKIP_FRAMES} intervals of a playback and after a gap); gaps > 60 ms inside a playback counted apart (the line ran dry between sentences, or the clock stalled).`,
     '',
     out,
   ].join('\n');

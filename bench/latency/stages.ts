@@ -1,6 +1,7 @@
 // The arithmetic of the voice-to-voice latency bench: one turn's total (measured by the caller, from the end of its
 // speech to the first reply frame it received) split into stages by the server's own per-turn log fields
 // (TurnLatency.fields(): ms since the server's estimated end of speech), and p50/p95 over many turns.
+import { FRAME_MS } from '../../src/twilio/media-format.js';
 
 /** The server's REPLY_FIRST_FRAME fields for one turn (ms since its estimated end of speech, hangover included). */
 export interface ServerTurnFields {
@@ -99,4 +100,37 @@ export function firstReplyFrameMs(playbacks: readonly (readonly number[])[], end
     if (first !== undefined && first > endMs && first < beforeMs) return first;
   }
   return undefined;
+}
+
+/** The caller's pacing of the replies, with what is design and what is starvation told apart (see replyPacing). */
+export interface ReplyPacing {
+  /** |interval − 20 ms| p99 over the intervals counted. */
+  p99ErrorMs: number;
+  intervalsCounted: number;
+  /** Intervals over 60 ms inside one playback: the line ran dry mid-reply (the next sentence's audio was late) or
+   * the server's clock stalled; either way the caller hears a hole. */
+  gapsOver60Ms: number;
+}
+
+/**
+ * Pacing error of the frames as the caller heard them, without the server's lead burst: the first `leadSkip`
+ * intervals of each playback are left out (the playout sends PLAYOUT_LEAD_FRAMES at once by design, as bench/load
+ * counts it), and so are the `leadSkip` after each audible gap (a line that ran dry sends its lead again when the next
+ * sentence's audio comes). The gaps themselves are counted, not averaged in.
+ */
+export function replyPacing(playbacks: readonly (readonly number[])[], leadSkip: number, gapMs = 60): ReplyPacing {
+  const errors: number[] = [];
+  let gaps = 0;
+  for (const playback of playbacks) {
+    let skip = leadSkip;
+    for (let i = 1; i < playback.length; i++) {
+      const intervalMs = (playback[i] as number) - (playback[i - 1] as number);
+      if (intervalMs > gapMs) { gaps++; skip = leadSkip; continue; }
+      if (skip > 0) { skip--; continue; }
+      errors.push(Math.abs(intervalMs - FRAME_MS));
+    }
+  }
+  errors.sort((a, b) => a - b);
+  const p99 = errors.length === 0 ? Number.NaN : errors[Math.min(errors.length - 1, Math.ceil(0.99 * errors.length) - 1)] as number;
+  return { p99ErrorMs: p99, intervalsCounted: errors.length, gapsOver60Ms: gaps };
 }

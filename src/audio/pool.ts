@@ -18,6 +18,9 @@ export interface DspPoolOptions {
   jobTimeoutMs?: number;
   /** Jobs that may wait for a free thread; one more is refused (default DEFAULT_DSP_MAX_QUEUE). */
   maxQueue?: number;
+  /** Input bytes the pool may hold in jobs not yet finished (waiting or running); a job that would pass it is refused,
+   * unless the pool holds nothing (default DEFAULT_DSP_MAX_PENDING_BYTES). */
+  maxPendingBytes?: number;
   /** The worker module (tests: a worker that stalls; bench/dsp: one with a job of its own); default the compiled
    * dsp-worker.js. */
   workerFilename?: string;
@@ -28,8 +31,13 @@ const MAX_DSP_THREADS = 256;
 /** A whole 30 s turn or a 6 s reply takes a few ms in a thread; a job still not done after 1 s is stuck, and the
  * turn's own deadline (TURN_DEADLINE_MS) usually gives up before this. */
 export const DEFAULT_DSP_JOB_TIMEOUT_MS = 1000;
-/** Per pool (one per edge thread): 64 waiting jobs of a few ms each stay well inside a turn's budget. */
-export const DEFAULT_DSP_MAX_QUEUE = 64;
+/** Per pool (one per edge thread, serving all of its calls). A job takes about 1-3 ms (a 4.6 s turn to a WAV: 2.3 ms;
+ * 2 s of 24 kHz speech to mu-law: 1.2 ms), so 512 waiting jobs are about one job deadline of work: calls whose turns
+ * end together (a burst of 50 within 300 ms measured 64 waiting on a loaded machine) are queued, not refused, and a
+ * queue deeper than that would only time out. Memory is bounded by DEFAULT_DSP_MAX_PENDING_BYTES, not by this count. */
+export const DEFAULT_DSP_MAX_QUEUE = 512;
+/** 64 MiB of input in jobs not yet finished: 512 turns of 8 s, or 22 of the longest TTS sentence (60 s at 24 kHz). */
+export const DEFAULT_DSP_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 /** Why a pool job failed: its deadline passed, the queue was full, the caller's signal aborted it, or the worker
  * threw or died. */
@@ -83,12 +91,15 @@ export class DspPool {
   readonly threads: number;
   readonly jobTimeoutMs: number;
   readonly maxQueue: number;
+  readonly maxPendingBytes: number;
   private readonly piscina: Piscina;
+  private pendingBytesNow = 0;
 
   constructor(options: DspPoolOptions = {}) {
     this.threads = checkInteger('threads', options.threads ?? DEFAULT_DSP_THREADS, 1, MAX_DSP_THREADS);
     this.jobTimeoutMs = checkInteger('jobTimeoutMs', options.jobTimeoutMs ?? DEFAULT_DSP_JOB_TIMEOUT_MS, 1, 600_000);
     this.maxQueue = checkInteger('maxQueue', options.maxQueue ?? DEFAULT_DSP_MAX_QUEUE, 1, 1_000_000);
+    this.maxPendingBytes = checkInteger('maxPendingBytes', options.maxPendingBytes ?? DEFAULT_DSP_MAX_PENDING_BYTES, 1, 2 ** 40);
     this.piscina = new Piscina({
       filename: options.workerFilename ?? workerFilename(), minThreads: this.threads, maxThreads: this.threads, maxQueue: this.maxQueue,
     });
@@ -99,12 +110,17 @@ export class DspPool {
     return this.piscina.queueSize;
   }
 
+  /** Input bytes held by jobs not yet finished (waiting or running). */
+  get pendingBytes(): number {
+    return this.pendingBytesNow;
+  }
+
   /**
    * Runs one job with the pool's deadline joined with `signal`; every failure becomes a DspJobError. Whatever was
    * listed in `transferList` is detached only once the job is handed to a thread. (Protected: bench/dsp's pool adds
    * a job of its own to measure a crossing.)
    */
-  protected async run(name: string, task: object, transferList: ArrayBuffer[], signal: AbortSignal | undefined): Promise<unknown> {
+  protected async run(name: string, task: object, transferList: ArrayBuffer[], signal: AbortSignal | undefined, inputBytes = 0): Promise<unknown> {
     if (signal?.aborted === true) {
       throw new DspJobError(`dsp job ${name}: aborted before it started`, name, 'aborted', { cause: signal.reason });
     }
@@ -112,6 +128,9 @@ export class DspPool {
     // the bound is checked here as well
     if (this.piscina.queueSize >= this.maxQueue) {
       throw new DspJobError(`dsp job ${name}: refused, ${this.maxQueue} jobs already waiting`, name, 'queue-full');
+    }
+    if (this.pendingBytesNow > 0 && this.pendingBytesNow + inputBytes > this.maxPendingBytes) {
+      throw new DspJobError(`dsp job ${name}: refused, its ${inputBytes} bytes would pass the ${this.maxPendingBytes} bytes the pool may hold (${this.pendingBytesNow} held)`, name, 'queue-full');
     }
     const controller = new AbortController();
     let isTimedOut = false;
@@ -121,6 +140,7 @@ export class DspPool {
     }, this.jobTimeoutMs);
     const onAbort = (): void => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
+    this.pendingBytesNow += inputBytes;
     try {
       return await this.piscina.run(task, { name, transferList, signal: controller.signal });
     } catch (error) {
@@ -134,6 +154,7 @@ export class DspPool {
       }
       throw new DspJobError(`dsp job ${name}: ${message}`, name, 'failed', { cause: error });
     } finally {
+      this.pendingBytesNow -= inputBytes;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
@@ -145,7 +166,7 @@ export class DspPool {
   async utteranceToWav16k(pcm8k: Int16Array, signal?: AbortSignal): Promise<Uint8Array> {
     if (!(pcm8k instanceof Int16Array)) throw new TypeError(`pcm8k must be an Int16Array (got ${describe(pcm8k)})`);
     const pcm = owned(pcm8k);
-    return (await this.run('utteranceToWav16k', { pcm }, [pcm.buffer as ArrayBuffer], signal)) as Uint8Array;
+    return (await this.run('utteranceToWav16k', { pcm }, [pcm.buffer as ArrayBuffer], signal, pcm.byteLength)) as Uint8Array;
   }
 
   /** Synthesized PCM at any supported rate -> 8 kHz mu-law, length a multiple of 160 (last frame padded with
@@ -156,7 +177,7 @@ export class DspPool {
       throw new RangeError(`rateHz must be one of ${SUPPORTED_RATES_HZ.join(', ')} (got ${String(rateHz)})`);
     }
     const input = owned(pcm);
-    return (await this.run('pcmToMulawFrames', { pcm: input, rateHz }, [input.buffer as ArrayBuffer], signal)) as Uint8Array;
+    return (await this.run('pcmToMulawFrames', { pcm: input, rateHz }, [input.buffer as ArrayBuffer], signal, input.byteLength)) as Uint8Array;
   }
 
   async destroy(): Promise<void> {

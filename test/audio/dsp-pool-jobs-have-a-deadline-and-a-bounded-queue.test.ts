@@ -9,7 +9,7 @@ import { DspJobError, DspPool } from '../../src/audio/pool.js';
 const STALLED_WORKER = fileURLToPath(new URL('../fakes/stalled-dsp-worker.mjs', import.meta.url));
 const pools: DspPool[] = [];
 
-function stalledPool(options: { jobTimeoutMs: number; maxQueue: number }): DspPool {
+function stalledPool(options: { jobTimeoutMs: number; maxQueue: number; maxPendingBytes?: number }): DspPool {
   const pool = new DspPool({ threads: 1, workerFilename: STALLED_WORKER, ...options });
   pools.push(pool);
   return pool;
@@ -60,6 +60,31 @@ describe('DspPool jobs', () => {
     expect(pool.queued).toBe(0);
   });
 
+  it('refuses a job whose audio would pass the bytes the pool may hold, takes one that fits, and frees the bytes when jobs end', async () => {
+    const pool = stalledPool({ jobTimeoutMs: 400, maxQueue: 100, maxPendingBytes: 48_000 });
+    await pool.pcmToMulawFrames(new Int16Array(0), 8000);
+    const startedAtMs = performance.now();
+    const first = settle(pool.utteranceToWav16k(new Int16Array(16_000)), startedAtMs); // 32,000 bytes
+    const fits = settle(pool.utteranceToWav16k(new Int16Array(8_000)), startedAtMs); // 16,000: exactly at the bound
+    expect(pool.pendingBytes).toBe(48_000);
+    const refused = await settle(pool.utteranceToWav16k(new Int16Array(1)), startedAtMs);
+    expect(refused.error).toMatchObject({ kind: 'queue-full', job: 'utteranceToWav16k' });
+    expect((refused.error as Error).message).toMatch(/its 2 bytes would pass the 48000 bytes the pool may hold \(48000 held\)/);
+    for (const result of [await first, await fits]) expect(result.error).toMatchObject({ kind: 'timeout' });
+    expect(pool.pendingBytes).toBe(0);
+    // an empty pool takes a job larger than the bound (one long turn is never refused for its size alone)
+    const large = await settle(pool.utteranceToWav16k(new Int16Array(40_000)), performance.now());
+    expect(large.error).toMatchObject({ kind: 'timeout' });
+  });
+
+  it('by default queues a burst of 100 jobs behind a busy thread (the turns of calls that end together)', async () => {
+    const pool = new DspPool({ threads: 1 });
+    pools.push(pool);
+    const jobs = Array.from({ length: 100 }, () => pool.utteranceToWav16k(new Int16Array(8000 * 2)));
+    const wavs = await Promise.all(jobs);
+    expect(wavs.every((wav) => wav.byteLength === 44 + 16000 * 2 * 2)).toBe(true);
+  });
+
   it("a job whose caller's signal aborts rejects with 'aborted' and the reason as its cause", async () => {
     const pool = stalledPool({ jobTimeoutMs: 10_000, maxQueue: 4 });
     const controller = new AbortController();
@@ -78,5 +103,6 @@ describe('DspPool jobs', () => {
   it('checks its deadline and queue options', () => {
     expect(() => new DspPool({ threads: 1, jobTimeoutMs: 0 })).toThrow(new RangeError('jobTimeoutMs must be an integer from 1 to 600000 (got 0)'));
     expect(() => new DspPool({ threads: 1, maxQueue: 0 })).toThrow(new RangeError('maxQueue must be an integer from 1 to 1000000 (got 0)'));
+    expect(() => new DspPool({ threads: 1, maxPendingBytes: 0.5 })).toThrow(RangeError);
   });
 });
