@@ -16,12 +16,14 @@
  */
 import { mulawDecode, VAD_DEFAULTS, Vad, VadEvent } from '../../src/audio/dsp.js';
 import { TurnDetector } from '../../src/call/turns.js';
+import { DEFAULT_BARGE_IN_MIN_SPEECH_MS } from '../../src/config.js';
 import type { CallerTurn } from '../../src/call/agent-contract.js';
 import { FRAME_MS, SAMPLES_PER_FRAME } from '../../src/twilio/media-format.js';
 import type { LoadConversation } from './conversation.js';
 
-/** The engine's defaults (src/config.ts: TURN_MIN_MS, TURN_MAX_MS, BARGE_IN_MIN_SPEECH_MS, PLAYOUT_LEAD_FRAMES). */
-export const ENGINE_TURN_DEFAULTS = { minTurnMs: 250, maxTurnMs: 30_000, bargeInMinSpeechMs: 200, leadFrames: 3 } as const;
+/** The engine's defaults (src/config.ts: TURN_MIN_MS, TURN_MAX_MS, BARGE_IN_MIN_SPEECH_MS, PLAYOUT_LEAD_FRAMES); the
+ * barge-in's is read from the config module, so that the calibration server's cut echoes follow it when it changes. */
+export const ENGINE_TURN_DEFAULTS = { minTurnMs: 250, maxTurnMs: 30_000, bargeInMinSpeechMs: DEFAULT_BARGE_IN_MIN_SPEECH_MS, leadFrames: 3 } as const;
 
 export interface RuleTurn {
   /** Loop frame of the turn's first frame of audio (lead-in included), 0..loopFrames-1. */
