@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     areTestHooksOn: process.env['EDGE_TEST_HOOKS'] === '1',
     control: {
       ...controlPartsFromConfig(config),
-      ...(records !== null ? { recorder: new CallRecorder(records.writer), records: records.reader } : {}),
+      ...(records !== null ? { recorder: new CallRecorder(records.writer), records: records.reader, sharedBriefs: records.briefs } : {}),
       ...(afterCall !== null ? { afterCall } : {}),
     },
     ...(readRecordStats !== undefined ? { readRecordStats } : {}),

@@ -4,7 +4,8 @@
 // carries only that id (Twilio signs the whole URL), the answer webhook hands it to the stream as a parameter, and
 // the agent asks for the brief by id when its call starts. Bounded in count and in age (a placed call rings for at
 // most 10 minutes); a brief is read, not consumed, so a second read (a retry) finds it too.
-// Several instances would need the brief in the shared database; one instance per number keeps it here for now.
+// Several instances behind one number share the records database: there the brief is also written before the call is
+// placed (SharedBriefStore, src/records/briefs.ts), and an instance that does not hold it reads it from there.
 import { randomBytes } from 'node:crypto';
 import type { CallBrief } from '../call/agent-contract.js';
 
@@ -23,6 +24,12 @@ export const MAX_BRIEFS = 10_000;
 
 export function newLaunchId(): string {
   return randomBytes(16).toString('hex');
+}
+
+/** Briefs where every instance finds them (the records database); each call may fail (the database is down). */
+export interface SharedBriefStore {
+  put(launchId: string, brief: OutboundBrief, ttlMs: number): Promise<void>;
+  get(launchId: string): Promise<OutboundBrief | undefined>;
 }
 
 /** The briefs of calls placed recently, by launch id (the main thread's). */

@@ -17,8 +17,9 @@ export interface OutboundCallRequest {
   brief?: OutboundBrief;
 }
 
-/** Keeps a placed call's brief where its agent will ask for it (the main thread's OutboundBriefStore). */
-export type BriefRegistrar = (launchId: string, brief: OutboundBrief) => void;
+/** Keeps a placed call's brief where its agent will ask for it (the main thread's OutboundBriefStore, and the records
+ * for the other instances); resolves once it is kept. Never rejects. */
+export type BriefRegistrar = (launchId: string, brief: OutboundBrief) => Promise<void>;
 
 /** Places a call and resolves with its CallSid; rejects with a TwilioRestError. */
 export type OutboundCaller = (request: OutboundCallRequest) => Promise<string>;
@@ -35,7 +36,7 @@ export function outboundCallerFromConfig(config: Config, registerBrief: BriefReg
     if (request.brief !== undefined) {
       // registered before Twilio knows of the call: its answer (seconds later at the earliest) finds the brief there
       const launchId = newLaunchId();
-      registerBrief(launchId, request.brief);
+      await registerBrief(launchId, request.brief);
       url = `${url}?${LAUNCH_PARAM}=${launchId}`;
     }
     return (await (rest ??= import('./twilio-rest.js').then((m) => m.createTwilioRest(restOptions)))).placeCall({

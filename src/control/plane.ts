@@ -4,11 +4,17 @@
 // a copy), where what only Twilio can do is done (a `hang-up` event completes the Twilio call, a `transfer` event
 // redirects it to <Dial>), and where records are fed (one writer per process). Each of those is a small interface
 // handed in, so the plane is tested without threads or sockets and a slow REST call or database never blocks it.
-// It also keeps the briefs of calls placed through the API (greeting, context) until their agents ask for them.
+// It also keeps the briefs of calls placed through the API (greeting, context) until their agents ask for them: here,
+// and in the records database when there is one (sharedBriefs), so that another instance behind the same number that
+// gets the call's answer finds the brief too. Both database calls are bounded (BRIEF_DATABASE_TIMEOUT_MS): a
+// database that is down costs a placed call its brief on another instance, never the call.
 import type { CallCommand, CallEvent, CommandResult } from '../call/events.js';
 import type { CallStatusUpdate } from './call-recorder.js';
 import { ErrorKind, LogEvent, log as rootLog, type Logger } from '../observability/log.js';
-import { LAUNCH_PARAM, OutboundBriefStore, type OutboundBrief } from './outbound-briefs.js';
+import { BRIEF_TTL_MS, LAUNCH_PARAM, OutboundBriefStore, type OutboundBrief, type SharedBriefStore } from './outbound-briefs.js';
+
+/** How long placing a call waits for its brief to be written to the database, and an agent for one to be read. */
+export const BRIEF_DATABASE_TIMEOUT_MS = 1500;
 
 /** Carries a command to the edge thread that owns the call, and its answer back. */
 export type CommandSender = (threadIndex: number, callSid: string, command: CallCommand) => Promise<CommandResult>;
@@ -53,6 +59,8 @@ export interface ControlPlaneOptions {
   /** The TwiML a transfer redirects the call to (src/twilio/twiml.ts builds it). */
   transferTwiml?: (event: Extract<CallEvent, { kind: 'transfer' }>) => string;
   recorder?: CallEventRecorder;
+  /** Placed calls' briefs where the other instances find them (the records: src/records/briefs.ts). */
+  sharedBriefs?: SharedBriefStore;
   /** What happens after a call (src/crm/after-call.ts: its summary): told of every event and status. Never throws. */
   afterCall?: { onCallEvent(event: CallEvent): void; onCallStatus(update: CallStatusUpdate): void };
   log?: Logger;
@@ -91,7 +99,7 @@ export class ControlPlane {
     }
     if (event.kind === 'hang-up') this.completeCall(event.callSid, event.reason);
     else if (event.kind === 'transfer') this.transfer(event);
-    else if (event.kind === 'call-started') this.recordBrief(event);
+    else if (event.kind === 'call-started') void this.recordBrief(event);
     try {
       this.options.afterCall?.onCallEvent(event);
     } catch (error) {
@@ -99,21 +107,39 @@ export class ControlPlane {
     }
   }
 
-  /** A call about to be placed through the API: its brief, for its agent (src/control/outbound-briefs.ts). */
-  putBrief(launchId: string, brief: OutboundBrief): void {
+  /**
+   * A call about to be placed through the API: its brief, for its agent (src/control/outbound-briefs.ts). Resolves once
+   * it is kept here and written to the shared store (or that failed or took too long: then logged). Never rejects.
+   */
+  async putBrief(launchId: string, brief: OutboundBrief): Promise<void> {
     this.briefs.put(launchId, brief, Date.now());
+    const shared = this.options.sharedBriefs;
+    if (shared === undefined) return;
+    try {
+      await withDeadline(shared.put(launchId, brief, BRIEF_TTL_MS), BRIEF_DATABASE_TIMEOUT_MS, 'writing the brief');
+    } catch (error) {
+      this.log.warn({ event: LogEvent.CALL_COMMAND, errKind: ErrorKind.RECORDS, launchId, err: error }, "a placed call's brief was not written to the records: another instance that answers the call starts its agent without it");
+    }
   }
 
-  /** The brief of a placed call, when its agent asks (undefined: unknown or expired). */
-  briefFor(launchId: string): OutboundBrief | undefined {
-    return this.briefs.get(launchId, Date.now());
+  /** The brief of a placed call, when its agent asks (undefined: unknown or expired). Never rejects. */
+  async briefFor(launchId: string): Promise<OutboundBrief | undefined> {
+    const local = this.briefs.get(launchId, Date.now());
+    const shared = this.options.sharedBriefs;
+    if (local !== undefined || shared === undefined) return local;
+    try {
+      return await withDeadline(shared.get(launchId), BRIEF_DATABASE_TIMEOUT_MS, 'reading the brief');
+    } catch (error) {
+      this.log.warn({ event: LogEvent.CALL_COMMAND, errKind: ErrorKind.RECORDS, launchId, err: error }, "a placed call's brief could not be read from the records");
+      return undefined;
+    }
   }
 
   /** A placed call's brief goes into its record, so that the record says what the call was for. */
-  private recordBrief(event: Extract<CallEvent, { kind: 'call-started' }>): void {
+  private async recordBrief(event: Extract<CallEvent, { kind: 'call-started' }>): Promise<void> {
     const launchId = event.customParameters[LAUNCH_PARAM];
     if (launchId === undefined || launchId.length === 0) return;
-    const brief = this.briefFor(launchId);
+    const brief = await this.briefFor(launchId);
     if (brief === undefined) return;
     try {
       this.options.recorder?.record({ kind: 'note', callSid: event.callSid, atMs: event.atMs, note: 'brief', data: { ...brief } });
@@ -196,4 +222,15 @@ export class ControlPlane {
       },
     );
   }
+}
+
+/** `promise`, or a rejection after `timeoutMs` (the promise itself is left to settle). */
+function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, fail) => {
+      timer = setTimeout(() => fail(new Error(`${what} took longer than ${timeoutMs} ms`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

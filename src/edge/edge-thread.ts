@@ -21,8 +21,12 @@ import type { OutboundBrief } from '../control/outbound-briefs.js';
 const ROUTE_ANSWER_TIMEOUT_MS = 3_000;
 /** How long a records read may take (the database may be slow; the API answers 503 after it). */
 const RECORDS_ANSWER_TIMEOUT_MS = 10_000;
-/** How long an agent waits for its call's brief before it starts without one (the main thread answers from memory). */
-const BRIEF_ANSWER_TIMEOUT_MS = 1_000;
+/** How long an agent waits for its call's brief before it starts without one (the main thread answers from memory, or
+ * from the records within BRIEF_DATABASE_TIMEOUT_MS when another instance placed the call). */
+const BRIEF_ANSWER_TIMEOUT_MS = BRIEF_DATABASE_TIMEOUT_MS + 500;
+/** How long placing a call waits for its brief to be kept (the main thread writes it to the records first). */
+const BRIEF_STORED_TIMEOUT_MS = BRIEF_DATABASE_TIMEOUT_MS + 500;
+import { BRIEF_DATABASE_TIMEOUT_MS } from '../control/plane.js';
 import { COLLECT_TIMEOUT_MS, EDGE_THREAD_KIND, STATS_PUSH_INTERVAL_MS, type EdgeWorkerData, type MainToThreadMessage, type ThreadToMainMessage } from './thread-protocol.js';
 
 async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof parentPort>): Promise<void> {
@@ -126,7 +130,8 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
     onMachineDetected: voicemailOnMachine(config, routeCommand),
     onCallStatus: (update) => post({ type: 'call-status', threadIndex, update }),
     queryRecords,
-    ...withPlaceCall(outboundCallerFromConfig(config, (launchId, brief) => post({ type: 'outbound-brief', threadIndex, launchId, brief }))),
+    ...withPlaceCall(outboundCallerFromConfig(config, (launchId, brief) =>
+      requests.ask<void>((requestId) => post({ type: 'outbound-brief', threadIndex, requestId, launchId, brief }), BRIEF_STORED_TIMEOUT_MS, () => undefined))),
   });
   if (data.isDraining) edge.startDraining();
   let boundPort: number;
@@ -162,6 +167,9 @@ async function runEdgeThread(data: EdgeWorkerData, port: NonNullable<typeof pare
       }
       case 'brief-answer':
         requests.answer(message.requestId, message.brief ?? undefined);
+        return;
+      case 'brief-stored':
+        requests.answer(message.requestId, undefined);
         return;
       case 'records-answer':
         requests.answer(message.requestId, message.answer);

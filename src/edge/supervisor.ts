@@ -298,10 +298,13 @@ export class EdgeThreadSupervisor implements EdgeRunner {
           this.control.onCallStatus(message.update);
           return;
         case 'outbound-brief':
-          this.control.putBrief(message.launchId, message.brief);
+          // answered once the brief is kept (and written to the records, for the other instances): then the call is placed
+          void this.control.putBrief(message.launchId, message.brief).then(() =>
+            worker.postMessage({ type: 'brief-stored', requestId: message.requestId } satisfies MainToThreadMessage));
           return;
         case 'brief-query':
-          worker.postMessage({ type: 'brief-answer', requestId: message.requestId, brief: this.control.briefFor(message.launchId) ?? null } satisfies MainToThreadMessage);
+          void this.control.briefFor(message.launchId).then((brief) =>
+            worker.postMessage({ type: 'brief-answer', requestId: message.requestId, brief: brief ?? null } satisfies MainToThreadMessage));
           return;
         case 'recording': {
           const recording = this.options.recording;
@@ -387,7 +390,7 @@ export class MainThreadEdgeRunner implements EdgeRunner {
     const { config } = this.options;
     let control: ControlPlane | null = null;
     const engine = await loadCallEngine(this.options.sessionModuleUrl, {
-      config, threadIndex: 0, outboundBriefFor: (launchId) => Promise.resolve(control?.briefFor(launchId)),
+      config, threadIndex: 0, outboundBriefFor: (launchId) => control?.briefFor(launchId) ?? Promise.resolve(undefined),
       queryRecords: (query) => control?.query(query) ?? Promise.resolve({ ok: false, code: 'records-error', message: 'the control plane is not up yet' }),
     });
     this.engine = engine;

@@ -50,7 +50,7 @@ export type ThreadToMainMessage =
   /** Has this stream token been used by any stream of this process? (one stream per token) */
   | { type: 'consume-stream-token'; threadIndex: number; requestId: number; tokenKey: string; expiresAtMs: number }
   /** A call this thread is placing through the API: its brief, kept by the control plane for its agent. */
-  | { type: 'outbound-brief'; threadIndex: number; launchId: string; brief: OutboundBrief }
+  | { type: 'outbound-brief'; threadIndex: number; requestId: number; launchId: string; brief: OutboundBrief }
   /** An agent of this thread asks for its placed call's brief. */
   | { type: 'brief-query'; threadIndex: number; requestId: number; launchId: string }
   /** Test hook (EDGE_TEST_HOOKS=1): block the supervisor's event loop for `ms`. */
@@ -69,5 +69,7 @@ export type MainToThreadMessage =
   | { type: 'route-command-result'; requestId: number; result: CommandResult }
   | { type: 'records-answer'; requestId: number; answer: RecordsAnswer }
   | { type: 'brief-answer'; requestId: number; brief: OutboundBrief | null }
+  /** The brief of this thread's outbound-brief is kept (and in the records, when they are on): place the call. */
+  | { type: 'brief-stored'; requestId: number }
   | { type: 'drain' }
   | { type: 'shutdown' };

@@ -88,6 +88,7 @@ export const ErrorKind = {
   THREAD: 'thread',
   INTERNAL: 'internal', // a bug
   DISK: 'disk', // a file could not be written or read (a recording)
+  RECORDS: 'records', // the records database failed or was too slow
 } as const;
 export type ErrorKindName = (typeof ErrorKind)[keyof typeof ErrorKind];
 

@@ -107,6 +107,20 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('calls_open_by_instance').on('calls').columns(['instance_id', 'ended_at_ms']).execute();
     },
   },
+  '0005_outbound_briefs': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // a placed call's brief, for whichever instance Twilio's answer and stream reach (src/records/briefs.ts)
+      await db.schema
+        .createTable('outbound_briefs')
+        .addColumn('launch_id', 'text', (c) => c.primaryKey())
+        .addColumn('brief', 'text', (c) => c.notNull())
+        .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('instance_id', 'text')
+        .execute();
+      await db.schema.createIndex('outbound_briefs_by_expiry').on('outbound_briefs').column('expires_at_ms').execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -6,6 +6,8 @@ import { RecordsDatabase, describeRecordsTarget, recordsTargetFor, type RecordsD
 import { closeLostCalls } from './lost-calls.js';
 import { beat, deadInstances, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_STALE_AFTER_MS, forgetOldInstances, markStopped, newInstanceId, registerInstance } from './instances.js';
 import { migrateRecords } from './migrations.js';
+import { forgetExpiredBriefs, loadBrief, storeBrief } from './briefs.js';
+import type { SharedBriefStore } from '../control/outbound-briefs.js';
 import { RecordsReader } from './queries.js';
 import { RecordWriter, type RecordWriterOptions } from './writer.js';
 
@@ -20,6 +22,8 @@ export interface Records {
   readonly ready: Promise<{ lostCalls: string[] }>;
   /** The other instances known dead at the last sweep (whose unsummarized calls this one may take over). */
   deadInstances(): readonly string[];
+  /** Placed calls' briefs, shared by the instances on this database (briefs.ts). */
+  readonly briefs: SharedBriefStore;
   /** One sweep now (the beat, dead instances' calls closed as lost); normally run every heartbeatIntervalMs. */
   sweep(): Promise<{ lostCalls: string[] }>;
   /** Flushes the writer (at most timeoutMs) and closes the database. */
@@ -66,6 +70,7 @@ export function startRecords(settings: { dataDir: string; databaseUrl: string | 
       const { closed } = await closeLostCalls(database, { deadInstances: dead });
       if (closed.length > 0) log.warn({ event: 'RECORDS_LOST_CALLS', lostCalls: closed.length, deadInstances: dead.length }, 'calls of a dead instance closed as lost');
       await forgetOldInstances(database.db, nowMs);
+      await forgetExpiredBriefs(database.db, nowMs);
       return { lostCalls: closed };
     } catch (error) {
       // the database is down or slow: the next sweep tries again (the writer reports the outage)
@@ -104,6 +109,11 @@ export function startRecords(settings: { dataDir: string; databaseUrl: string | 
     instanceId,
     ready,
     deadInstances: () => dead,
+    briefs: {
+      // before the first write the schema may not be there yet: wait for it as the writer does
+      put: async (launchId, brief, ttlMs) => { await ready; await storeBrief(database.db, launchId, brief, now(), ttlMs, instanceId); },
+      get: async (launchId) => { await ready; return loadBrief(database.db, launchId, now()); },
+    },
     sweep,
     async close(timeoutMs = 5000) {
       clearInterval(sweepTimer);

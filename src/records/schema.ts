@@ -87,10 +87,22 @@ export interface SummaryDeliveriesTable {
   last_error: string | null;
 }
 
+/** A placed call's brief (src/control/outbound-briefs.ts), shared so that whichever instance answers finds it. */
+export interface OutboundBriefsTable {
+  launch_id: string;
+  /** The brief as JSON text ({ greeting?, context? }). */
+  brief: string;
+  created_at_ms: number;
+  expires_at_ms: number;
+  /** The instance that placed the call. */
+  instance_id: string | null;
+}
+
 export interface RecordsSchema {
   calls: CallsTable;
   call_turns: CallTurnsTable;
   call_events: CallEventsTable;
   summary_deliveries: SummaryDeliveriesTable;
   instances: InstancesTable;
+  outbound_briefs: OutboundBriefsTable;
 }
