@@ -13,6 +13,7 @@ import { aiServerEnv } from '../fakes/ai-server-env.js';
 import { fakeServiceAccount, startFakeGoogleTts, type FakeGoogleTts } from '../fakes/google-tts-server.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server.js';
 import { TwilioRestFake } from '../fakes/twilio-rest-server.js';
+import { answerPlacedCall } from '../helpers/placed-call.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { framesOf, loadReferenceCall, mediaUrl, silenceFrames, splice } from '../integration/reference-calls.js';
 import { backendsToRun, type BackendInstance } from './backends.js';
@@ -59,23 +60,8 @@ for (const backend of backendsToRun()) {
       await instance?.dispose();
     });
 
-    /** Twilio's answer webhook (signed over the whole URL), sent to `server`; returns the TwiML's stream parameters. */
-    async function answerAt(server: RunningServer, answerUrl: URL, callSid: string): Promise<Record<string, string>> {
-      const pathAndQuery = `${answerUrl.pathname}${answerUrl.search}`;
-      const params = { CallSid: callSid, From: '+15550008888', To: '+972523334455', Direction: 'outbound-api', AccountSid: ACCOUNT_SID };
-      const answer = await fetch(`${server.baseUrl}${pathAndQuery}`, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/x-www-form-urlencoded', connection: 'close',
-          'X-Twilio-Signature': getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_BASE_URL}${pathAndQuery}`, params),
-        },
-        body: new URLSearchParams(params).toString(),
-      });
-      expect(answer.status).toBe(200);
-      const twiml = await answer.text();
-      const parameter = (name: string): string => new RegExp(`<Parameter name="${name}" value="([^"]*)"/>`).exec(twiml)?.[1] ?? '';
-      return Object.fromEntries(['from', 'to', 'direction', 'launch'].map((name) => [name, parameter(name)]));
-    }
+    const answerAt = async (server: RunningServer, answerUrl: URL, callSid: string): Promise<Record<string, string>> =>
+      (await answerPlacedCall(server, answerUrl, { callSid, accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, publicBaseUrl: PUBLIC_BASE_URL, from: '+15550008888', to: '+972523334455' })).streamParameters;
 
     async function streamTo(server: RunningServer, callSid: string, customParameters: Record<string, string>): Promise<void> {
       const caller = new Caller({

@@ -20,6 +20,7 @@ import { aiServerEnv } from '../fakes/ai-server-env.js';
 import { fakeServiceAccount, startFakeGoogleTts, type FakeGoogleTts } from '../fakes/google-tts-server.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server.js';
 import { TwilioRestFake } from '../fakes/twilio-rest-server.js';
+import { answerPlacedCall } from '../helpers/placed-call.js';
 import { REPO_ROOT, startServer, type RunningServer } from '../helpers/server.js';
 import { framesOf, loadReferenceCall, mediaUrl, silenceFrames, splice } from '../integration/reference-calls.js';
 import { backendsToRun, until, type BackendInstance } from './backends.js';
@@ -118,26 +119,16 @@ for (const backend of backendsToRun()) {
       expect(create.form['Url']).not.toContain('Dana');
 
       // Twilio fetches the answer URL, signed over the whole URL, query included
-      const pathAndQuery = `${answerUrl.pathname}${answerUrl.search}`;
-      const params = { CallSid: callSid, From: '+15550009999', To: '+972521112233', Direction: 'outbound-api', AccountSid: ACCOUNT_SID };
-      const answer = await fetch(`${server.baseUrl}${pathAndQuery}`, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/x-www-form-urlencoded', connection: 'close',
-          'X-Twilio-Signature': getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_BASE_URL}${pathAndQuery}`, params),
-        },
-        body: new URLSearchParams(params).toString(),
+      const { twiml, streamParameters } = await answerPlacedCall(server, answerUrl, {
+        callSid, accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, publicBaseUrl: PUBLIC_BASE_URL, from: '+15550009999', to: '+972521112233',
       });
-      expect(answer.status).toBe(200);
-      const twiml = await answer.text();
       expect(twiml).toContain(`<Parameter name="launch" value="${launchId}"/>`);
-      const parameter = (name: string): string => new RegExp(`<Parameter name="${name}" value="([^"]*)"/>`).exec(twiml)?.[1] ?? '';
 
       const caller = new Caller({
         url: mediaUrl(server), audio, callSid, accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, tailMs: 1500,
         signature: getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_BASE_URL.replace('https', 'wss')}/ws/twilio-media`, {}),
         // the stream's parameters as our TwiML gave them (Twilio hands them back in start.customParameters)
-        customParameters: Object.fromEntries(['from', 'to', 'direction', 'launch'].map((name) => [name, parameter(name)])),
+        customParameters: streamParameters,
       });
       const result = await caller.run();
       expect(result.closeCode).toBe(1000);
