@@ -58,9 +58,10 @@ export interface Config {
   vad: { onsetMs?: number; hangoverMs?: number; marginDb?: number; minSpeechDbfs?: number };
   /**
    * earlyReplyPauseMs (EARLY_REPLY_PAUSE_MS, used with streaming ASR): a quiet stretch this long inside a turn
-   * commits the words so far and asks for the reply speculatively; 0: off.
+   * commits the words so far and asks for the reply speculatively; 0: off. earlyReplyAudio (EARLY_REPLY_AUDIO): its
+   * first sentence is synthesized while it is held.
    */
-  turns: { minTurnMs: number; maxTurnMs: number; earlyReplyPauseMs: number };
+  turns: { minTurnMs: number; maxTurnMs: number; earlyReplyPauseMs: number; earlyReplyAudio: boolean };
   /** `resume`: a barge-in that turns out to be nothing (a cough, a backchannel) lets the agent's line go on. */
   bargeIn: { enabled: boolean; minSpeechMs: number; resume: boolean };
   /**
@@ -342,6 +343,7 @@ const EnvSchema = z.object({
   TURN_MIN_MS: intVar(0, 60_000, 'a number of milliseconds'),
   TURN_MAX_MS: intVar(1000, 600_000, 'a number of milliseconds'),
   EARLY_REPLY_PAUSE_MS: intVar(0, 5000, 'a number of milliseconds (a multiple of 20; 0: off)'),
+  EARLY_REPLY_AUDIO: boolVar(),
   BARGE_IN: boolVar(),
   BARGE_IN_MIN_SPEECH_MS: intVar(0, 5000, 'a number of milliseconds'),
   BARGE_IN_RESUME: boolVar(),
@@ -675,7 +677,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     },
     playout: { leadFrames: v.PLAYOUT_LEAD_FRAMES ?? 3 },
     vad,
-    turns: { minTurnMs, maxTurnMs, earlyReplyPauseMs },
+    turns: { minTurnMs, maxTurnMs, earlyReplyPauseMs, earlyReplyAudio: v.EARLY_REPLY_AUDIO ?? true },
     bargeIn: { enabled: v.BARGE_IN ?? true, minSpeechMs: v.BARGE_IN_MIN_SPEECH_MS ?? DEFAULT_BARGE_IN_MIN_SPEECH_MS, resume: v.BARGE_IN_RESUME ?? true },
     agent: { kind: agentKind, ...merged.profile, greeting: merged.greeting ?? DEFAULT_GREETING[primary], systemPrompt, voicemailLine: merged.voicemailLine },
     webhookSigningSecret: v.WEBHOOK_SIGNING_SECRET,

@@ -191,7 +191,7 @@ export function buildAiAgent(config: AgentConfig, parts: AgentParts): BuiltAgent
     onProviderError: (provider, kind) => metrics.countProviderError(provider, kind),
     onTurnLatency: (stage, ms) => metrics.observeTurnLatency(stage, ms),
     ...(metrics.countSpeculation !== undefined ? { onSpeculation: metrics.countSpeculation } : {}),
-    ...(config.openai.asrStreaming && (config.turns?.earlyReplyPauseMs ?? 0) > 0 ? { earlyReplyPauseMs: config.turns!.earlyReplyPauseMs } : {}),
+    ...(config.openai.asrStreaming && (config.turns?.earlyReplyPauseMs ?? 0) > 0 ? { earlyReplyPauseMs: config.turns!.earlyReplyPauseMs, earlyReplyAudio: config.turns!.earlyReplyAudio } : {}),
     ...(parts.briefFor !== undefined ? { briefFor: parts.briefFor } : {}),
     ...(config.agent.callerMemory === true && parts.lookupCaller !== undefined ? { callerMemory: parts.lookupCaller } : {}),
     tools,

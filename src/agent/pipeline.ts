@@ -42,7 +42,8 @@ import { DeadlineExceeded } from './provider-call.js';
 import { SentenceQueue } from './sentence-queue.js';
 import { TurnBudget } from './turn-budget.js';
 import type { StreamingAsr, StreamedTranscript } from './streaming-asr.js';
-import { SpeculativeReply, type SpeculationOutcome } from './speculation.js';
+import { SpeculativeReply, type FirstSentencePrefetch, type SpeculationOutcome } from './speculation.js';
+import { SentencePrefetch } from './sentence-prefetch.js';
 import { SentenceCutter, type SentenceCutterOptions } from './sentences.js';
 import { ProviderError, type ChatMessage, type Responder, type ResponderEvent, type SampleRateHz, type SynthesisResult, type Synthesizer, type ToolCallRequest, type Transcriber } from './types.js';
 import { type Agent, type AgentContext, type CallBrief, type CallEndReason, type CallerTurn, type CallInfo, type HeardInfo, type PlayedInfo } from '../call/agent-contract.js';
@@ -98,6 +99,12 @@ export interface PipelineOptions {
    * thrown away (never played) if the caller goes on. 0 or undefined: off.
    */
   earlyReplyPauseMs?: number;
+  /**
+   * EARLY_REPLY_AUDIO: an early reply's first sentence is synthesized while the reply is held (sentence-prefetch.ts),
+   * so that its audio is ready when the pause becomes the turn's end; a reply thrown away costs its TTS request.
+   * Default true.
+   */
+  earlyReplyAudio?: boolean;
   /** Told of each speculative reply's fate (metrics). */
   onSpeculation?: (outcome: SpeculationOutcome) => void;
   responder: Responder;
@@ -500,13 +507,20 @@ export class PipelineAgent implements Agent {
         const messages = this.messages();
         const definitions = this.hasTools ? this.options.tools?.definitions() ?? [] : [];
         entry.reply = new SpeculativeReply(this.options.responder, [...messages, { role: 'user', content: text }], text, conversationKeyOf(messages),
-          ctx.signal, definitions.length > 0 ? { tools: definitions } : undefined);
+          ctx.signal, definitions.length > 0 ? { tools: definitions } : undefined, {}, this.firstSentencePrefetch());
         ctx.log.debug({ event: LogEvent.EARLY_REPLY, turnId, text }, 'reply asked for at a pause');
       } catch (error) {
         // the segment's transcript failed: the turn's end answers as usual (the batch route included)
         ctx.log.debug({ event: LogEvent.EARLY_REPLY, turnId, err: error }, 'no early reply: the pause\'s words failed');
       }
     })();
+  }
+
+  /** How an early reply synthesizes its first sentence ahead (undefined when that is off: EARLY_REPLY_AUDIO). */
+  private firstSentencePrefetch(): FirstSentencePrefetch | undefined {
+    if (this.options.earlyReplyAudio === false) return undefined;
+    const deps = { synthesizer: this.options.synthesizer, toMulaw: (result: SynthesisResult, s: AbortSignal) => this.toMulaw(result, s) };
+    return { cutter: new SentenceCutter(this.options.cutter), start: (sentence, signal) => new SentencePrefetch(sentence, signal, deps) };
   }
 
   /** The speculation for this turn if it answers its final words on the conversation as it is now; else dropped. */
@@ -713,7 +727,7 @@ export class PipelineAgent implements Agent {
         : this.options.responder.respond(messages, s, definitions.length > 0 ? { tools: definitions } : undefined);
       let servedLlm: string | undefined;
       progress.sentences += await this.speak((s) => textOf(events(s), calls, (provider) => (servedLlm = provider)), roundId, signal, latency, what, budget,
-        () => servedLlm ?? this.options.responder.name);
+        () => servedLlm ?? this.options.responder.name, round === 0 ? () => early?.firstSentenceAudio : undefined);
       if (signal.aborted) return;
       if (calls.length === 0) break;
       if (round >= maxRounds) {
@@ -858,7 +872,7 @@ export class PipelineAgent implements Agent {
    * the first sentence's audio and is released once that is enqueued.
    */
   private async speak(source: (signal: AbortSignal) => AsyncIterable<string>, utteranceId: string, signal: AbortSignal, latency: TurnLatency | undefined,
-    what: string, budget?: TurnBudget, servedLlm?: () => string | undefined): Promise<number> {
+    what: string, budget?: TurnBudget, servedLlm?: () => string | undefined, firstSentenceAudio?: () => SentencePrefetch | undefined): Promise<number> {
     const ctx = this.ctx;
     /** The synthesizers that spoke this utterance (more than one after a fail-over), for its record. */
     const servedTts = new Set<string>();
@@ -891,14 +905,17 @@ export class PipelineAgent implements Agent {
     };
     const sentenceDeps = { synthesizer: this.options.synthesizer, toMulaw: (result: SynthesisResult, s: AbortSignal) => this.toMulaw(result, s), streams: new UtteranceFrameStreams() };
     let failure: unknown;
+    let sentencesTaken = 0;
     try {
       for (let sentence = await queue.next(); sentence !== undefined; sentence = await queue.next()) {
         if (signal.aborted) break;
         const ttsStartMs = performance.now();
+        // an early reply's first sentence may be synthesized already (sentence-prefetch.ts): the same text, cut alike
+        const prefetched = sentencesTaken++ === 0 ? firstSentenceAudio?.() : undefined;
         // streamed: each piece is enqueued as it is converted (sentence-audio.ts); the sentence is recorded at its
         // first piece and its length grows with each, so a barge-in mid-sentence knows what was queued of it
         let spoken: SpokenSentence | undefined;
-        const audio = await speakSentence(sentence, stageSignal, sentenceDeps, (mulaw, isFirst) => {
+        const sink = (mulaw: Uint8Array, isFirst: boolean): boolean => {
           if (signal.aborted || this.ctx !== ctx) return false;
           if (isFirst) {
             // the caller is about to hear the reply: later sentences are bound by their own stages' limits only
@@ -915,13 +932,14 @@ export class PipelineAgent implements Agent {
           // to the playout, or (while a barge-in holds the line) kept for the resume
           this.output(ctx, utterance, mulaw);
           return true;
-        });
+        };
+        const audio = prefetched?.text === sentence ? await prefetched.playInto(sink) : await speakSentence(sentence, stageSignal, sentenceDeps, sink);
         if (audio.frames > 0) servedTts.add(audio.provider);
         if (signal.aborted || this.ctx !== ctx || audio.wasStopped) break;
         ctx.log.info({
           event: LogEvent.TTS_SUCCESS, utteranceId, sentence: utterance.sentences.length, chars: sentence.length, frames: audio.frames,
           provider: audio.provider, ttsMs: Math.round(performance.now() - ttsStartMs), ttsFirstAudioMs: audio.firstAudioMs,
-          isStreamed: audio.isStreamed, pieces: audio.pieces,
+          isStreamed: audio.isStreamed, pieces: audio.pieces, ...(prefetched?.text === sentence ? { wasPrefetched: true } : {}),
           ...(utterance.sentences.length === 1 ? latency?.fields() : {}),
         }, `said (${what})`);
         // the stream broke mid-sentence: what was queued plays, the rest of this sentence is skipped, the reply goes on

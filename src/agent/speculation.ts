@@ -7,7 +7,17 @@
 // Bounded: at most maxHeldChars of text and maxHeldEvents events are held; a reply larger than that before it is
 // adopted is thrown away (a phone reply is a few hundred characters). A speculation that is never settled is aborted
 // with its parent signal (the call's).
+// Given a first-sentence prefetch, the held reply's first sentence (cut by the reply's own rules) is synthesized as
+// soon as it is complete (sentence-prefetch.ts): held as audio, played only if the reply is adopted, aborted with it.
+import type { SentenceCutter } from './sentences.js';
+import type { SentencePrefetch } from './sentence-prefetch.js';
 import type { ChatMessage, Responder, ResponderEvent, RespondOptions } from './types.js';
+
+/** How a speculation synthesizes its first sentence ahead: a cutter with the reply's rules, and the request. */
+export interface FirstSentencePrefetch {
+  cutter: SentenceCutter;
+  start(sentence: string, signal: AbortSignal): SentencePrefetch;
+}
 
 export type SpeculationOutcome = 'used' | 'discarded';
 
@@ -49,14 +59,17 @@ export class SpeculativeReply {
   private wake: (() => void) | null = null;
   private state: 'pending' | 'adopted' | 'discarded' = 'pending';
   private readonly pump: Promise<void>;
+  private readonly signal: AbortSignal;
+  private firstSentence: SentencePrefetch | undefined;
 
   constructor(responder: Responder, messages: readonly ChatMessage[], transcript: string, conversationKey: string, parentSignal: AbortSignal,
-    options?: RespondOptions, bounds: SpeculationBounds = {}) {
+    options?: RespondOptions, bounds: SpeculationBounds = {}, private readonly prefetch?: FirstSentencePrefetch) {
     this.transcript = transcript;
     this.conversationKey = conversationKey;
     this.maxHeldChars = bounds.maxHeldChars ?? DEFAULT_MAX_HELD_CHARS;
     this.maxHeldEvents = bounds.maxHeldEvents ?? DEFAULT_MAX_HELD_EVENTS;
     const signal = AbortSignal.any([this.controller.signal, parentSignal]);
+    this.signal = signal;
     this.pump = this.run(responder.respond(messages, signal, options));
   }
 
@@ -68,6 +81,11 @@ export class SpeculativeReply {
   /** Whether the model has sent anything yet (for logs: how much time the speculation won). */
   get hasFirstEvent(): boolean {
     return this.held.length > 0 || this.state === 'adopted';
+  }
+
+  /** The first sentence's audio, asked for while held (undefined: no prefetch, or no whole sentence yet). */
+  get firstSentenceAudio(): SentencePrefetch | undefined {
+    return this.firstSentence;
   }
 
   /** Whether this speculation answers `transcript` on the conversation `conversationKey`. */
@@ -123,14 +141,24 @@ export class SpeculativeReply {
           }
         }
         this.held.push(event);
+        if (event.kind === 'text' && this.firstSentence === undefined) this.cutFirstSentence(this.prefetch?.cutter.push(event.delta));
         this.poke();
       }
+      // a reply that is one sentence without an end mark is whole only now
+      if (this.state !== 'discarded' && this.firstSentence === undefined) this.cutFirstSentence(this.prefetch?.cutter.flush());
     } catch (error) {
       if (this.state !== 'discarded') this.failure = error;
     } finally {
       this.isDone = true;
       this.poke();
     }
+  }
+
+  /** Starts the first sentence's audio once the cutter gives a sentence (once; not after a discard). */
+  private cutFirstSentence(sentences: readonly string[] | undefined): void {
+    const first = sentences?.[0];
+    if (first === undefined || this.firstSentence !== undefined || this.prefetch === undefined || this.state === 'discarded') return;
+    this.firstSentence = this.prefetch.start(first, this.signal);
   }
 
   private poke(): void {
