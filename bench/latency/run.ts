@@ -9,18 +9,21 @@
  * call-second (/proc) and the callers' p99 frame pacing error.
  *
  *   node dist/bench/latency/run.js [--ns 1,20] [--asr-ms 300] [--llm-ms 400] [--tts-ms 250] [--turn-deadline-ms 4000]
- *     [--configs echo,batch,stream,early] [--spread-ms 2000] [--no-write] [--verbose] [--server-log PREFIX]
+ *     [--configs echo,batch,stream,early,early-no-prefetch] [--spread-ms 2000] [--no-write] [--verbose] [--server-log PREFIX]
+ *     [--cpu-prof-dir DIR]
  *
  * The N calls start evenly over --spread-ms (so their turns end as evenly: 2 s at N=300 is 150 turn ends a second, a
  * burst; a spread near the call's length is closer to a steady state). Pacing: the callers' inter-arrival error
  * within each playback, all callers' intervals pooled, without the playout's lead burst (bench/load's rule), and the
  * gaps over 60 ms inside a playback counted apart (the line ran dry between two sentences, or the clock stalled).
  * --configs echo runs the keyless echo agent on the same callers: the cost of a call without the AI, beside it.
- * --server-log PREFIX writes every line each route's server logged to PREFIX.<route>.jsonl.
+ * --server-log PREFIX writes every line each route's server logged to PREFIX.<route>.jsonl; --cpu-prof-dir DIR has
+ * each server write V8 CPU profiles of its threads there (the profiler's own cost is in the figures of that run).
  *
  * --configs runs each ASR route with its own server, one after the other, in one run: batch (whisper-1, the WAV
  * uploaded at the turn's end), stream (gpt-4o-mini-transcribe over the realtime socket, committed at the turn's
- * end; EARLY_REPLY_PAUSE_MS=0) and early (streaming, and the reply asked for at a 240 ms pause). The realtime fake
+ * end; EARLY_REPLY_PAUSE_MS=0), early (streaming, and the reply asked for at a 240 ms pause, its first sentence
+ * synthesized while held) and early-no-prefetch (the same with EARLY_REPLY_AUDIO=0). The realtime fake
  * answers a commit after the same --asr-ms as the batch route.
  * --verbose prints the server's per-turn log lines and the callers' measured turns (to check the matching).
  */
@@ -38,6 +41,7 @@ import { findRepoRoot } from '../load/conversation.js';
 import { processCpuMs } from '../load/procstat.js';
 import { fmt, machineLine, replaceSection } from '../load/results-file.js';
 import { DEFAULT_PACING_SKIP_FRAMES } from '../load/sweep.js';
+import { latenessBetween, readLatenessBuckets, type ClockLateness } from './clock-lateness.js';
 import { firstReplyFrameMs, replyPacing, splitTurn, STAGE_NAMES, summarize, type ProviderWaitsMs, type ReplyPacing, type ServerTurnFields, type StageSummary, type TurnStagesMs } from './stages.js';
 
 const FRAME_MS = 20;
@@ -54,10 +58,12 @@ const CONFIGS = {
   batch: { OPENAI_ASR_MODEL: 'whisper-1' },
   stream: { OPENAI_ASR_MODEL: 'gpt-4o-mini-transcribe', EARLY_REPLY_PAUSE_MS: '0' },
   early: { OPENAI_ASR_MODEL: 'gpt-4o-mini-transcribe', EARLY_REPLY_PAUSE_MS: '240' },
+  // early replies without the first sentence's audio synthesized while held (the before of EARLY_REPLY_AUDIO)
+  'early-no-prefetch': { OPENAI_ASR_MODEL: 'gpt-4o-mini-transcribe', EARLY_REPLY_PAUSE_MS: '240', EARLY_REPLY_AUDIO: '0' },
 } as const;
 type ConfigName = keyof typeof CONFIGS;
 
-interface Args { spreadMs: number; ns: number[]; asrMs: number; llmMs: number; ttsMs: number; turnDeadlineMs: number; configs: ConfigName[]; isWriting: boolean; isVerbose: boolean; serverLogPath: string | undefined }
+interface Args { spreadMs: number; ns: number[]; asrMs: number; llmMs: number; ttsMs: number; turnDeadlineMs: number; configs: ConfigName[]; isWriting: boolean; isVerbose: boolean; serverLogPath: string | undefined; cpuProfileDir: string | undefined }
 
 function parseArgs(argv: string[]): Args {
   const value = (name: string, fallback: string): string => {
@@ -78,6 +84,7 @@ function parseArgs(argv: string[]): Args {
     spreadMs: ms('--spread-ms', 2000), ns, configs, asrMs: ms('--asr-ms', 300), llmMs: ms('--llm-ms', 400), ttsMs: ms('--tts-ms', 250),
     turnDeadlineMs: ms('--turn-deadline-ms', 4000), isWriting: !argv.includes('--no-write'), isVerbose: argv.includes('--verbose'),
     serverLogPath: argv.includes('--server-log') ? value('--server-log', '') || undefined : undefined,
+    cpuProfileDir: argv.includes('--cpu-prof-dir') ? value('--cpu-prof-dir', '') || undefined : undefined,
   };
 }
 
@@ -97,12 +104,14 @@ function loadConvEn(root: string): ReferenceCall {
 
 interface Server { pid: number; port: number; lines: Array<Record<string, unknown>>; stop(): Promise<void> }
 
-async function startServer(root: string, env: Record<string, string>): Promise<Server> {
+async function startServer(root: string, env: Record<string, string>, cpuProfileDir: string | undefined): Promise<Server> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-latency-data-'));
   // only what node needs from the shell: a developer's settings must not change the figures
   const base: Record<string, string> = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? tmpdir() };
-  const child = spawn(process.execPath, [join(root, 'dist', 'src', 'main.js')], {
+  // --cpu-prof-dir: V8 writes one .cpuprofile per thread (main, edge, DSP) when the server exits
+  const profileArgs = cpuProfileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [];
+  const child = spawn(process.execPath, [...profileArgs, join(root, 'dist', 'src', 'main.js')], {
     cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...base, INSECURE_DEV_MODE: '1', DATA_DIR: dataDir, CALL_SUMMARIES: 'off', ...env, PORT: String(port), HOST: '127.0.0.1' },
   });
@@ -214,6 +223,8 @@ interface StepResult {
   fallbacks: Record<string, number>;
   /** This process's CPU (callers and fakes) as a share of one core: near 100 % the figures are the generator's, not the server's. */
   generatorCorePercent: number;
+  /** The server's own clock over the step (its /metrics histogram): undefined when /metrics did not answer. */
+  serverClock: ClockLateness | undefined;
 }
 
 async function runStep(config: ConfigName, server: Server, n: number, call: ReferenceCall, hangoverMs: number, waits: ProviderWaitsMs, spreadMs: number, isVerbose: boolean): Promise<StepResult> {
@@ -225,6 +236,7 @@ async function runStep(config: ConfigName, server: Server, n: number, call: Refe
   const idleFromMs = performance.now();
   await new Promise((r) => setTimeout(r, IDLE_SAMPLE_MS));
   const idleCpuMsPerS = ((processCpuMs(server.pid) - idleBefore) / (performance.now() - idleFromMs)) * 1000;
+  const clockBefore = await readLatenessBuckets(server.port);
   const cpuBefore = processCpuMs(server.pid);
   const generatorBefore = process.cpuUsage();
   const wallBefore = performance.now();
@@ -237,6 +249,8 @@ async function runStep(config: ConfigName, server: Server, n: number, call: Refe
   const wallS = (performance.now() - wallBefore) / 1000;
   const generatorUsage = process.cpuUsage(generatorBefore);
   const generatorCorePercent = ((generatorUsage.user + generatorUsage.system) / 1000 / (performance.now() - wallBefore)) * 100;
+  const clockAfter = await readLatenessBuckets(server.port);
+  const serverClock = clockBefore !== undefined && clockAfter !== undefined ? latenessBetween(clockBefore, clockAfter) : undefined;
   const callSeconds = outcomes.reduce((sum, o) => sum + o.result.durationMs / 1000, 0);
   const lines = server.lines.slice(fromLine);
   if (isVerbose) {
@@ -267,7 +281,7 @@ async function runStep(config: ConfigName, server: Server, n: number, call: Refe
     cpuAboveIdleMsPerCallSecond: callSeconds > 0 ? (cpuMs - idleCpuMsPerS * wallS) / callSeconds : Number.NaN, idleCpuMsPerS,
     pacing,
     maxSendLateMs: Math.max(...outcomes.map((o) => o.result.maxSendLateMs)),
-    fallbacks: countFallbacks(lines), generatorCorePercent,
+    fallbacks: countFallbacks(lines), generatorCorePercent, serverClock,
   };
 }
 
@@ -284,15 +298,18 @@ function countFallbacks(lines: ReadonlyArray<Record<string, unknown>>): Record<s
 const describeFallbacks = (fallbacks: Record<string, number>): string =>
   Object.keys(fallbacks).length === 0 ? 'none' : Object.entries(fallbacks).map(([kind, count]) => `${count} ${kind}`).join(', ');
 
+const describeServerClock = (clock: ClockLateness | undefined): string => (clock === undefined || clock.passes === 0 ? 'n/a'
+  : `${fmt(clock.percentLaterThan.get(5) ?? Number.NaN, 2)} % / ${fmt(clock.percentLaterThan.get(20) ?? Number.NaN, 2)} % (${clock.p99UpperBoundMs} ms)`);
+
 const LABELS: Record<(typeof STAGE_NAMES)[number], string> = {
   total: 'total', hangover: 'hangover', asr: 'ASR', firstToken: 'first token', firstAudio: 'first audio', firstFrame: 'first frame', delivery: 'delivery', serverAdded: 'server-added',
 };
 
 function table(steps: StepResult[]): string {
-  const head = `| route | calls | turns measured | ${STAGE_NAMES.map((s) => `${LABELS[s]} p50 / p95`).join(' | ')} | server CPU ms per call-s (above idle; idle ms/s) | callers' p99 pacing error | gaps > 60 ms in a playback | fallback turns | early replies | generator CPU |`;
-  const rule = `|${'---|'.repeat(STAGE_NAMES.length + 9)}`;
+  const head = `| route | calls | turns measured | ${STAGE_NAMES.map((s) => `${LABELS[s]} p50 / p95`).join(' | ')} | server CPU ms per call-s (above idle; idle ms/s) | callers' p99 pacing error | server clock passes late > 5 / > 20 ms (p99 ≤) | gaps > 60 ms in a playback | fallback turns | early replies | generator CPU |`;
+  const rule = `|${'---|'.repeat(STAGE_NAMES.length + 10)}`;
   const rows = steps.map((s) => `| ${s.config} | ${s.n} | ${s.turnsMeasured} of ${s.turnsExpected}${s.turnsUnanswered + s.turnsUnmatched > 0 ? ` (${s.turnsUnanswered} unanswered, ${s.turnsUnmatched} without a log line)` : ''} | `
-    + `${STAGE_NAMES.map((name) => (s.config === 'echo' ? '' : `${fmt(s.summary[name].p50, 0)} / ${fmt(s.summary[name].p95, 0)}`)).join(' | ')} | ${fmt(s.cpuMsPerCallSecond, 2)} (${fmt(s.cpuAboveIdleMsPerCallSecond, 2)}; ${fmt(s.idleCpuMsPerS, 1)}) | ${fmt(s.pacing.p99ErrorMs, 1)} ms | ${s.pacing.gapsOver60Ms} | ${describeFallbacks(s.fallbacks)} | ${s.config === 'early' ? `${s.earlyReplies.used} used, ${s.earlyReplies.discarded} thrown away` : ''} | ${fmt(s.generatorCorePercent, 0)} % of a core |`);
+    + `${STAGE_NAMES.map((name) => (s.config === 'echo' ? '' : `${fmt(s.summary[name].p50, 0)} / ${fmt(s.summary[name].p95, 0)}`)).join(' | ')} | ${fmt(s.cpuMsPerCallSecond, 2)} (${fmt(s.cpuAboveIdleMsPerCallSecond, 2)}; ${fmt(s.idleCpuMsPerS, 1)}) | ${fmt(s.pacing.p99ErrorMs, 1)} ms | ${describeServerClock(s.serverClock)} | ${s.pacing.gapsOver60Ms} | ${describeFallbacks(s.fallbacks)} | ${s.config.startsWith('early') ? `${s.earlyReplies.used} used, ${s.earlyReplies.discarded} thrown away` : ''} | ${fmt(s.generatorCorePercent, 0)} % of a core |`);
   return [head, rule, ...rows].join('\n');
 }
 
@@ -323,7 +340,7 @@ async function main(): Promise<void> {
         LANGUAGE: 'en', GREETING: 'Hello!', SYSTEM_PROMPT: 'You are a receptionist.', TURN_DEADLINE_MS: String(args.turnDeadlineMs), RECORDS: 'off',
         ...CONFIGS[config],
       });
-      const server = await startServer(root, env);
+      const server = await startServer(root, env, args.cpuProfileDir);
       try {
         for (const n of args.ns) {
           const started = performance.now();
