@@ -109,6 +109,10 @@ export function toGrpcProviderError(provider: string, error: unknown, deadline?:
   if (error instanceof ProviderError || deadline?.signal.aborted === true || error instanceof DeadlineExceeded) {
     return toProviderError(provider, error, deadline);
   }
+  // CANCELLED that we did not ask for (our abort was handled above): the server or a proxy dropped the call
+  if (isGrpcStatusError(error) && (error as { code?: unknown }).code === 1) {
+    return new ProviderError(`${provider}: ${messageOf(error)}`, provider, 'network', true, undefined, { cause: error });
+  }
   const status = grpcAsHttpStatusOf(error);
   return status !== undefined ? httpError(provider, status, messageOf(error), { cause: error }) : toProviderError(provider, error, deadline);
 }
@@ -129,7 +133,7 @@ function httpStatusOf(error: unknown): number | undefined {
 
 /**
  * gRPC status codes -> the HTTP status Google's APIs give for each (google/rpc/code.proto), so that a gRPC failure is
- * judged like a REST one (5xx and 429 can be retried; 4xx cannot). CANCELLED is not here: it is an abort.
+ * judged like a REST one (5xx and 429 can be retried; 4xx cannot). CANCELLED is not here (see toGrpcProviderError).
  */
 const GRPC_AS_HTTP_STATUS: Readonly<Record<number, number>> = {
   2: 500, // UNKNOWN
@@ -151,9 +155,13 @@ const GRPC_AS_HTTP_STATUS: Readonly<Record<number, number>> = {
 
 /** The HTTP equivalent of a gRPC status error (grpc-js's and google-gax's carry `code` and `metadata`/`details`). */
 function grpcAsHttpStatusOf(error: unknown): number | undefined {
-  if (error === null || typeof error !== 'object' || !('metadata' in error || 'details' in error)) return undefined;
+  if (!isGrpcStatusError(error)) return undefined;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'number' ? GRPC_AS_HTTP_STATUS[code] : undefined;
+}
+
+function isGrpcStatusError(error: unknown): boolean {
+  return error !== null && typeof error === 'object' && ('metadata' in error || 'details' in error) && typeof (error as { code?: unknown }).code === 'number';
 }
 
 function isAbortError(error: unknown): boolean {

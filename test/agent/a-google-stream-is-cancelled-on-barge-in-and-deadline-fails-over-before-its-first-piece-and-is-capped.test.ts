@@ -3,10 +3,11 @@
 // cancel) and nothing more is handed over; one while waiting for the first piece, or the deadline on a server that
 // never answers, cancels it too and is a ProviderError ('aborted', 'timeout'). A stream that fails before its first
 // piece (UNAVAILABLE) is a retryable ProviderError, and inside a fail-over chain the sentence is spoken by the next
-// provider (OpenAI against its fake) within the same request; a refused request (INVALID_ARGUMENT) is a 400. One
-// that breaks after its first piece keeps what was handed over and is the sentence's late error. A server that
-// streams on and on is cut off at MAX_SENTENCE_AUDIO_MS of audio: the call is cancelled, what came before the bound
-// is kept, and the overrun is a bad-response. No connection leaves 127.0.0.1.
+// provider (OpenAI against its fake) within the same request; one the server cancels is a retryable network
+// failure; a refused request (INVALID_ARGUMENT) is a 400. One that breaks after its first piece keeps what was
+// handed over and is the sentence's late error. A server that streams on and on is cut off at MAX_SENTENCE_AUDIO_MS
+// of audio: the call is cancelled, what came before the bound is kept, and the overrun is a bad-response. No
+// connection leaves 127.0.0.1.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FailoverSynthesizer } from '../../src/agent/failover.js';
@@ -147,6 +148,13 @@ describe('a Google stream that fails', () => {
     expect(served.chunks.every((chunk) => chunk.provider === 'openai-tts')).toBe(true);
     expect(failovers).toEqual(['tts:google-tts>openai-tts:503']);
     expect(openaiFake.of(ROUTE_SPEECH).length).toBe(speechBefore + 1);
+  });
+
+  it('cancelled by the server, not by us: a retryable network ProviderError (another provider may serve it)', async () => {
+    grpcFake.failure = 'cancelled-by-server';
+    const { chunks, error } = await drain(google.synthesizeStream!('Hello.', new AbortController().signal));
+    expect(chunks).toEqual([]);
+    expect(error).toMatchObject({ name: 'ProviderError', kind: 'network', isRetryable: true });
   });
 
   it('refused (a voice that does not stream): a 400 ProviderError before any audio', async () => {

@@ -14,8 +14,8 @@ import protoLoader from '@grpc/proto-loader';
 import { mulawEncode, pcmBytes, tonePcm } from './audio.js';
 import { sleep } from './http-fake.js';
 
-/** How a call goes wrong: before any audio (UNAVAILABLE), after the first piece (INTERNAL), or no answer at all. */
-export type StreamFailure = 'none' | 'unavailable-before-audio' | 'internal-after-first-piece' | 'hang' | 'no-audio';
+/** How a call goes wrong: before any audio (UNAVAILABLE, or CANCELLED by the server), after the first piece (INTERNAL), with no audio, or no answer at all. */
+export type StreamFailure = 'none' | 'unavailable-before-audio' | 'cancelled-by-server' | 'internal-after-first-piece' | 'hang' | 'no-audio';
 
 export interface StreamingConfigMessage {
   voice?: { languageCode?: string; name?: string };
@@ -183,6 +183,10 @@ export class FakeGoogleTtsGrpc {
       if (record.errorCode !== undefined || failure === 'hang') return;
       if (failure === 'unavailable-before-audio') {
         fail(grpc.status.UNAVAILABLE, 'fake: the service is unavailable');
+        return;
+      }
+      if (failure === 'cancelled-by-server') {
+        fail(grpc.status.CANCELLED, 'fake: the server dropped the call');
         return;
       }
       void this.answer(call, record, failure);
