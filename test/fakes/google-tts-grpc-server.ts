@@ -14,7 +14,10 @@ import protoLoader from '@grpc/proto-loader';
 import { mulawEncode, pcmBytes, tonePcm } from './audio.js';
 import { sleep } from './http-fake.js';
 
-/** How a call goes wrong: before any audio (UNAVAILABLE, or CANCELLED by the server), after the first piece (INTERNAL), with no audio, or no answer at all. */
+/**
+ * How a call goes wrong: before any audio (UNAVAILABLE, or CANCELLED by the server), after the first piece
+ * (INTERNAL), with no audio at all, or no answer at all.
+ */
 export type StreamFailure = 'none' | 'unavailable-before-audio' | 'cancelled-by-server' | 'internal-after-first-piece' | 'hang' | 'no-audio';
 
 export interface StreamingConfigMessage {
