@@ -103,6 +103,10 @@ export interface Config {
     apiEndpoint: string | undefined;
     voice: string | undefined;
     audioEncoding: GoogleAudioEncoding;
+    /** Sentences streamed over gRPC: GOOGLE_TTS_STREAMING=auto (the default) and a voice that streams (isGoogleStreamingVoice). */
+    streaming: boolean;
+    /** GOOGLE_TTS_GRPC_ENDPOINT: http(s) URL of the gRPC endpoint streamed synthesis uses; default apiEndpoint's. */
+    grpcEndpoint: string | undefined;
   };
   /** turnMs: TURN_DEADLINE_MS, the budget a turn's stages share up to its first audio, from the end of speech. */
   timeouts: { asrMs: number; llmMs: number; ttsMs: number; turnMs: number };
@@ -373,6 +377,8 @@ const EnvSchema = z.object({
   GOOGLE_TTS_API_ENDPOINT: urlVar(['https:', 'http:']),
   GOOGLE_TTS_VOICE: text(),
   GOOGLE_TTS_ENCODING: enumVar(['LINEAR16', 'MULAW'] as const),
+  GOOGLE_TTS_STREAMING: enumVar(['auto', 'off'] as const),
+  GOOGLE_TTS_GRPC_ENDPOINT: urlVar(['https:', 'http:']),
   TTS_NORMALIZE_NUMBERS: boolVar(),
   ASR_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
   LLM_TIMEOUT_MS: intVar(100, 120_000, 'a number of milliseconds'),
@@ -400,6 +406,15 @@ const VAD_DEFAULT_HANGOVER_MS = 700;
 /** The transcription models the realtime API streams (gpt-4o-transcribe, gpt-4o-mini-transcribe, dated versions). */
 export function isStreamingAsrModel(model: string): boolean {
   return /^gpt-4o(-mini)?-transcribe(-\d{4}-\d{2}-\d{2})?$/.test(model);
+}
+
+/**
+ * The Google voices whose synthesis streams (StreamingSynthesize): Chirp 3: HD, named <locale>-Chirp3-HD-<voice>
+ * (e.g. he-IL-Chirp3-HD-Kore). Google refuses the stream for its other voices (Wavenet, Neural2, Standard...), and
+ * a voice left to Google's choice (no name) may be any of them, so it is not streamed either.
+ */
+export function isGoogleStreamingVoice(voiceName: string | undefined): boolean {
+  return voiceName !== undefined && /^[a-z]{2,3}-[a-z0-9]{2,4}-Chirp3-HD-\w+$/i.test(voiceName);
 }
 
 /** A Twilio REST request (hang-up, transfer, outbound) abandoned after this long (src/control/twilio-rest.ts). */
@@ -594,6 +609,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     problems.push(`${source} must carry a region for ${primary} (e.g. ${primary}-XX): Google TTS needs one (got ${JSON.stringify(languageCode)})`);
   }
   const googleLanguage = `${primary}-${region ?? 'US'}`;
+  const googleVoice = merged.googleVoice ?? (googleLanguage === 'he-IL' ? 'he-IL-Wavenet-A' : undefined);
 
   // agent and providers
   const openaiApiKey = v.OPENAI_API_KEY;
@@ -699,8 +715,10 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       credentialsJson,
       applicationCredentials,
       apiEndpoint: v.GOOGLE_TTS_API_ENDPOINT,
-      voice: merged.googleVoice ?? (googleLanguage === 'he-IL' ? 'he-IL-Wavenet-A' : undefined),
+      voice: googleVoice,
       audioEncoding: v.GOOGLE_TTS_ENCODING ?? 'LINEAR16',
+      streaming: v.GOOGLE_TTS_STREAMING !== 'off' && isGoogleStreamingVoice(googleVoice),
+      grpcEndpoint: v.GOOGLE_TTS_GRPC_ENDPOINT,
     },
     timeouts: {
       asrMs: v.ASR_TIMEOUT_MS ?? DEFAULT_PROVIDER_TIMEOUT_MS,

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, ConfigError, loadConfig, loadDotEnv } from '../src/config.js';
+import { CONFIG_VARIABLES, ConfigError, isGoogleStreamingVoice, loadConfig, loadDotEnv } from '../src/config.js';
 import { deriveStreamTokenSecret } from '../src/twilio/signature.js';
 
 const AUTH = 'f'.repeat(32);
@@ -177,6 +177,23 @@ describe('every variable is read', () => {
     expect(problemsOf({ ...DEV, ASR_STREAMING: 'on', ASR_STREAMING_WAIT_MS: 'soon' })).toEqual([
       expect.stringMatching(/^ASR_STREAMING must be one of auto, off/),
       expect.stringMatching(/^ASR_STREAMING_WAIT_MS must be a number of milliseconds/),
+    ]);
+  });
+
+  it('streams Google synthesis for a Chirp 3: HD voice unless GOOGLE_TTS_STREAMING=off, and never for other voices', () => {
+    const google = (env: Record<string, string>) => loadConfig({ ...DEV, ...env }).google;
+    expect(google({})).toMatchObject({ voice: 'he-IL-Wavenet-A', streaming: false, grpcEndpoint: undefined });
+    expect(google({ GOOGLE_TTS_VOICE: 'he-IL-Chirp3-HD-Kore' }).streaming).toBe(true);
+    expect(google({ GOOGLE_TTS_VOICE: 'cmn-CN-Chirp3-HD-Zephyr', GOOGLE_TTS_STREAMING: 'auto' }).streaming).toBe(true);
+    expect(google({ GOOGLE_TTS_VOICE: 'he-IL-Chirp3-HD-Kore', GOOGLE_TTS_STREAMING: 'off' }).streaming).toBe(false);
+    expect(google({ GOOGLE_TTS_VOICE: 'en-US-Neural2-C' }).streaming).toBe(false);
+    expect(google({ LANGUAGE: 'en' })).toMatchObject({ voice: undefined, streaming: false }); // Google's choice may be any voice
+    expect(google({ GOOGLE_TTS_GRPC_ENDPOINT: 'https://eu-texttospeech.googleapis.com' }).grpcEndpoint).toBe('https://eu-texttospeech.googleapis.com');
+    expect(isGoogleStreamingVoice('en-US-Chirp-HD-F')).toBe(false); // Chirp HD (not 3) voices do not stream
+    expect(isGoogleStreamingVoice('Chirp3-HD-Kore')).toBe(false); // without its locale it names no voice
+    expect(problemsOf({ ...DEV, GOOGLE_TTS_STREAMING: 'on', GOOGLE_TTS_GRPC_ENDPOINT: 'grpc://127.0.0.1:1' })).toEqual([
+      expect.stringMatching(/^GOOGLE_TTS_STREAMING must be one of auto, off/),
+      expect.stringMatching(/^GOOGLE_TTS_GRPC_ENDPOINT must be/),
     ]);
   });
 

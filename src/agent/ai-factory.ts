@@ -127,6 +127,8 @@ function createOneSynthesizer(config: AgentConfig, provider: AgentConfig['tts'][
     voiceName: config.google.voice,
     encoding: config.google.audioEncoding,
     timeoutMs: config.timeouts.ttsMs,
+    streaming: config.google.streaming,
+    grpcEndpointUrl: config.google.grpcEndpoint,
   });
 }
 

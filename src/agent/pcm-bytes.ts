@@ -3,7 +3,8 @@
 // next piece. A body that starts with a RIFF/WAVE header (a proxy that answers WAV when asked for raw PCM) has the
 // header removed first, as the whole-sentence path does (wav-header.ts), so it never reaches the caller's ear as a
 // click; the header is looked for in at most MAX_WAV_HEADER_BYTES, so a hostile body cannot make us buffer forever
-// (past that it is an error, not audio).
+// (past that it is an error, not audio). A body of 8-bit mu-law is read with pushBytes(): the same header rule, no
+// sample joining.
 import { hasWavHeader, stripWavHeader } from './wav-header.js';
 
 /** How much of a body may be held back while looking for the end of a WAV header. */
@@ -21,12 +22,31 @@ export class PcmByteStream {
    * starts with a WAV header that names no data chunk within MAX_WAV_HEADER_BYTES.
    */
   push(bytes: Uint8Array): Int16Array {
+    const data = this.pastHeader(bytes);
+    if (data === undefined) return new Int16Array(0);
+    const whole = data.length & ~1;
+    if (whole < data.length) this.held = data.slice(whole);
+    const out = new Int16Array(whole >> 1);
+    new Uint8Array(out.buffer).set(data.subarray(0, whole));
+    return out;
+  }
+
+  /**
+   * For a body of 8-bit samples (mu-law): the bytes past a WAV header, as they arrive (a byte is a whole sample, so
+   * nothing is held back once past the header). Not to be mixed with push() on one body.
+   */
+  pushBytes(bytes: Uint8Array): Uint8Array {
+    return this.pastHeader(bytes) ?? new Uint8Array(0);
+  }
+
+  /** `bytes` joined to what was held back, past the WAV header if the body has one; undefined while it is held. */
+  private pastHeader(bytes: Uint8Array): Uint8Array | undefined {
     let data = this.held.length > 0 ? concat(this.held, bytes) : bytes;
     this.held = new Uint8Array(0);
     if (!this.isPastHeader) {
       if (data.length < 12 && isPrefixOfRiff(data)) {
         this.held = data.slice();
-        return new Int16Array(0);
+        return undefined;
       }
       if (hasWavHeader(data)) {
         const wav = stripWavHeader(data);
@@ -36,18 +56,14 @@ export class PcmByteStream {
         }
         if (!isDataFound) {
           this.held = data.slice();
-          return new Int16Array(0);
+          return undefined;
         }
         this.headerSampleRateHz = wav.sampleRateHz;
         data = wav.data;
       }
       this.isPastHeader = true;
     }
-    const whole = data.length & ~1;
-    if (whole < data.length) this.held = data.slice(whole);
-    const out = new Int16Array(whole >> 1);
-    new Uint8Array(out.buffer).set(data.subarray(0, whole));
-    return out;
+    return data;
   }
 
   /** The body ended: an odd byte left over is dropped (half a sample is not audio). Returns how many were dropped. */

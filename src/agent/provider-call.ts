@@ -99,6 +99,24 @@ export function toProviderError(provider: string, error: unknown, deadline?: Dea
   return new ProviderError(`${provider}: ${messageOf(error)}`, provider, 'bad-response', false, undefined, cause);
 }
 
+/**
+ * toProviderError for a gRPC call (google-gax or grpc-js, streamed synthesis): a failure with a gRPC status is judged
+ * as the HTTP status Google gives for it (UNAVAILABLE as 503, INVALID_ARGUMENT as 400...), the caller's abort and a
+ * deadline as toProviderError judges them. (Not used for REST calls: their errors carry gRPC codes mapped back from
+ * the HTTP status, and those calls keep toProviderError's judgement.)
+ */
+export function toGrpcProviderError(provider: string, error: unknown, deadline?: Deadline): ProviderError {
+  if (error instanceof ProviderError || deadline?.signal.aborted === true || error instanceof DeadlineExceeded) {
+    return toProviderError(provider, error, deadline);
+  }
+  // CANCELLED that we did not ask for (our abort was handled above): the server or a proxy dropped the call
+  if (isGrpcStatusError(error) && (error as { code?: unknown }).code === 1) {
+    return new ProviderError(`${provider}: ${messageOf(error)}`, provider, 'network', true, undefined, { cause: error });
+  }
+  const status = grpcAsHttpStatusOf(error);
+  return status !== undefined ? httpError(provider, status, messageOf(error), { cause: error }) : toProviderError(provider, error, deadline);
+}
+
 function httpError(provider: string, status: number, message: string, cause: { cause: unknown }): ProviderError {
   const isRetryable = status >= 500 || status === 429 || status === 408;
   return new ProviderError(`${provider}: HTTP ${status}: ${message}`, provider, 'http', isRetryable, status, cause);
@@ -111,6 +129,39 @@ function httpStatusOf(error: unknown): number | undefined {
     if (typeof candidate === 'number' && candidate >= 400 && candidate < 600) return candidate;
   }
   return undefined;
+}
+
+/**
+ * gRPC status codes -> the HTTP status Google's APIs give for each (google/rpc/code.proto), so that a gRPC failure is
+ * judged like a REST one (5xx and 429 can be retried; 4xx cannot). CANCELLED is not here (see toGrpcProviderError).
+ */
+const GRPC_AS_HTTP_STATUS: Readonly<Record<number, number>> = {
+  2: 500, // UNKNOWN
+  3: 400, // INVALID_ARGUMENT
+  4: 504, // DEADLINE_EXCEEDED
+  5: 404, // NOT_FOUND
+  6: 409, // ALREADY_EXISTS
+  7: 403, // PERMISSION_DENIED
+  8: 429, // RESOURCE_EXHAUSTED
+  9: 400, // FAILED_PRECONDITION
+  10: 409, // ABORTED
+  11: 400, // OUT_OF_RANGE
+  12: 501, // UNIMPLEMENTED
+  13: 500, // INTERNAL
+  14: 503, // UNAVAILABLE
+  15: 500, // DATA_LOSS
+  16: 401, // UNAUTHENTICATED
+};
+
+/** The HTTP equivalent of a gRPC status error (grpc-js's and google-gax's carry `code` and `metadata`/`details`). */
+function grpcAsHttpStatusOf(error: unknown): number | undefined {
+  if (!isGrpcStatusError(error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? GRPC_AS_HTTP_STATUS[code] : undefined;
+}
+
+function isGrpcStatusError(error: unknown): boolean {
+  return error !== null && typeof error === 'object' && ('metadata' in error || 'details' in error) && typeof (error as { code?: unknown }).code === 'number';
 }
 
 function isAbortError(error: unknown): boolean {

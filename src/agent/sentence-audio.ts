@@ -14,13 +14,9 @@
 // MAX_SENTENCE_AUDIO_MS is such a failure too (bounded memory whatever the provider sends).
 import { MulawFrameStream } from '../audio/mulaw-frame-stream.js';
 import { FRAME_BYTES } from '../twilio/media-format.js';
-import { ProviderError, type SampleRateHz, type SynthesisResult, type Synthesizer } from './types.js';
+import { MAX_SENTENCE_AUDIO_MS, ProviderError, type SampleRateHz, type SynthesisResult, type Synthesizer } from './types.js';
 
-/**
- * At most this much audio per sentence (a sentence is at most ~160 characters, well under 20 s of speech): a
- * provider that streams on and on is cut off there instead of filling the playout's memory.
- */
-export const MAX_SENTENCE_AUDIO_MS = 60_000;
+export { MAX_SENTENCE_AUDIO_MS } from './types.js';
 const MAX_SENTENCE_FRAMES = MAX_SENTENCE_AUDIO_MS / 20;
 
 /** The frame streams of one utterance, one per rate met (normally one), reused sentence after sentence. */

@@ -97,6 +97,13 @@ export interface SynthesisChunk extends SynthesisResult {
   provider?: string;
 }
 
+/**
+ * At most this much audio per sentence (a sentence is at most ~160 characters, well under 20 s of speech): a
+ * provider that streams on and on is cut off there instead of filling the playout's memory (sentence-audio.ts; a
+ * streaming synthesizer may bound its own reading by it too).
+ */
+export const MAX_SENTENCE_AUDIO_MS = 60_000;
+
 export interface Synthesizer {
   readonly name: string;
   /** Text -> audio at a stated rate. */

@@ -5,8 +5,9 @@
 // mid-sentence closes the speech request and nothing more of it is enqueued; a stream that fails before its first
 // piece fails over to Google inside the turn; one that breaks mid-sentence keeps what was enqueued, is logged, and
 // the reply goes on with the next sentence; the turn's budget still bounds the wait for the first piece. With Google
-// (synthesized a sentence at a time: its streaming needs gRPC), a long first sentence reaches it as its first
-// clause alone, so that its whole-sentence synthesis of the first audio is shorter.
+// (synthesized a sentence at a time: its voice here is not a Chirp 3: HD one, the only kind that streams), a long
+// first sentence reaches it as its first clause alone, so that its whole-sentence synthesis of the first audio is
+// shorter.
 // No connection leaves 127.0.0.1.
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
