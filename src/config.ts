@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { LOG_LEVELS, type LogLevel } from './observability/log.js';
 import { MAX_PLAYOUT_LEAD_FRAMES } from './call/playout.js';
+import { DEFAULT_BARGE_IN_WORDS_AFTER_MS, DEFAULT_BARGE_IN_WORDS_WAIT_MS } from './call/turns.js';
 import { DEFAULT_STREAM_TOKEN_TTL_MS, deriveStreamTokenSecret, streamUrlFor } from './twilio/signature.js';
 import { loadAgentFile, type AgentFileContents } from './agent/agent-file/load.js';
 import { mergeAgentWithEnv, signedDestinations } from './agent/agent-file/merge.js';
@@ -62,8 +63,13 @@ export interface Config {
    * first sentence is synthesized while it is held.
    */
   turns: { minTurnMs: number; maxTurnMs: number; earlyReplyPauseMs: number; earlyReplyAudio: boolean };
-  /** `resume`: a barge-in that turns out to be nothing (a cough, a backchannel) lets the agent's line go on. */
-  bargeIn: { enabled: boolean; minSpeechMs: number; resume: boolean };
+  /**
+   * `resume`: a barge-in that turns out to be nothing (a cough, a backchannel) lets the agent's line go on. With
+   * streaming ASR, wordsAfterMs (BARGE_IN_WORDS_AFTER_MS; 0: off): at this much speech a pending barge-in's words are
+   * committed early, and waited for at most wordsWaitMs (BARGE_IN_WORDS_WAIT_MS): real words barge in at once,
+   * backchannel words hold it off (src/call/turns.ts).
+   */
+  bargeIn: { enabled: boolean; minSpeechMs: number; resume: boolean; wordsAfterMs: number; wordsWaitMs: number };
   /**
    * The agent: the AGENT_FILE's settings under the environment's single-field overrides (see ResolvedAgent: greeting,
    * systemPrompt, voicemailLine, transfers, tools, callerMemory, summary).
@@ -351,6 +357,8 @@ const EnvSchema = z.object({
   BARGE_IN: boolVar(),
   BARGE_IN_MIN_SPEECH_MS: intVar(0, 5000, 'a number of milliseconds'),
   BARGE_IN_RESUME: boolVar(),
+  BARGE_IN_WORDS_AFTER_MS: intVar(0, 5000, 'a number of milliseconds (0: off)'),
+  BARGE_IN_WORDS_WAIT_MS: intVar(0, 5000, 'a number of milliseconds'),
   AGENT: enumVar(['echo', 'openai'] as const, { ai: 'openai' }),
   AGENT_FILE: text(),
   WEBHOOK_SIGNING_SECRET: patternVar(/^\S{32,}$/, 'at least 32 characters without spaces (the HMAC key of X-AiCrmd-Signature)'),
@@ -694,7 +702,10 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     playout: { leadFrames: v.PLAYOUT_LEAD_FRAMES ?? 3 },
     vad,
     turns: { minTurnMs, maxTurnMs, earlyReplyPauseMs, earlyReplyAudio: v.EARLY_REPLY_AUDIO ?? true },
-    bargeIn: { enabled: v.BARGE_IN ?? true, minSpeechMs: v.BARGE_IN_MIN_SPEECH_MS ?? DEFAULT_BARGE_IN_MIN_SPEECH_MS, resume: v.BARGE_IN_RESUME ?? true },
+    bargeIn: {
+      enabled: v.BARGE_IN ?? true, minSpeechMs: v.BARGE_IN_MIN_SPEECH_MS ?? DEFAULT_BARGE_IN_MIN_SPEECH_MS, resume: v.BARGE_IN_RESUME ?? true,
+      wordsAfterMs: v.BARGE_IN_WORDS_AFTER_MS ?? DEFAULT_BARGE_IN_WORDS_AFTER_MS, wordsWaitMs: v.BARGE_IN_WORDS_WAIT_MS ?? DEFAULT_BARGE_IN_WORDS_WAIT_MS,
+    },
     agent: { kind: agentKind, ...merged.profile, greeting: merged.greeting ?? DEFAULT_GREETING[primary], systemPrompt, voicemailLine: merged.voicemailLine },
     webhookSigningSecret: v.WEBHOOK_SIGNING_SECRET,
     language: { code: languageCode, whisper: primary, google: googleLanguage },

@@ -45,7 +45,7 @@ describe('defaults', () => {
       playout: { leadFrames: 3 },
       vad: {},
       turns: { minTurnMs: 250, maxTurnMs: 30000 },
-      bargeIn: { enabled: true, minSpeechMs: 350, resume: true },
+      bargeIn: { enabled: true, minSpeechMs: 350, resume: true, wordsAfterMs: 200, wordsWaitMs: 400 },
       agent: { kind: 'echo' },
       language: { code: 'he', whisper: 'he', google: 'he-IL' },
       openai: { apiKey: undefined, asrModel: 'whisper-1' },

@@ -27,12 +27,16 @@
 // backchannels.ts) leaves the line alone, or resumes it where the caller stopped hearing it; only a real one cuts it
 // (then as before). So a reply is stopped by its turn's signal only until it speaks: a newer turn supersedes it once
 // that turn is known to be real (at once when the agent's line is not playing).
+// With streaming ASR a pending barge-in asks for its words early (askBargeInWords, at BARGE_IN_WORDS_AFTER_MS of
+// speech): the audio so far is committed as a probe (streaming-asr.ts), and its words answer bargeInWords: not a
+// backchannel barges in at once, only backchannel words hold it off, nothing (empty, a failure, a known
+// hallucination: what ASR makes of a noise) leaves it to the speech time. The turn's own verdict follows as before.
 import type { Logger } from 'pino';
 import { ErrorKind, LogEvent, logError, type ErrorKindName } from '../observability/log.js';
 import { DspJobError } from '../audio/pool.js';
 import { FRAME_BYTES } from '../twilio/media-format.js';
 import { fallbackAudioNow, prepareFallback, type FallbackSource } from './fallback-audio.js';
-import { asrSkipReason, DEFAULT_ENERGY, shouldDropTranscript, type EnergyThresholds } from './hallucinations.js';
+import { asrSkipReason, DEFAULT_ENERGY, isKnownHallucination, shouldDropTranscript, type EnergyThresholds } from './hallucinations.js';
 import { heardText, type SpokenSentence } from './heard-text.js';
 import { speakSentence, UtteranceFrameStreams } from './sentence-audio.js';
 import { BackchannelMatcher, defaultBackchannels } from './backchannels.js';
@@ -46,7 +50,7 @@ import { SpeculativeReply, type FirstSentencePrefetch, type SpeculationOutcome }
 import { SentencePrefetch } from './sentence-prefetch.js';
 import { SentenceCutter, type SentenceCutterOptions } from './sentences.js';
 import { ProviderError, type ChatMessage, type Responder, type ResponderEvent, type SampleRateHz, type SynthesisResult, type Synthesizer, type ToolCallRequest, type Transcriber } from './types.js';
-import { type Agent, type AgentContext, type CallBrief, type CallEndReason, type CallerTurn, type CallInfo, type HeardInfo, type PlayedInfo } from '../call/agent-contract.js';
+import { type Agent, type AgentContext, type BargeInWords, type CallBrief, type CallEndReason, type CallerTurn, type CallInfo, type HeardInfo, type PlayedInfo } from '../call/agent-contract.js';
 import type { CallCommand } from '../call/events.js';
 import { toolLinesFor, type ToolLines } from './tools/lines.js';
 import type { ToolOutcome, ToolRegistry } from './tools/registry.js';
@@ -235,6 +239,13 @@ export class PipelineAgent implements Agent {
   onTurnPaused?: (turnId: number, quietSinceMs: number) => void;
   onTurnResumed?: (turnId: number) => void;
   readonly turnPauseMs?: number;
+  // present only with streaming ASR: a pending barge-in's words (askBargeInWords commits them early)
+  askBargeInWords?: (turnId: number) => boolean;
+  bargeInWords?: () => BargeInWords;
+  /** What the current turn's barge-in probe said; 'unknown' until one is asked for. */
+  private bargeInVerdict: BargeInWords = 'unknown';
+  /** Probes asked for: an answer counts only while its probe is the latest (a new turn starts over). */
+  private bargeInProbes = 0;
   /** The reply asked for at the current turn's last pause (early replies). */
   private speculation: { turnId: number; reply: SpeculativeReply | undefined } | null = null;
 
@@ -244,13 +255,18 @@ export class PipelineAgent implements Agent {
     if (streaming !== undefined) {
       this.onTurnStarted = (turnId) => {
         this.dropSpeculation('a new turn');
+        this.endBargeInProbe();
         streaming.onTurnStarted(turnId);
       };
       this.onTurnAudio = (turnId, pcm8k) => streaming.onTurnAudio(turnId, pcm8k);
       this.onTurnAbandoned = (turnId) => {
         this.dropSpeculation('the turn was too short');
+        this.endBargeInProbe();
         streaming.onTurnAbandoned(turnId);
       };
+      this.askBargeInWords = (turnId) => this.probeBargeIn(turnId, streaming);
+      // per frame while a barge-in is pending: a field read, no allocation
+      this.bargeInWords = () => this.bargeInVerdict;
       const pauseMs = options.earlyReplyPauseMs ?? 0;
       if (pauseMs > 0) {
         this.turnPauseMs = pauseMs;
@@ -357,6 +373,7 @@ export class PipelineAgent implements Agent {
   }
 
   async onTurn(turn: CallerTurn, turnSignal: AbortSignal): Promise<void> {
+    this.endBargeInProbe(); // the turn is over: its barge-in (if any) was decided
     const ctx = this.ctx;
     if (ctx === null || turnSignal.aborted) return;
     const log = ctx.log;
@@ -514,6 +531,44 @@ export class PipelineAgent implements Agent {
         ctx.log.debug({ event: LogEvent.EARLY_REPLY, turnId, err: error }, 'no early reply: the pause\'s words failed');
       }
     })();
+  }
+
+  /**
+   * A barge-in pending over the agent's line (streaming ASR): the turn's audio so far is committed early as a probe,
+   * and its words become bargeInWords' answer. False when the turn cannot be probed. Never throws.
+   */
+  private probeBargeIn(turnId: number, streaming: StreamingAsr): boolean {
+    const words = streaming.commitBargeInProbe(turnId);
+    if (words === undefined) return false;
+    const probe = ++this.bargeInProbes;
+    this.bargeInVerdict = 'pending';
+    const askedAtMs = performance.now();
+    words.then((text) => {
+      if (probe !== this.bargeInProbes) return;
+      this.bargeInVerdict = this.verdictOfWords(text);
+      this.log?.info({ event: LogEvent.BARGE_IN, turnId, text, words: this.bargeInVerdict, probeMs: Math.round(performance.now() - askedAtMs) },
+        "the words spoken over the agent so far");
+    }, (error: unknown) => {
+      if (probe !== this.bargeInProbes) return;
+      this.bargeInVerdict = 'unknown';
+      this.log?.info({ event: LogEvent.BARGE_IN, turnId, err: error }, 'the words spoken over the agent are not known; the speech time decides');
+    });
+    return true;
+  }
+
+  /** What a probe's words say about the barge-in. */
+  private verdictOfWords(text: string): BargeInWords {
+    if (text.trim().length === 0) return 'unknown';
+    if (this.backchannels.isBackchannel(text)) return 'backchannel';
+    // what ASR makes of a noise ("thank you", "you") must not cut the agent off at once: the speech time decides
+    if (isKnownHallucination(text)) return 'unknown';
+    return 'words';
+  }
+
+  /** The current probe's answer, if it comes, no longer counts. */
+  private endBargeInProbe(): void {
+    this.bargeInProbes++;
+    this.bargeInVerdict = 'unknown';
   }
 
   /** How an early reply synthesizes its first sentence ahead (undefined when that is off: EARLY_REPLY_AUDIO). */

@@ -12,6 +12,13 @@
 // own (commitSegment), so that its words are known before the turn ends. If the pause becomes the turn's end, the
 // turn's transcript is its segments' (the quiet audio after the last one is dropped, nothing more is committed);
 // if the caller went on, the rest is committed at the end and the turn's transcript joins all of them.
+// Barge-in words (commitBargeInProbe): while the caller speaks over the agent, the audio so far is committed early
+// to learn its words (a backchannel or not), and then appended again, so that the server's buffer holds the turn's
+// audio as before and the turn's transcript comes whole from its own commit(s): the probe's words decide the barge-in
+// only, they never join the turn's text (a probe cut mid-word would otherwise split a word in two). For the replay,
+// the 24 kHz audio sent since the turn's last commit is kept, up to MAX_PROBE_REPLAY_MS (one buffer per call, grown
+// on demand); a turn that sent more before its probe gets none (the speech time decides its barge-in). At most one
+// probe per turn.
 import type { Logger } from 'pino';
 import { Resampler } from '../audio/dsp.js';
 import { REALTIME_SAMPLE_RATE_HZ, type PendingTranscript } from './openai-realtime-transcriber.js';
@@ -56,6 +63,14 @@ export class StreamingAsr {
   /** The current turn's segments committed at its pauses, and whether the caller has been quiet since the last one. */
   private segments: PendingTranscript[] = [];
   private isQuietSinceSegment = false;
+  /** The 24 kHz audio appended since the turn's last commit (for a barge-in probe's replay), while it fits. */
+  private sinceCommit = new Int16Array(0);
+  private sinceCommitLength = 0;
+  private isReplayable = false;
+  /** The current turn's barge-in probe (at most one). */
+  private probe: PendingTranscript | undefined;
+  /** Barge-in probes committed (tests, logs). */
+  probes = 0;
 
   constructor(socket: RealtimeTranscriptionSocket, waitMs = DEFAULT_STREAMING_WAIT_MS) {
     this.socket = socket;
@@ -73,6 +88,7 @@ export class StreamingAsr {
     this.delayLeft = this.resampler.delaySamples;
     this.samplesSent = 0;
     this.dropSegments();
+    this.dropProbe();
     this.isStreaming = this.socket.isReady && this.socket.beginTurn();
     if (!this.isStreaming) this.socket.open(); // reconnects unless it is already trying
   }
@@ -90,6 +106,7 @@ export class StreamingAsr {
     if (turnId !== this.turnId || !this.isStreaming) return;
     this.isStreaming = false;
     this.dropSegments();
+    this.dropProbe();
     this.socket.clear();
   }
 
@@ -101,9 +118,36 @@ export class StreamingAsr {
     if (turnId !== this.turnId || !this.isStreaming || this.segments.length >= MAX_SEGMENTS_PER_TURN) return undefined;
     this.segments.push(this.socket.commit());
     this.isQuietSinceSegment = true;
+    // the server's buffer is empty again: a probe (none yet) replays only what follows
+    this.sinceCommitLength = 0;
+    this.isReplayable = this.probe === undefined;
     const words = joined(this.segments);
     words.catch(() => undefined);
     return words;
+  }
+
+  /**
+   * While the caller speaks over the agent: the audio so far is committed to learn its words, then appended again
+   * (the turn's own commit still gets all of it). Resolves to the probe's words only (never part of the turn's text).
+   * Undefined when the turn is not streamed, already probed, has less than the API's 100 ms to commit, or sent more
+   * than a replay keeps. Rejects with a ProviderError.
+   */
+  commitBargeInProbe(turnId: number): Promise<string> | undefined {
+    if (turnId !== this.turnId || !this.isStreaming || this.probe !== undefined || !this.isReplayable) return undefined;
+    if (this.sinceCommitLength < MIN_COMMIT_SAMPLES) return undefined;
+    const probe = this.socket.commit();
+    this.probe = probe;
+    this.probes++;
+    // the same audio again: the server's buffer is as it was before the probe, the turn's text comes from it whole
+    const length = this.sinceCommitLength;
+    this.isReplayable = false; // one probe per turn: nothing more to keep
+    if (this.socket.append(this.sinceCommit, 0, length)) {
+      this.samplesSent += length;
+    } else {
+      this.isStreaming = false; // the socket cannot take it: the batch route answers the turn (the probe may still)
+      this.socket.clear();
+    }
+    return probe.promise;
   }
 
   /** The caller speaks again after a pause: the turn's end will commit what follows. */
@@ -130,6 +174,7 @@ export class StreamingAsr {
     if (turnId !== this.turnId || !this.isStreaming) return;
     this.isStreaming = false;
     this.dropSegments();
+    this.dropProbe();
     this.socket.clear();
   }
 
@@ -140,7 +185,9 @@ export class StreamingAsr {
 
   /** The end of the streamed audio (the resampler's tail) and the commit; undefined when the turn was not streamed. */
   private finishTurn(turnId: number): PendingTranscript | undefined {
-    if (turnId !== this.turnId || !this.isStreaming) return undefined;
+    if (turnId !== this.turnId) return undefined;
+    this.dropProbe(); // the barge-in it was for is decided: the turn ended
+    if (!this.isStreaming) return undefined;
     const parts = this.segments;
     this.segments = [];
     if (parts.length > 0 && this.isQuietSinceSegment) {
@@ -165,12 +212,38 @@ export class StreamingAsr {
     this.isQuietSinceSegment = false;
   }
 
+  /** No probe for the turn (any in flight is not waited for), and a new turn keeps its audio for one. */
+  private dropProbe(): void {
+    this.probe?.cancel();
+    this.probe = undefined;
+    this.sinceCommitLength = 0;
+    this.isReplayable = true;
+  }
+
+  /** Keeps a copy of what was appended since the last commit, for a probe's replay, up to MAX_PROBE_REPLAY_SAMPLES. */
+  private keepForReplay(pcm24k: Int16Array, from: number, to: number): void {
+    const n = to - from;
+    const needed = this.sinceCommitLength + n;
+    if (needed > MAX_PROBE_REPLAY_SAMPLES) {
+      this.isReplayable = false; // the probe would come too late to be worth it: the speech time decides
+      return;
+    }
+    if (this.sinceCommit.length < needed) {
+      const grown = new Int16Array(Math.min(MAX_PROBE_REPLAY_SAMPLES, Math.max(needed, 2 * this.sinceCommit.length)));
+      grown.set(this.sinceCommit.subarray(0, this.sinceCommitLength));
+      this.sinceCommit = grown;
+    }
+    this.sinceCommit.set(pcm24k.subarray(from, to), this.sinceCommitLength);
+    this.sinceCommitLength = needed;
+  }
+
   private send(pcm24k: Int16Array, length: number): void {
     const from = Math.min(this.delayLeft, length);
     this.delayLeft -= from;
     if (from === length) return;
     if (this.socket.append(pcm24k, from, length)) {
       this.samplesSent += length - from;
+      if (this.isReplayable) this.keepForReplay(pcm24k, from, length);
       return;
     }
     // the socket cannot take this turn (not open any more, or too far behind): the batch route will answer it
@@ -211,6 +284,14 @@ export class StreamingAsr {
 
 /** Segments a turn may be committed in (its pauses); later pauses commit nothing. */
 const MAX_SEGMENTS_PER_TURN = 8;
+/** The realtime API refuses to commit less than 100 ms of audio. */
+const MIN_COMMIT_SAMPLES = REALTIME_SAMPLE_RATE_HZ / 10;
+/**
+ * A barge-in probe replays at most this much audio (the turn's since its last commit): it comes at ~200 ms of speech,
+ * so more means a turn mostly quiet so far; 2 s at 24 kHz is 96 KB per call at most.
+ */
+export const MAX_PROBE_REPLAY_MS = 2000;
+const MAX_PROBE_REPLAY_SAMPLES = (MAX_PROBE_REPLAY_MS * REALTIME_SAMPLE_RATE_HZ) / 1000;
 
 /** The words of a turn's parts, in order (empty parts left out). */
 function joined(parts: readonly PendingTranscript[]): Promise<string> {

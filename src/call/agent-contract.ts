@@ -69,10 +69,14 @@ export interface HeardInfo {
 
 /**
  * What the caller's words so far say about a pending barge-in (Agent.bargeInWords): 'unknown' (no words known, as
- * with batch ASR: the speech time decides), 'backchannel' (only words like "uh-huh", "ok", "כן": the agent goes on)
- * or 'words' (words that are not a backchannel: barge in now).
+ * with batch ASR: the speech time decides), 'pending' (asked for with Agent.askBargeInWords, not known yet: the
+ * barge-in waits for them, at most BARGE_IN_WORDS_WAIT_MS), 'backchannel' (only words like "uh-huh", "ok", "כן": the
+ * agent goes on) or 'words' (words that are not a backchannel: barge in now).
  */
-export type BargeInWords = 'unknown' | 'backchannel' | 'words';
+export type BargeInWords = 'unknown' | 'pending' | 'backchannel' | 'words';
+
+/** What made a barge-in: the caller's words (BargeInWords 'words'), or enough speech over the agent. */
+export type BargeInDecision = 'words' | 'speech';
 
 /** Given to Agent.onUtterancePlayed when Twilio returns the utterance's mark (the caller heard all of it). */
 export interface PlayedInfo {
@@ -166,6 +170,13 @@ export interface Agent {
    * say (an agent with streaming ASR). Must be cheap and must not allocate; absent: 'unknown'.
    */
   bargeInWords?(): BargeInWords;
+  /**
+   * With onTurnAudio: the caller has spoken over the agent for BARGE_IN_WORDS_AFTER_MS while a barge-in is pending,
+   * and all of turn `turnId`'s audio so far was handed over: find out its words (streaming ASR commits it early).
+   * True when they were asked for: bargeInWords then says 'pending' until they are known. At most once per pending
+   * barge-in; never per frame otherwise.
+   */
+  askBargeInWords?(turnId: number): boolean;
   /**
    * The utterance's first frame was written to Twilio; `sentAtMs` is performance.now() of that write. Once per
    * utterance that has audio; never for one cleared before its first frame went out.

@@ -182,7 +182,8 @@ function checkConfig(config: CallEngineConfig): void {
   if (!(maxTurnMs > minTurnMs)) {
     throw new RangeError(`config.turns.maxTurnMs must be greater than minTurnMs (got ${maxTurnMs} <= ${minTurnMs})`);
   }
-  if (!(config.bargeIn.minSpeechMs >= 0)) {
-    throw new RangeError(`config.bargeIn.minSpeechMs must be >= 0 (got ${config.bargeIn.minSpeechMs})`);
+  for (const key of ['minSpeechMs', 'wordsAfterMs', 'wordsWaitMs'] as const) {
+    const value = config.bargeIn[key];
+    if (value !== undefined && !(value >= 0)) throw new RangeError(`config.bargeIn.${key} must be >= 0 (got ${value})`);
   }
 }

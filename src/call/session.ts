@@ -11,7 +11,7 @@
 // The session ends on `stop`, on the socket's close, on idle timeout or on the agent's hang-up, and leaves nothing
 // behind: its clock subscription, DSP slot, buffers, in-flight agent work and registry entry all go.
 import type { Logger } from 'pino';
-import { TURN_AUDIO_BATCH_MS, type Agent, type AgentContext, type AgentFactory, type AgentReport, type BargeInWords, type CallEndReason, type CallerTurn, type CallInfo, type HeardInfo } from './agent-contract.js';
+import { TURN_AUDIO_BATCH_MS, type Agent, type AgentContext, type AgentFactory, type AgentReport, type BargeInDecision, type BargeInWords, type CallEndReason, type CallerTurn, type CallInfo, type HeardInfo } from './agent-contract.js';
 import type { CallCommand, CallEventSink, CommandResult } from './events.js';
 import type { CallAudioTaps, StreamAudioTap } from './audio-tap.js';
 import type { ClockSubscription, FrameClock } from '../audio/clock.js';
@@ -376,15 +376,16 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     return this.playout !== null && this.playout.isPlayingAt(this.deps.clock.nowMs());
   }
 
-  onBargeIn(atMs: number): void {
+  onBargeIn(atMs: number, decidedBy: BargeInDecision): void {
     const playout = this.playout;
     if (playout === null) return;
     const heard = playout.clear(this.deps.clock.nowMs(), atMs);
     this.bargeIns++;
     this.deps.stats.bargeIns++;
+    if (decidedBy === 'words') this.deps.stats.bargeInsByWords++;
     this.turnAbort?.abort(new Error('barge-in'));
     this.turnAbort = null;
-    this.log.info({ event: LogEvent.BARGE_IN, atMs, framesHeard: heard.framesHeard, utterances: heard.utterances }, 'caller spoke over the agent; playback cleared');
+    this.log.info({ event: LogEvent.BARGE_IN, atMs, decidedBy, framesHeard: heard.framesHeard, utterances: heard.utterances }, 'caller spoke over the agent; playback cleared');
     this.deps.events.publish({ kind: 'barge-in', callSid: this.callSid, atMs: Date.now(), framesHeard: heard.framesHeard });
     const agent = this.agent;
     if (agent !== null) this.guard('onBargeIn', () => agent.onBargeIn(heard));
@@ -429,6 +430,18 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
       return agent.bargeInWords();
     } catch {
       return 'unknown';
+    }
+  }
+
+  /** Streaming, once per pending barge-in: the agent is asked to find out the words so far (false: it cannot). */
+  askBargeInWords(turnId: number): boolean {
+    const agent = this.agent;
+    if (agent?.askBargeInWords === undefined) return false;
+    try {
+      return agent.askBargeInWords(turnId);
+    } catch (error) {
+      this.onAgentError('askBargeInWords', error, undefined);
+      return false;
     }
   }
 

@@ -12,6 +12,13 @@
 // the onset. Where the agent knows the caller's words while they speak (streaming ASR), it is asked on each pending
 // frame (TurnListener.bargeInWords): words that are not a backchannel barge in at once, only backchannel words hold
 // the barge-in off, and 'unknown' (batch ASR, no words yet) leaves the decision to the speech time.
+// Words asked for (streaming only, bargeIn.wordsAfterMs > 0): once a pending barge-in has wordsAfterMs of speech
+// (default 200 ms, config BARGE_IN_WORDS_AFTER_MS), the audio so far goes out and the listener is asked for its words
+// (askBargeInWords: the agent commits it early), once per pending barge-in. While they are 'pending' the barge-in
+// waits, at most wordsWaitMs (default 400 ms of stream time, BARGE_IN_WORDS_WAIT_MS) after asking; then the speech
+// time decides. Those words cover the speech up to the asking only: their 'backchannel' holds the barge-in off until
+// the turn has backchannelMaxMs of speech (default 1000 ms: "uh-huh" is ~250 ms, "ok ok" ~600 ms), so that "yes, but
+// ..." still barges in. onBargeIn says which decided (words or speech time, for the metrics).
 // A turn's audio is collected into 1 s chunks from the thread's TurnAudioPool, given back when the turn ends: nothing
 // is allocated per frame, and a call that is not speaking holds no turn buffer.
 // Streaming (audioBatchMs > 0, for an agent that listens while the caller speaks): the turn's number is known at its
@@ -22,8 +29,9 @@
 // Pauses (pauseMs > 0, streaming only, for an agent that answers early): once a turn long enough to keep has been
 // quiet for pauseMs (no frame louder than the idle level by speechMarginDb), the listener hears onTurnPaused, and the
 // held-back audio goes out at once (the agent wants the words so far); the next loud frame is onTurnResumed. The
-// streamed audio may then run past the CallerTurn's by up to the part a silence end trims (quiet audio).
-import type { BargeInWords, CallerTurn } from './agent-contract.js';
+// streamed audio may then run past the CallerTurn's by up to the part a silence end trims (quiet audio); so may it
+// after a barge-in asked for its words (which also hands the held-back audio over first).
+import type { BargeInDecision, BargeInWords, CallerTurn } from './agent-contract.js';
 import { threadTurnAudioPool, type TurnAudioPool } from './turn-audio-pool.js';
 import { FRAME_MS, SAMPLES_PER_FRAME } from '../twilio/media-format.js';
 
@@ -31,13 +39,35 @@ import { FRAME_MS, SAMPLES_PER_FRAME } from '../twilio/media-format.js';
 export const VAD_EVENT_SPEECH_START = 1;
 export const VAD_EVENT_SPEECH_END = 2;
 
+/** A pending barge-in asks for its words at this much speech (streaming only; 0: never). */
+export const DEFAULT_BARGE_IN_WORDS_AFTER_MS = 200;
+/** Words asked for and not known yet hold a barge-in this long at most (stream time since asking). */
+export const DEFAULT_BARGE_IN_WORDS_WAIT_MS = 400;
+/**
+ * Backchannel words asked for early hold a barge-in off until the turn has this much speech: they cover its first
+ * ~200 ms only, and a caller still speaking after a second of speech is taking the turn ("ok, so ...").
+ */
+export const DEFAULT_BACKCHANNEL_MAX_SPEECH_MS = 1000;
+
+export interface BargeInOptions {
+  enabled: boolean;
+  /** Speech over the agent that makes a barge-in when the words do not decide. */
+  minSpeechMs: number;
+  /** Streaming only: at this much speech a pending barge-in's words are asked for; 0: never (default 200). */
+  wordsAfterMs?: number;
+  /** Words asked for are waited for this long at most (default 400). */
+  wordsWaitMs?: number;
+  /** Backchannel words asked for hold the barge-in off until this much speech (default 1000). */
+  backchannelMaxMs?: number;
+}
+
 export interface TurnDetectorOptions {
   /** The VAD's effective onset and hangover (the turn's start and end are corrected by them). */
   onsetMs: number;
   hangoverMs: number;
   minTurnMs: number;
   maxTurnMs: number;
-  bargeIn: { enabled: boolean; minSpeechMs: number };
+  bargeIn: BargeInOptions;
   /** Audio kept before the onset's computed start; default 40 ms. */
   leadInMs?: number;
   /** Silence kept after the end of speech; default 100 ms. */
@@ -55,8 +85,11 @@ export interface TurnDetectorOptions {
 export interface TurnListener {
   /** Asked at an onset (and while a barge-in waits for minSpeechMs): is the agent's audio playing? */
   isAgentPlaying(): boolean;
-  /** The caller has spoken over the agent for minSpeechMs. `atMs`: stream time of the speech's start. */
-  onBargeIn(atMs: number): void;
+  /**
+   * The caller has spoken over the agent for minSpeechMs, or said words that are not a backchannel. `atMs`: stream
+   * time of the speech's start; `decidedBy`: what made it.
+   */
+  onBargeIn(atMs: number, decidedBy: BargeInDecision): void;
   onTurn(turn: CallerTurn): void;
   /** A VAD turn too short to keep (counted by the caller); `wasBargeIn`: it had interrupted the agent. */
   onTurnDropped?(durationMs: number, wasBargeIn: boolean): void;
@@ -65,6 +98,11 @@ export interface TurnListener {
    * 'unknown': decide by speech time. Must not allocate.
    */
   bargeInWords?(): BargeInWords;
+  /**
+   * Streaming only, once per pending barge-in at wordsAfterMs of speech, after all of the turn's audio so far was
+   * handed over: find out its words. True when they were asked for (bargeInWords says 'pending' until they are known).
+   */
+  askBargeInWords?(turnId: number): boolean;
   /** Streaming only: a turn began (its number is the one its CallerTurn will carry). */
   onTurnStarted?(turnId: number, startMs: number): void;
   /**
@@ -88,7 +126,7 @@ const enum State {
 }
 
 export class TurnDetector {
-  private readonly options: Required<Omit<TurnDetectorOptions, 'bargeIn' | 'pool' | 'audioBatchMs' | 'pauseMs'>> & { bargeIn: TurnDetectorOptions['bargeIn'] };
+  private readonly options: Required<Omit<TurnDetectorOptions, 'bargeIn' | 'pool' | 'audioBatchMs' | 'pauseMs'>> & { bargeIn: BargeInOptions };
   private readonly pool: TurnAudioPool;
   private readonly listener: TurnListener;
   private state = State.Idle;
@@ -123,6 +161,14 @@ export class TurnDetector {
   private readonly pauseFrames: number;
   private quietFrames = 0;
   private isPaused = false;
+  /** Words of a pending barge-in: asked for at this much speech (0: never), waited for this long, backchannels' hold. */
+  private readonly wordsAfterMs: number;
+  private readonly wordsWaitMs: number;
+  private readonly backchannelMaxMs: number;
+  /** This turn's barge-in tried asking for its words (once); the listener took the question; until when they are waited for. */
+  private hasTriedWords = false;
+  private areWordsAsked = false;
+  private wordsWaitEndMs = 0;
 
   constructor(options: TurnDetectorOptions, listener: TurnListener) {
     if (!(options.minTurnMs >= 0)) throw new RangeError(`minTurnMs must be >= 0 (got ${options.minTurnMs})`);
@@ -153,6 +199,14 @@ export class TurnDetector {
       throw new RangeError(`pauseMs must be 0 or a positive multiple of ${FRAME_MS} (got ${pauseMs})`);
     }
     this.pauseFrames = batchMs > 0 ? pauseMs / FRAME_MS : 0;
+    const { wordsAfterMs = DEFAULT_BARGE_IN_WORDS_AFTER_MS, wordsWaitMs = DEFAULT_BARGE_IN_WORDS_WAIT_MS, backchannelMaxMs = DEFAULT_BACKCHANNEL_MAX_SPEECH_MS } = options.bargeIn;
+    for (const [name, value] of [['wordsAfterMs', wordsAfterMs], ['wordsWaitMs', wordsWaitMs], ['backchannelMaxMs', backchannelMaxMs]] as const) {
+      if (!(value >= 0)) throw new RangeError(`bargeIn.${name} must be >= 0 (got ${value})`);
+    }
+    // the words are asked of the audio streamed so far: without streaming there is nothing to ask
+    this.wordsAfterMs = batchMs > 0 ? wordsAfterMs : 0;
+    this.wordsWaitMs = wordsWaitMs;
+    this.backchannelMaxMs = backchannelMaxMs;
   }
 
   /** Frames of the hangover's silence a silence end trims (the tail kept). */
@@ -189,7 +243,7 @@ export class TurnDetector {
     const frameEndMs = frameStartMs + FRAME_MS;
     if (this.isBargeInPending && !isOnset) {
       if (levelDbfs >= this.idleLevelDbfs + this.options.speechMarginDb) this.voicedMs += FRAME_MS;
-      this.checkBargeIn();
+      this.checkBargeIn(frameEndMs);
     }
     if (this.pauseFrames > 0 && !isOnset) this.trackPause(levelDbfs >= this.idleLevelDbfs + this.options.speechMarginDb, frameEndMs);
     if (event === VAD_EVENT_SPEECH_END) {
@@ -227,9 +281,12 @@ export class TurnDetector {
     this.streamedLength = 0;
     this.quietFrames = 0;
     this.isPaused = false;
+    this.hasTriedWords = false;
+    this.areWordsAsked = false;
+    this.wordsWaitEndMs = 0;
     if (this.batchSamples > 0) this.listener.onTurnStarted?.(this.turnCount + 1, this.turnStartMs);
     this.isBargeInPending = this.options.bargeIn.enabled && this.listener.isAgentPlaying();
-    if (this.isBargeInPending) this.checkBargeIn();
+    if (this.isBargeInPending) this.checkBargeIn(frameStartMs + FRAME_MS);
   }
 
   /** Pauses, per frame: counts the quiet run; reports a pause once per run (in a turn long enough to keep), and its end. */
@@ -264,14 +321,29 @@ export class TurnDetector {
     }
   }
 
-  private checkBargeIn(): void {
-    const words = this.listener.bargeInWords?.() ?? 'unknown';
-    if (words === 'backchannel') return; // still pending: later words (or the turn's own verdict) decide
-    if (words !== 'words' && this.voicedMs < this.options.bargeIn.minSpeechMs) return;
+  /** Per pending frame (and at the onset): the words, or else the speech time, decide; `frameEndMs` is stream time. */
+  private checkBargeIn(frameEndMs: number): void {
+    const listener = this.listener;
+    if (!this.hasTriedWords && this.wordsAfterMs > 0 && this.voicedMs >= this.wordsAfterMs && listener.askBargeInWords !== undefined) {
+      // once per pending barge-in: the audio so far goes out (the held-back part too), then its words are asked for
+      this.hasTriedWords = true;
+      this.streamTo(this.length);
+      this.areWordsAsked = listener.askBargeInWords(this.turnCount + 1);
+      this.wordsWaitEndMs = frameEndMs + this.wordsWaitMs;
+    }
+    const words = listener.bargeInWords?.() ?? 'unknown';
+    let decidedBy: BargeInDecision = 'words';
+    if (words !== 'words') {
+      // still pending: later words (or the turn's own verdict) decide; words asked for cover only the speech before
+      if (words === 'backchannel' && !(this.areWordsAsked && this.voicedMs >= this.backchannelMaxMs)) return;
+      if (words === 'pending' && this.areWordsAsked && frameEndMs < this.wordsWaitEndMs) return;
+      if (this.voicedMs < this.options.bargeIn.minSpeechMs) return;
+      decidedBy = 'speech';
+    }
     this.isBargeInPending = false;
-    if (!this.listener.isAgentPlaying()) return;
+    if (!listener.isAgentPlaying()) return;
     this.wasBargeIn = true;
-    this.listener.onBargeIn(this.turnStartMs);
+    listener.onBargeIn(this.turnStartMs, decidedBy);
   }
 
   private endTurn(speechEndMs: number, reason: CallerTurn['endReason']): void {

@@ -71,6 +71,7 @@ export interface ThreadCallStats {
   turnsTooShort: number;        // VAD turns dropped under the minimum length
   turnsForcedEnd: number;       // turns ended by the maximum length
   bargeIns: number;
+  bargeInsByWords: number;      // of bargeIns, those the caller's words made (streaming ASR), not the speech time
   dspBatches: number;           // batched DSP crossings (one per clock pass with inbound frames)
   dspFrames: number;            // frames through those crossings
   agentErrors: number;          // exceptions / rejections from agent callbacks (caught)
@@ -84,7 +85,7 @@ export function createThreadCallStats(): ThreadCallStats {
   return {
     liveSessions: 0, framesIn: 0, gapFramesFilled: 0, gapFramesSkipped: 0, timestampsCorrected: 0,
     inboundStalePushes: 0, inboundSinkErrors: 0, framesOut: 0, dropped: 0, marksSent: 0,
-    marksHeard: 0, marksFlushed: 0, turns: 0, turnsTooShort: 0, turnsForcedEnd: 0, bargeIns: 0, dspBatches: 0,
+    marksHeard: 0, marksFlushed: 0, turns: 0, turnsTooShort: 0, turnsForcedEnd: 0, bargeIns: 0, bargeInsByWords: 0, dspBatches: 0,
     dspFrames: 0, agentErrors: 0, idleTimeouts: 0, clockPasses: 0, clockSubTicksMerged: 0, clockHandlerErrors: 0,
   };
 }
@@ -94,5 +95,6 @@ export interface CallEngineConfig {
   playout: { leadFrames: number };
   vad: { onsetMs?: number; hangoverMs?: number; marginDb?: number; minSpeechDbfs?: number };
   turns: { minTurnMs: number; maxTurnMs: number };
-  bargeIn: { enabled: boolean; minSpeechMs: number };
+  /** wordsAfterMs, wordsWaitMs: a pending barge-in's words, with streaming ASR (src/call/turns.ts; defaults there). */
+  bargeIn: { enabled: boolean; minSpeechMs: number; wordsAfterMs?: number; wordsWaitMs?: number };
 }

@@ -302,6 +302,7 @@ const CALL_HELP: Readonly<Record<string, string>> = {
   turnsTooShort: 'VAD turns dropped as shorter than TURN_MIN_MS',
   turnsForcedEnd: 'Caller turns cut at TURN_MAX_MS',
   bargeIns: 'Barge-ins: the caller talked over the agent and playback was cleared',
+  bargeInsByWords: 'Of the barge-ins, those decided by the caller\'s words (streaming ASR: words that are not a backchannel) rather than by BARGE_IN_MIN_SPEECH_MS of speech',
   dspBatches: 'Batched inbound DSP crossings (one per clock pass with inbound frames)',
   dspFrames: 'Frames through the batched inbound DSP',
   agentErrors: 'Exceptions or rejections from agent callbacks (caught)',
