@@ -4,6 +4,7 @@
 import type { CallCommand, CallEvent, CommandResult } from './events.js';
 import type { InboundMessage } from '../twilio/media-messages.js';
 import type { RecordingMessage } from '../recording/messages.js';
+import type { BargeInOptions } from './turns.js';
 
 /** The WebSocket close codes the server sends (RFC 6455, 7.4.1), in one place for the engine and the edge. */
 export const CloseCode = {
@@ -95,6 +96,6 @@ export interface CallEngineConfig {
   playout: { leadFrames: number };
   vad: { onsetMs?: number; hangoverMs?: number; marginDb?: number; minSpeechDbfs?: number };
   turns: { minTurnMs: number; maxTurnMs: number };
-  /** wordsAfterMs, wordsWaitMs: a pending barge-in's words, with streaming ASR (src/call/turns.ts; defaults there). */
-  bargeIn: { enabled: boolean; minSpeechMs: number; wordsAfterMs?: number; wordsWaitMs?: number };
+  /** The turn detector's own options (src/call/turns.ts; defaults there); backchannelMaxMs is not a setting. */
+  bargeIn: Omit<BargeInOptions, 'backchannelMaxMs'>;
 }
