@@ -4,6 +4,7 @@
       "target_name": "ai_crmd_dsp",
       "sources": [
         "native/addon.cc",
+        "native/media-reader.cc",
         "native/mulaw.cc",
         "native/resample.cc",
         "native/vad.cc"

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "media-reader.h"
 #include "mulaw.h"
 #include "resample.h"
 #include "vad.h"
@@ -224,6 +226,34 @@ class DspAddon : public Napi::Addon<DspAddon> {
     NeedRoom(info.Env(), "out", out.ElementLength(), codes.ElementLength(), "samples");
     dsp::MulawDecode(codes.Data(), codes.ElementLength(), out.Data());
     return info.Env().Undefined();
+  }
+
+  // readCanonicalMedia(message: ArrayBuffer | Uint8Array, state: Uint8Array): the edge's per-message path (50 a
+  // second per call), so one plain call with the fast reads first: 0 not canonical, 1 read with the previous ids, 2
+  // read with new ids (native/media-reader.h). `state` is the socket's MediaReaderState, 8-byte aligned.
+  Napi::Value ReadCanonicalMedia(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    uint8_t* stateBytes = nullptr;
+    size_t stateLength = 0;
+    if (info.Length() < 2 || !ReadTypedArray(env, info[1], napi_uint8_array, &stateBytes, &stateLength) ||
+        stateLength != sizeof(twilio::MediaReaderState) ||
+        reinterpret_cast<uintptr_t>(stateBytes) % alignof(twilio::MediaReaderState) != 0) {
+      Napi::Uint8Array state = Uint8Arg(info, 1, "state");
+      ThrowRange(info.Env(), "state must be a Uint8Array of " + std::to_string(sizeof(twilio::MediaReaderState)) +
+                                 " bytes at an offset that is a multiple of 8 (got " + std::to_string(state.ByteLength()) +
+                                 " bytes at offset " + std::to_string(state.ByteOffset()) + ")");
+    }
+    const uint8_t* bytes = nullptr;
+    size_t length = 0;
+    void* data = nullptr;
+    if (napi_get_arraybuffer_info(env, info[0], &data, &length) == napi_ok) {
+      bytes = static_cast<const uint8_t*>(data);
+    } else if (!ReadTypedArray(env, info[0], napi_uint8_array, const_cast<uint8_t**>(&bytes), &length)) {
+      ThrowType(info.Env(), "message must be an ArrayBuffer or a Uint8Array (got " + Describe(info[0]) + ")");
+    }
+    auto* state = reinterpret_cast<twilio::MediaReaderState*>(stateBytes);
+    const twilio::MediaRead verdict = length == 0 ? twilio::MediaRead::kNotCanonical : twilio::ReadMediaInto(bytes, length, state);
+    return Napi::Number::New(env, static_cast<uint32_t>(verdict));
   }
 
   // frameLevelsInto(pcm, samplesPerFrame, out): dBFS of each whole frame.
@@ -483,6 +513,9 @@ DspAddon::DspAddon(Napi::Env env, Napi::Object exports) {
                            InstanceValue("Resampler", ResamplerWrap::Define(env)),
                            InstanceValue("Vad", VadWrap::Define(env)),
                            InstanceValue("InboundBatcher", InboundBatcherWrap::Define(env)),
+                           InstanceMethod<&DspAddon::ReadCanonicalMedia>("readCanonicalMedia"),
+                           InstanceValue("mediaReaderStateBytes", Napi::Number::New(env, sizeof(twilio::MediaReaderState))),
+                           InstanceValue("mediaReaderPayloadOffset", Napi::Number::New(env, offsetof(twilio::MediaReaderState, payload))),
                            InstanceValue("vadParamCount", Napi::Number::New(env, dsp::kVadParamCount)),
                            InstanceValue("minLevelDbfs", Napi::Number::New(env, dsp::kMinLevelDbfs)),
                            InstanceValue("mulawKernel", Napi::String::New(env, dsp::MulawKernelName())),

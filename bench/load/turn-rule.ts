@@ -63,7 +63,7 @@ export function engineTurns(conv: LoadConversation, startFrame = 0, loops = 3): 
   for (; frameIndex < total; frameIndex++) {
     const frame = pcm[(startFrame + frameIndex) % conv.loopFrames]!;
     const r = vad.process(frame);
-    detector.onFrame(r.event === VadEvent.None ? 0 : r.event, r.levelDbfs, frame, 0, frameIndex * FRAME_MS);
+    detector.onFrame(r.event === VadEvent.None ? 0 : r.event, r.levelDbfs, frame, frameIndex * FRAME_MS);
   }
   detector.dispose();
   const matches = (turn: CallerTurn, at: number): boolean => {

@@ -1,82 +1,9 @@
-// The public DSP API (also the package entry `ai-crmd/dsp`) and the only module that loads the native addon.
+// The public DSP API (also the package entry `ai-crmd/dsp`), over the native addon (native-addon.ts loads it).
 // G.711 mu-law, a streaming resampler, an energy VAD and the batched per-tick inbound entry, all typed; options are
 // checked here with exact messages, and the addon checks its own arguments again, so bad input is an exception.
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FRAME_MS, MULAW_SILENCE_BYTE, SAMPLES_PER_FRAME } from '../twilio/media-format.js';
 
-// ---------- the addon ----------
-
-interface NativeResampler {
-  readonly fromHz: number;
-  readonly toHz: number;
-  readonly delaySamples: number;
-  outputLengthFor(inputLength: number): number;
-  process(input: Int16Array): Int16Array;
-  processInto(input: Int16Array, out: Int16Array): number;
-  flush(): Int16Array;
-  reset(): void;
-}
-
-interface NativeVad {
-  process(frame: Int16Array, out: Float32Array): number;
-  reset(): void;
-}
-
-interface NativeInboundBatcher {
-  readonly codes: Uint8Array;
-  readonly slots: Uint32Array;
-  readonly pcm: Int16Array;
-  readonly levelsDbfs: Float32Array;
-  readonly events: Uint8Array;
-  readonly speech: Uint8Array;
-  readonly maxSlots: number;
-  readonly maxFramesPerTick: number;
-  readonly slotsInUse: number;
-  allocSlot(params: Float64Array): number;
-  freeSlot(slot: number): void;
-  process(count: number): void;
-}
-
-interface NativeAddon {
-  mulawEncodeInto(pcm: Int16Array, out: Uint8Array): void;
-  mulawDecodeInto(codes: Uint8Array, out: Int16Array): void;
-  frameLevelsInto(pcm: Int16Array, samplesPerFrame: number, out: Float32Array): void;
-  Resampler: new (fromHz: number, toHz: number) => NativeResampler;
-  Vad: new (params: Float64Array) => NativeVad;
-  InboundBatcher: new (maxSlots: number, maxFramesPerTick: number) => NativeInboundBatcher;
-  readonly mulawKernel: MulawKernel;
-}
-
-const ADDON_RELATIVE_PATH = join('build', 'Release', 'ai_crmd_dsp.node');
-
-/** The package root: the nearest folder above this file whose package.json is ai-crmd's (src/audio or dist/src/audio). */
-function findPackageRoot(fromDir: string): string {
-  for (let dir = fromDir; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'ai-crmd') return dir;
-      } catch {
-        // not ours; keep looking
-      }
-    }
-    if (dirname(dir) === dir) throw new Error(`ai-crmd: package.json not found above ${fromDir}`);
-  }
-}
-
-function loadAddon(): NativeAddon {
-  const root = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
-  const path = join(root, ADDON_RELATIVE_PATH);
-  if (!existsSync(path)) {
-    throw new Error(`ai-crmd: native DSP addon not found at ${path}; build it with \`npm run build:native\` (node-gyp rebuild)`);
-  }
-  return createRequire(import.meta.url)(path) as NativeAddon;
-}
-
-const addon: NativeAddon = loadAddon();
+import { addon, type NativeInboundBatcher, type NativeResampler, type NativeVad, type MulawKernel } from './native-addon.js';
 
 // ---------- constants ----------
 
@@ -95,7 +22,7 @@ export function isSampleRateHz(value: unknown): value is SampleRateHz {
 
 // ---------- G.711 mu-law ----------
 
-export type MulawKernel = 'avx2' | 'scalar';
+export type { MulawKernel };
 
 /** The mu-law kernel the addon chose when it loaded: 'avx2' (x86-64 CPUs with AVX2) or 'scalar' (portable table
  * lookups). Both are byte-exact with G.191; AI_CRMD_MULAW_KERNEL=scalar in the environment forces 'scalar'. */

@@ -25,8 +25,11 @@ export interface InboundBatcherLike {
 
 /** Where a slot's processed frames go (the call's session). */
 export interface InboundFrameSink {
-  /** Per-frame path: one decoded frame (pcm[offset .. offset+160)), its VAD event and level, and its stream time. */
-  onInboundFrame(event: number, levelDbfs: number, pcm: Int16Array, offset: number, frameStartMs: number): void;
+  /**
+   * Per-frame path: one decoded frame (160 samples: a view of the batch's output, valid during the call only), its VAD
+   * event and level, and its stream time.
+   */
+  onInboundFrame(event: number, levelDbfs: number, frame: Int16Array, frameStartMs: number): void;
 }
 
 export interface InboundCounters {
@@ -50,6 +53,8 @@ export class InboundBatch {
   private readonly dispatchSlots: Uint32Array;
   private readonly dispatchTimesMs: Float64Array;
   private readonly sinks: (InboundFrameSink | null)[] = [];
+  /** One view per batch position of the batcher's decoded output, made once: a sink copies a frame with one set(). */
+  private readonly pcmFrames: Int16Array[];
   private readonly counters: InboundCounters;
   private count = 0;
   private isDispatching = false;
@@ -68,6 +73,7 @@ export class InboundBatch {
     this.dispatchSlots = new Uint32Array(maxFrames);
     this.dispatchTimesMs = new Float64Array(maxFrames);
     this.counters = counters;
+    this.pcmFrames = Array.from({ length: maxFrames }, (_, i) => batcher.pcm.subarray(i * SAMPLES_PER_FRAME, (i + 1) * SAMPLES_PER_FRAME));
   }
 
   /** Frames waiting for the next flush. */
@@ -175,7 +181,8 @@ export class InboundBatch {
     batcher.process(n);
     this.counters.dspBatches++;
     this.counters.dspFrames += n;
-    const { events, levelsDbfs, pcm } = batcher;
+    const { events, levelsDbfs } = batcher;
+    const pcmFrames = this.pcmFrames;
     const slots = this.dispatchSlots;
     const times = this.dispatchTimesMs;
     slots.set(batcher.slots.subarray(0, n));
@@ -187,7 +194,7 @@ export class InboundBatch {
         const sink = sinks[slots[i]!];
         if (sink === null || sink === undefined) continue; // the call ended during this dispatch
         try {
-          sink.onInboundFrame(events[i]!, levelsDbfs[i]!, pcm, i * SAMPLES_PER_FRAME, times[i]!);
+          sink.onInboundFrame(events[i]!, levelsDbfs[i]!, pcmFrames[i]!, times[i]!);
         } catch {
           this.counters.inboundSinkErrors++;
         }

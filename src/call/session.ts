@@ -343,9 +343,9 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
   }
 
   /** Per-frame path: a processed frame from the batch. */
-  onInboundFrame(event: number, levelDbfs: number, pcm: Int16Array, offset: number, frameStartMs: number): void {
+  onInboundFrame(event: number, levelDbfs: number, frame: Int16Array, frameStartMs: number): void {
     if (this.state !== 'started') return; // frames flushed while the call ends
-    this.turns?.onFrame(event, levelDbfs, pcm, offset, frameStartMs);
+    this.turns?.onFrame(event, levelDbfs, frame, frameStartMs);
   }
 
   private readonly onUtteranceStarted = (utteranceId: string, sentAtMs: number): void => {

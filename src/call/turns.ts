@@ -132,6 +132,8 @@ export class TurnDetector {
   private state = State.Idle;
   // pre-roll ring of the frames before an onset
   private readonly preRoll: Int16Array;
+  /** A view of each pre-roll frame (made once: an onset copies them out with set()). */
+  private readonly preRollViews: Int16Array[];
   private readonly preRollFrames: number;
   private preRollNext = 0;
   private preRollCount = 0;
@@ -187,6 +189,7 @@ export class TurnDetector {
     // Frames before the onset frame that belong to the speech, plus the lead-in.
     this.preRollFrames = Math.max(1, Math.ceil((options.onsetMs + this.options.leadInMs) / FRAME_MS));
     this.preRoll = new Int16Array(this.preRollFrames * SAMPLES_PER_FRAME);
+    this.preRollViews = Array.from({ length: this.preRollFrames }, (_, f) => this.preRoll.subarray(f * SAMPLES_PER_FRAME, (f + 1) * SAMPLES_PER_FRAME));
     this.maxTurnSamples = Math.floor(options.maxTurnMs / FRAME_MS) * SAMPLES_PER_FRAME;
     const batchMs = options.audioBatchMs ?? 0;
     if (!Number.isInteger(batchMs) || batchMs < 0 || batchMs % FRAME_MS !== 0) {
@@ -219,21 +222,22 @@ export class TurnDetector {
   }
 
   /**
-   * Per-frame path: one 20 ms frame after the VAD. `pcm[offset .. offset+160)` is the decoded frame, `event` the
-   * VAD's event for it, `levelDbfs` its level, `frameStartMs` its stream time. No allocation but at turn end.
+   * Per-frame path: one 20 ms frame after the VAD. `frame` is the decoded frame (exactly 160 samples, read during the
+   * call only), `event` the VAD's event for it, `levelDbfs` its level, `frameStartMs` its stream time. No allocation
+   * but at turn end.
    */
-  onFrame(event: number, levelDbfs: number, pcm: Int16Array, offset: number, frameStartMs: number): void {
+  onFrame(event: number, levelDbfs: number, frame: Int16Array, frameStartMs: number): void {
     const isOnset = event === VAD_EVENT_SPEECH_START && this.state !== State.InTurn;
     if (isOnset) this.beginTurn(frameStartMs);
     if (this.state !== State.InTurn) {
-      this.pushPreRoll(pcm, offset);
+      this.pushPreRoll(frame);
       // the line's idle level: follows drops quickly, rises slowly
       const rate = levelDbfs < this.idleLevelDbfs ? 0.3 : 0.02;
       this.idleLevelDbfs += (levelDbfs - this.idleLevelDbfs) * rate;
       if (event === VAD_EVENT_SPEECH_END) this.state = State.Idle;
       return;
     }
-    this.append(pcm, offset);
+    this.append(frame);
     if (this.batchSamples > 0 && this.length - this.holdBackSamples - this.streamedLength >= this.batchSamples) {
       this.streamTo(this.streamedLength + this.batchSamples);
     }
@@ -272,10 +276,7 @@ export class TurnDetector {
     // Copy the speech before the onset frame (and the lead-in) from the pre-roll, oldest first.
     const wanted = Math.min(this.preRollCount, Math.ceil((onsetMs + leadInMs) / FRAME_MS) - 1);
     const ringFrames = this.preRollFrames;
-    for (let i = wanted; i > 0; i--) {
-      const frame = (this.preRollNext - i + ringFrames) % ringFrames;
-      this.append(this.preRoll, frame * SAMPLES_PER_FRAME);
-    }
+    for (let i = wanted; i > 0; i--) this.append(this.preRollViews[(this.preRollNext - i + ringFrames) % ringFrames]!);
     this.preRollCount = 0;
     this.voicedMs = onsetMs; // the VAD heard this much speech to report the onset
     this.streamedLength = 0;
@@ -380,22 +381,20 @@ export class TurnDetector {
   }
 
   /** Per-frame path: copies one frame into the pre-roll ring. */
-  private pushPreRoll(pcm: Int16Array, offset: number): void {
-    const ring = this.preRoll;
-    const base = this.preRollNext * SAMPLES_PER_FRAME;
-    for (let i = 0; i < SAMPLES_PER_FRAME; i++) ring[base + i] = pcm[offset + i]!;
+  // The two copies of the per-frame path are one set() each (a builtin memcpy): an element loop of 160 samples cost
+  // about twice the rest of onFrame (bench/RESULTS.md, issue 18).
+  private pushPreRoll(frame: Int16Array): void {
+    this.preRoll.set(frame, this.preRollNext * SAMPLES_PER_FRAME);
     this.preRollNext = (this.preRollNext + 1) % this.preRollFrames;
     if (this.preRollCount < this.preRollFrames) this.preRollCount++;
   }
 
   /** Per-frame path: copies one frame into the turn's chunks (taking one from the pool every chunk's worth). */
-  private append(pcm: Int16Array, offset: number): void {
+  private append(frame: Int16Array): void {
     const chunkSamples = this.pool.chunkSamples;
     const index = Math.floor(this.length / chunkSamples);
     if (index === this.chunks.length) this.chunks.push(this.pool.take());
-    const chunk = this.chunks[index]!;
-    const base = this.length - index * chunkSamples;
-    for (let i = 0; i < SAMPLES_PER_FRAME; i++) chunk[base + i] = pcm[offset + i]!;
+    this.chunks[index]!.set(frame, this.length - index * chunkSamples);
     this.length += SAMPLES_PER_FRAME;
   }
 

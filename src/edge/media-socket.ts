@@ -226,7 +226,7 @@ export class MediaSocket {
       return;
     }
     // The ArrayBuffer is uWS's own memory, valid only during this call: the parser reads it in place.
-    const result = this.parser.parse(new Uint8Array(message));
+    const result = this.parser.parse(message);
     if (!result.ok) {
       this.drop(result.reason, result.detail);
       return;

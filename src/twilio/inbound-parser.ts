@@ -11,6 +11,7 @@ const KNOWN_EVENTS = new Set(['connected', 'start', 'media', 'mark', 'dtmf', 'st
 export const MAX_DIGITS = 15;
 /** Ids (streamSid, callSid, accountSid) are echoed into logs and outbound JSON: keep them short and plain. */
 export const MAX_ID_CHARS = 128;
+// native/media-reader.h keeps these three limits for the edge's canonical reader (a test pins that it agrees).
 export const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 const DTMF_DIGIT_PATTERN = /^[0-9*#A-Da-d]$/;
 

@@ -29,7 +29,7 @@ function feed(detector: TurnDetector, n: number, events: Record<number, number>,
   const pcm = new Int16Array(160);
   for (let i = from; i < from + n; i++) {
     pcm.fill(i);
-    detector.onFrame(events[i] ?? 0, -20, pcm, 0, i * 20);
+    detector.onFrame(events[i] ?? 0, -20, pcm, i * 20);
   }
 }
 

@@ -58,7 +58,7 @@ function run(options: Options, speechFrames: number, totalFrames = 300) {
   for (frame = 0; frame < totalFrames; frame++) {
     const isSpeech = frame >= SPEECH_FROM && frame < SPEECH_FROM + speechFrames;
     const event = frame === ONSET_FRAME ? VAD_EVENT_SPEECH_START : frame === endFrame ? VAD_EVENT_SPEECH_END : 0;
-    detector.onFrame(event, isSpeech ? -20 : -60, pcm, 0, frame * FRAME_MS);
+    detector.onFrame(event, isSpeech ? -20 : -60, pcm, frame * FRAME_MS);
   }
   return { bargeIns, asks };
 }

@@ -30,7 +30,7 @@ function feed(detector: TurnDetector, n: number, events: Record<number, number>,
   for (let i = from; i < from + n; i++) {
     pcm.fill(i);
     const isSpeech = speech.some(([a, b]) => i >= a && i < b);
-    detector.onFrame(events[i] ?? 0, isSpeech ? -20 : -60, pcm, 0, i * 20);
+    detector.onFrame(events[i] ?? 0, isSpeech ? -20 : -60, pcm, i * 20);
   }
 }
 

@@ -329,6 +329,72 @@ describe('the edge\'s bytes reader (InboundParser) agrees with parseInbound', ()
   });
 });
 
+describe('the native canonical reader (native/media-reader.h) keeps to parseInbound\'s limits', () => {
+  const canonical = serializeInboundMedia(2, SID, 1, 0, frame(3));
+  const agrees = (text: string): void => {
+    expect(parseBytes(text), text.slice(0, 120)).toEqual(parseInbound(text));
+  };
+
+  it('counters of 15 digits are read, 16 are not, in each of the three fields', () => {
+    for (const field of ['sequenceNumber', 'chunk', 'timestamp']) {
+      for (const digits of ['9'.repeat(15), '9'.repeat(16), '0', '', '00012', '1a', '-1', '1.5']) {
+        agrees(canonical.replace(new RegExp(`"${field}":"[0-9]+"`), `"${field}":"${digits}"`));
+      }
+    }
+  });
+
+  it('an id takes exactly the characters and length ID_PATTERN allows, byte by byte', () => {
+    for (let c = 1; c < 128; c++) {
+      if (c === 34 || c === 92) continue; // a quote or a backslash makes other JSON, not another id
+      const ch = String.fromCharCode(c);
+      agrees(canonical.replace(SID, `MZ${ch}x`));
+      agrees(canonical.replace('"track":"inbound"', `"track":"in${ch}"`));
+    }
+    for (const length of [1, 127, 128, 129]) agrees(canonical.replace(SID, 'S'.repeat(length)));
+  });
+
+  it('a payload with a non-base64 byte anywhere, or without its padding, goes to the general parser\'s verdict', () => {
+    const payloadAt = canonical.indexOf('"payload":"') + '"payload":"'.length;
+    for (let i = 0; i < 216; i++) {
+      for (const bad of ['*', '=', '-', '_']) agrees(canonical.slice(0, payloadAt + i) + bad + canonical.slice(payloadAt + i + 1));
+    }
+    agrees(canonical.replace('=="', 'A="'));
+    agrees(canonical.replace('=="', '"'));
+  });
+
+  it('any one byte changed anywhere reads as parseInbound reads the same text', () => {
+    let seed = 12345;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const bytes = Buffer.from(canonical, 'utf8');
+    for (let k = 0; k < 3000; k++) {
+      const mutated = Buffer.from(bytes);
+      mutated[random(mutated.length)] = random(128);
+      const text = mutated.toString('utf8');
+      expect(new InboundParser().parse(new Uint8Array(mutated)), text).toEqual(parseInbound(text));
+    }
+  });
+
+  it('reads a uWS ArrayBuffer as it reads a Uint8Array, and tracks ids that change and change back', () => {
+    const parser = new InboundParser();
+    const asArrayBuffer = (text: string): ArrayBuffer => new Uint8Array(Buffer.from(text, 'utf8')).buffer;
+    const read = (text: string): InboundMessage => {
+      const result = parser.parse(asArrayBuffer(text));
+      if (!result.ok) throw new Error(`expected ok, got ${result.reason}`);
+      return { ...result.message };
+    };
+    expect(read(serializeInboundMedia(7, SID, 5, 100, frame(4)))).toEqual(ok(serializeInboundMedia(7, SID, 5, 100, frame(4))));
+    expect(read(serializeInboundMedia(8, 'MZb', 6, 120, frame(5)))).toMatchObject({ streamSid: 'MZb', sequenceNumber: 8, payload: frame(5) });
+    expect(read(serializeInboundMedia(9, SID, 7, 140, frame(6)))).toMatchObject({ streamSid: SID, track: 'inbound' });
+    const outbound = serializeInboundMedia(10, SID, 8, 160, frame(7)).replace('"track":"inbound"', '"track":"outbound"');
+    expect(read(outbound)).toMatchObject({ streamSid: SID, track: 'outbound', timestampMs: 160 });
+    expect(parser.parse(asArrayBuffer('{"event":"media"}')).ok).toBe(false);
+    expect(read(serializeInboundMedia(11, SID, 9, 180, frame(8)))).toMatchObject({ track: 'inbound', chunk: 9 });
+  });
+});
+
 describe('MediaFrameWriter', () => {
   it('writes exactly the text serializeMedia writes, for a frame anywhere in a ring', () => {
     for (const sid of [SID, 'MZ-test_1.2:3', 'a']) {
