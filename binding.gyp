@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/media-reader.cc",
+        "native/media-writer.cc",
         "native/mulaw.cc",
         "native/resample.cc",
         "native/vad.cc"

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "media-reader.h"
+#include "media-writer.h"
 #include "mulaw.h"
 #include "resample.h"
 #include "vad.h"
@@ -254,6 +255,38 @@ class DspAddon : public Napi::Addon<DspAddon> {
     auto* state = reinterpret_cast<twilio::MediaReaderState*>(stateBytes);
     const twilio::MediaRead verdict = length == 0 ? twilio::MediaRead::kNotCanonical : twilio::ReadMediaInto(bytes, length, state);
     return Napi::Number::New(env, static_cast<uint32_t>(verdict));
+  }
+
+  // encodeMediaPayload(mulaw: Uint8Array, offset, frame: Uint8Array, payloadAt): the server's per-frame path, so the
+  // fast reads first: the base64 of mulaw[offset .. offset+160) (without its "==") into frame[payloadAt ..
+  // payloadAt+214).
+  Napi::Value EncodeMediaPayload(const Napi::CallbackInfo& info) {
+    napi_env env = info.Env();
+    uint8_t* mulaw = nullptr;
+    uint8_t* frame = nullptr;
+    size_t mulawLength = 0, frameLength = 0;
+    double offset = -1, payloadAt = -1;
+    const bool isFast = info.Length() >= 4 && ReadTypedArray(env, info[0], napi_uint8_array, &mulaw, &mulawLength) &&
+                        napi_get_value_double(env, info[1], &offset) == napi_ok &&
+                        ReadTypedArray(env, info[2], napi_uint8_array, &frame, &frameLength) &&
+                        napi_get_value_double(env, info[3], &payloadAt) == napi_ok;
+    if (!isFast) {
+      Uint8Arg(info, 0, "mulaw");
+      NumberArg(info, 1, "offset");
+      Uint8Arg(info, 2, "frame");
+      NumberArg(info, 3, "payloadAt");
+    }
+    if (!(offset >= 0 && offset == std::floor(offset) && offset + twilio::kMediaFrameBytes <= mulawLength)) {
+      ThrowRange(info.Env(), "offset must be a whole number with 160 bytes of mulaw after it (got " + FormatNumber(offset) +
+                                 " in " + std::to_string(mulawLength) + " bytes)");
+    }
+    if (!(payloadAt >= 0 && payloadAt == std::floor(payloadAt) &&
+          payloadAt + twilio::kMediaPayloadCharsBeforePadding <= frameLength)) {
+      ThrowRange(info.Env(), "payloadAt must be a whole number with 214 bytes of frame after it (got " +
+                                 FormatNumber(payloadAt) + " in " + std::to_string(frameLength) + " bytes)");
+    }
+    twilio::EncodeMediaPayload(mulaw + static_cast<size_t>(offset), frame + static_cast<size_t>(payloadAt));
+    return Napi::Value();  // undefined
   }
 
   // frameLevelsInto(pcm, samplesPerFrame, out): dBFS of each whole frame.
@@ -514,6 +547,7 @@ DspAddon::DspAddon(Napi::Env env, Napi::Object exports) {
                            InstanceValue("Vad", VadWrap::Define(env)),
                            InstanceValue("InboundBatcher", InboundBatcherWrap::Define(env)),
                            InstanceMethod<&DspAddon::ReadCanonicalMedia>("readCanonicalMedia"),
+                           InstanceMethod<&DspAddon::EncodeMediaPayload>("encodeMediaPayload"),
                            InstanceValue("mediaReaderStateBytes", Napi::Number::New(env, sizeof(twilio::MediaReaderState))),
                            InstanceValue("mediaReaderPayloadOffset", Napi::Number::New(env, offsetof(twilio::MediaReaderState, payload))),
                            InstanceValue("vadParamCount", Napi::Number::New(env, dsp::kVadParamCount)),

@@ -51,6 +51,11 @@ export interface NativeAddon {
    * chunk, timestampMs, trackFrom, trackTo, streamSidFrom, streamSidTo.
    */
   readCanonicalMedia(message: ArrayBuffer | Uint8Array, state: Uint8Array): 0 | 1 | 2;
+  /**
+   * The server's outbound media frames: the base64 of mulaw[offset .. offset+160), without its "==", written into
+   * frame[payloadAt .. payloadAt+214) (native/media-writer.h).
+   */
+  encodeMediaPayload(mulaw: Uint8Array, offset: number, frame: Uint8Array, payloadAt: number): void;
   readonly mediaReaderStateBytes: number;
   readonly mediaReaderPayloadOffset: number;
   readonly mulawKernel: MulawKernel;

@@ -190,7 +190,19 @@ export class Playout {
     const hasMark = head !== undefined && head.isEnded && this.readFrame >= head.endFrame;
     if (!hasFrame && !hasMark) return;
     if (hasFrame && this.playheadEnd >= tickIndex + 1 + this.leadFrames && !hasMark) return;
-    this.transport.cork(this.sendDueBound);
+    // The usual tick of a playing call sends one frame and nothing after it: sent at once, without a cork, whose
+    // callback into JS costs more than the one write it would group (uWS writes a lone message in one syscall anyway).
+    if (!hasMark && this.isOneFrameDue(tickIndex, head)) this.sendDue();
+    else this.transport.cork(this.sendDueBound);
+  }
+
+  /** Will this tick send exactly one frame, with no mark due after it? */
+  private isOneFrameDue(tickIndex: number, head: Utterance | undefined): boolean {
+    const playhead = this.playheadEnd < tickIndex ? tickIndex : this.playheadEnd;
+    const lead = tickIndex + 1 + this.leadFrames - playhead; // frames the lead lets out now (sendDue's loop condition)
+    const sendable = Math.floor(this.writeBytes / FRAME_BYTES) - this.readFrame;
+    if (!(lead > 0 && lead <= 1 && sendable >= 1)) return false;
+    return head === undefined || !head.isEnded || this.readFrame + 1 < head.endFrame;
   }
 
   /** Per-frame path: the corked body of onTick. */

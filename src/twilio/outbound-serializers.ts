@@ -2,7 +2,8 @@
 // frames through a MediaFrameWriter (bytes into one buffer per stream, no allocation per frame); serializeMedia
 // writes the same text for a payload of any length, with a stream's JSON-quoted SID computed once.
 
-import { BASE64_ALPHABET, toBase64 } from './base64.js';
+import { addon } from '../audio/native-addon.js';
+import { toBase64 } from './base64.js';
 import { FRAME_BYTES, MEDIA_PAYLOAD_BASE64_CHARS } from './media-format.js';
 
 /** Most streams one thread holds quoted SIDs for; past it the cache starts over (it only saves work). */
@@ -47,22 +48,9 @@ export class MediaFrameWriter {
    * valid until the next write(). No allocation.
    */
   write(mulaw: Uint8Array, offset: number): Uint8Array {
-    const out = this.frame;
-    const alphabet = BASE64_ALPHABET;
-    let o = this.payloadAt;
-    let i = offset;
-    for (const end = offset + FRAME_BYTES - 1; i < end; i += 3) {
-      const n = (mulaw[i]! << 16) | (mulaw[i + 1]! << 8) | mulaw[i + 2]!;
-      out[o++] = alphabet[n >> 18]!;
-      out[o++] = alphabet[(n >> 12) & 63]!;
-      out[o++] = alphabet[(n >> 6) & 63]!;
-      out[o++] = alphabet[n & 63]!;
-    }
-    // 160 = 53 x 3 + 1: the last byte makes two characters, and "==" is already in place.
-    const last = mulaw[i]!;
-    out[o++] = alphabet[last >> 2]!;
-    out[o] = alphabet[(last & 3) << 4]!;
-    return out;
+    // in the addon: one plain call costs a fraction of a 160-byte base64 loop in JS (bench/RESULTS.md, issue 18)
+    addon.encodeMediaPayload(mulaw, offset, this.frame, this.payloadAt);
+    return this.frame;
   }
 }
 

@@ -20,14 +20,21 @@ function frames(n: number, first = 0): Uint8Array {
 }
 
 describe('Playout pacing', () => {
-  it('sends 1 + lead frames at the start, then one per tick, in order, then the mark', () => {
+  it('sends 1 + lead frames at the start, then one per tick, in order, then the mark; several messages in a tick are corked', () => {
     const { transport, playout, stats } = setup(3);
     playout.play(frames(50), 'u1'); // grows the ring from 8 frames
     const perTick: number[] = [];
+    const messagesByCorking = { corked: [] as number[], uncorked: [] as number[] };
     for (let tick = 10; tick < 70; tick++) {
       const before = transport.media().length;
+      const sentBefore = transport.sent.length;
+      const outsideBefore = transport.writesOutsideCork;
       playout.onTick(tick, tick * 20);
       perTick.push(transport.media().length - before);
+      const messages = transport.sent.length - sentBefore;
+      const outside = transport.writesOutsideCork - outsideBefore;
+      if (messages > 0) (outside === 0 ? messagesByCorking.corked : messagesByCorking.uncorked).push(messages);
+      expect(outside === 0 || outside === messages).toBe(true); // a tick's writes are all corked or all not
     }
     expect(perTick[0]).toBe(4);
     expect(perTick.slice(1, 47)).toEqual(new Array(46).fill(1));
@@ -44,7 +51,10 @@ describe('Playout pacing', () => {
     expect(transport.sent[lastMedia + 1]).toEqual({ event: 'mark', streamSid: 'MZtest', name: 'u1' });
     expect(stats.framesOut).toBe(50);
     expect(stats.marksSent).toBe(1);
-    expect(transport.writesOutsideCork).toBe(0);
+    // a tick that sends several messages (the lead at the start, the last frame and its mark) corks them into one
+    // write; the usual one-frame tick writes it at once
+    expect(messagesByCorking.corked).toEqual([4, 2]);
+    expect(messagesByCorking.uncorked).toEqual(new Array(45).fill(1));
   });
 
   it('catches up in one pass when a tick is late, so the playback length stays exact', () => {
