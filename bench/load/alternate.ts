@@ -26,6 +26,8 @@ export interface AlternateOptions {
   portBase: number;
   /** Extra environment for ours (e.g. to compare settings). */
   oursEnv?: Record<string, string>;
+  /** Node options for ours only (a profiler: `--perf-prof`, `--cpu-prof`, `--trace-gc`). */
+  oursNodeArgs?: string[];
 }
 
 export interface AlternateRun { options: AlternateOptions; steps: StepResult[]; startedAt: string }
@@ -51,7 +53,8 @@ export async function runAlternating(gen: LoadGenerator, o: AlternateOptions, on
       for (const conversation of round % 2 === 0 ? o.conversations : [...o.conversations].reverse()) {
         for (const s of order) {
           await waitForQuiet();
-          const server = await startServer(kindOf(s), { port: port++, env: envFor(s, conversation, o) });
+          const nodeArgs = s === 'ours' ? o.oursNodeArgs ?? [] : [];
+          const server = await startServer(kindOf(s), { port: port++, env: envFor(s, conversation, o), nodeArgs });
           try {
             const r = judge(await runStep(gen, { name: s, pid: server.pid, port: server.port }, n,
               { conversation, windowMs: o.windowMs, settleMs: o.settleMs }), { pacingP99Ms: o.boundMs });

@@ -12,6 +12,10 @@
  * --alternate R [--conversations listening,talk-over] [--servers ours,peer,calibration] [--note text]: no sweep;
  *   R rounds of every N, conversation and server in alternating order (bench/load/alternate.ts), medians and spread
  *   written to the load-talk-over section of bench/RESULTS.md.
+ * --ours-node-args "ARGS": with --alternate, Node options for ours only, space-separated (a profiler of one step:
+ *   `--alternate 1 --servers ours --ns 500 --no-write --ours-node-args "--perf-prof --perf-prof-unwinding-info"`, then
+ *   `perf record -k mono -g -t <edge thread>` and `perf inject -j`; ours runs in the repository root, so the jit dumps
+ *   land there and are to be deleted after).
  */
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -47,6 +51,8 @@ export interface LoadArgs {
   alternate: number;
   conversations: ConversationKind[];
   note: string;
+  /** --ours-node-args: Node options for ours only (with --alternate). */
+  oursNodeArgs: string[];
 }
 
 export interface LoadRun {
@@ -78,6 +84,7 @@ export function parseLoadArgs(argv: string[]): LoadArgs {
     alternate: Number(get('alternate') ?? 0),
     conversations: (get('conversations') ?? 'listening,talk-over').split(',') as ConversationKind[],
     note: get('note') ?? '',
+    oursNodeArgs: (get('ours-node-args') ?? '').split(' ').filter((a) => a.length > 0),
   };
   const json = get('json');
   if (json) args.json = json;
@@ -90,6 +97,8 @@ export function parseLoadArgs(argv: string[]): LoadArgs {
   if (!CONVERSATION_KINDS.includes(args.conversation)) problems.push(`--conversation takes ${CONVERSATION_KINDS.join(' or ')}`);
   if (args.conversations.some((c) => !CONVERSATION_KINDS.includes(c))) problems.push(`--conversations takes ${CONVERSATION_KINDS.join(' and/or ')}`);
   if (!(Number.isInteger(args.alternate) && args.alternate >= 0 && args.alternate <= 50)) problems.push('--alternate must be an integer from 0 to 50');
+  if (args.oursNodeArgs.some((a) => !a.startsWith('-'))) problems.push('--ours-node-args takes Node options only (each starts with -)');
+  if (args.oursNodeArgs.length > 0 && args.alternate === 0) problems.push('--ours-node-args needs --alternate');
   if (problems.length > 0) throw new RangeError(problems.join('\n'));
   return args;
 }
@@ -205,7 +214,7 @@ async function mainAlternate(args: LoadArgs): Promise<void> {
     const run = await runAlternating(gen, {
       ns: args.ns, servers: args.servers, conversations: args.conversations, rounds: args.alternate,
       windowMs: args.windowS * 1000, settleMs: args.settleS * 1000, edgeThreads: args.edgeThreads, boundMs: args.boundMs,
-      portBase: args.portBase,
+      portBase: args.portBase, oursNodeArgs: args.oursNodeArgs,
     }, (r) => process.stdout.write(`${r.conversation.padEnd(9)} ${formatStep(r)}\n`));
     if (args.json) writeFileSync(args.json, JSON.stringify({ args, ...run }, null, 2));
     const markdown = alternateMarkdown(run, args.note);
