@@ -232,7 +232,7 @@ export class PipelineAgent implements Agent {
   private held: BargeInHold<SpokenUtterance> | undefined;
 
   // present only with streaming ASR (the engine hands turn audio only to an agent that has onTurnAudio)
-  onTurnStarted?: (turnId: number, startMs: number) => void;
+  onTurnStarted?: (turnId: number, startMs: number, mayAskWords: boolean) => void;
   onTurnAudio?: (turnId: number, pcm8k: Int16Array) => void;
   onTurnAbandoned?: (turnId: number) => void;
   // present only with streaming ASR and early replies on
@@ -253,10 +253,10 @@ export class PipelineAgent implements Agent {
     this.options = options;
     const streaming = options.streamingAsr;
     if (streaming !== undefined) {
-      this.onTurnStarted = (turnId) => {
+      this.onTurnStarted = (turnId, _startMs, mayAskWords) => {
         this.dropSpeculation('a new turn');
         this.endBargeInProbe();
-        streaming.onTurnStarted(turnId);
+        streaming.onTurnStarted(turnId, mayAskWords);
       };
       this.onTurnAudio = (turnId, pcm8k) => streaming.onTurnAudio(turnId, pcm8k);
       this.onTurnAbandoned = (turnId) => {

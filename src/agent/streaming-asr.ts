@@ -67,6 +67,8 @@ export class StreamingAsr {
   private sinceCommit = new Int16Array(0);
   private sinceCommitLength = 0;
   private isReplayable = false;
+  /** The current turn began over the agent and may be probed: only then is its audio kept for a replay. */
+  private mayBeProbed = true;
   /** The current turn's barge-in probe (at most one). */
   private probe: PendingTranscript | undefined;
   /** Barge-in probes committed (tests, logs). */
@@ -82,8 +84,13 @@ export class StreamingAsr {
     this.socket.open(log);
   }
 
-  onTurnStarted(turnId: number): void {
+  /**
+   * A turn began. `mayBeProbed`: it began over the agent, so commitBargeInProbe may come for it; only then is its
+   * audio kept for the probe's replay (up to MAX_PROBE_REPLAY_SAMPLES a call, otherwise copied for nothing).
+   */
+  onTurnStarted(turnId: number, mayBeProbed = true): void {
     this.turnId = turnId;
+    this.mayBeProbed = mayBeProbed;
     this.resampler.reset();
     this.delayLeft = this.resampler.delaySamples;
     this.samplesSent = 0;
@@ -120,7 +127,7 @@ export class StreamingAsr {
     this.isQuietSinceSegment = true;
     // the server's buffer is empty again: a probe (none yet) replays only what follows
     this.sinceCommitLength = 0;
-    this.isReplayable = this.probe === undefined;
+    this.isReplayable = this.probe === undefined && this.mayBeProbed;
     const words = joined(this.segments);
     words.catch(() => undefined);
     return words;
@@ -217,7 +224,7 @@ export class StreamingAsr {
     this.probe?.cancel();
     this.probe = undefined;
     this.sinceCommitLength = 0;
-    this.isReplayable = true;
+    this.isReplayable = this.mayBeProbed;
   }
 
   /** Keeps a copy of what was appended since the last commit, for a probe's replay, up to MAX_PROBE_REPLAY_SAMPLES. */

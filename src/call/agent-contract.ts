@@ -137,8 +137,10 @@ export interface Agent {
   /**
    * Optional, together with onTurnAudio and onTurnAbandoned: an agent that has onTurnAudio hears each turn while it
    * is spoken (streaming ASR). A turn began at stream time `startMs`; its CallerTurn will carry the same turnId.
+   * `mayAskWords`: it began over the agent with words-asking on, so askBargeInWords may come for it; a turn that did
+   * not never gets one (an agent need keep nothing for it).
    */
-  onTurnStarted?(turnId: number, startMs: number): void;
+  onTurnStarted?(turnId: number, startMs: number, mayAskWords: boolean): void;
   /**
    * The turn's audio so far, in batches of about TURN_AUDIO_BATCH_MS (the lead-in first), 8 kHz mono 16-bit: a view
    * of the engine's buffer, valid only until this returns (consume or copy it). The batches of a kept turn, in

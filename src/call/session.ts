@@ -447,9 +447,9 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
 
   // streaming (only for an agent with onTurnAudio: the detector calls these only then); errors are caught and counted
 
-  onTurnStarted(turnId: number, startMs: number): void {
+  onTurnStarted(turnId: number, startMs: number, mayAskWords: boolean): void {
     const agent = this.agent;
-    if (agent?.onTurnStarted !== undefined) this.guard('onTurnStarted', () => agent.onTurnStarted!(turnId, startMs));
+    if (agent?.onTurnStarted !== undefined) this.guard('onTurnStarted', () => agent.onTurnStarted!(turnId, startMs, mayAskWords));
   }
 
   /** Per batch (TURN_AUDIO_BATCH_MS), never per frame. */

@@ -103,8 +103,11 @@ export interface TurnListener {
    * handed over: find out its words. True when they were asked for (bargeInWords says 'pending' until they are known).
    */
   askBargeInWords?(turnId: number): boolean;
-  /** Streaming only: a turn began (its number is the one its CallerTurn will carry). */
-  onTurnStarted?(turnId: number, startMs: number): void;
+  /**
+   * Streaming only: a turn began (its number is the one its CallerTurn will carry). `mayAskWords`: it began over the
+   * agent with words-asking on, so askBargeInWords may come for it (a turn that did not never gets one).
+   */
+  onTurnStarted?(turnId: number, startMs: number, mayAskWords: boolean): void;
   /**
    * Streaming only: the turn's next audio, 8 kHz: a view of the engine's buffer, valid during the call only (copy or
    * consume it before returning). The batches of a turn, in order, are its CallerTurn's pcm8k.
@@ -285,8 +288,11 @@ export class TurnDetector {
     this.hasTriedWords = false;
     this.areWordsAsked = false;
     this.wordsWaitEndMs = 0;
-    if (this.batchSamples > 0) this.listener.onTurnStarted?.(this.turnCount + 1, this.turnStartMs);
     this.isBargeInPending = this.options.bargeIn.enabled && this.listener.isAgentPlaying();
+    if (this.batchSamples > 0) {
+      const mayAskWords = this.isBargeInPending && this.wordsAfterMs > 0 && this.listener.askBargeInWords !== undefined;
+      this.listener.onTurnStarted?.(this.turnCount + 1, this.turnStartMs, mayAskWords);
+    }
     if (this.isBargeInPending) this.checkBargeIn(frameStartMs + FRAME_MS);
   }
 

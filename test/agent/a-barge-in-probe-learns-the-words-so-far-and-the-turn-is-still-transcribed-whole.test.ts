@@ -4,7 +4,8 @@
 // probe's, exactly) and the turn's transcript never contains the probe's words. With an early reply's segment
 // before it, the probe covers only what followed the segment, and the turn's transcript is the segment's words and
 // its end's, as without a probe. At most one probe a turn; none for a turn with less than 100 ms to commit, one that
-// sent more than MAX_PROBE_REPLAY_MS since its last commit, or another turn's id.
+// sent more than MAX_PROBE_REPLAY_MS since its last commit, another turn's id, or a turn that did not begin over the
+// agent (whose audio is then not kept for a replay at all).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAIRealtimeTranscriber } from '../../src/agent/openai-realtime-transcriber.js';
 import { MAX_PROBE_REPLAY_MS, StreamingAsr } from '../../src/agent/streaming-asr.js';
@@ -108,5 +109,20 @@ describe("a barge-in's probe", () => {
     asr.onTurnStarted(4);
     say(asr, 4, 300);
     expect(asr.commitBargeInProbe(4)).toBeDefined();
+  });
+
+  it('none for a turn that did not begin over the agent: its audio is not kept for a replay, and it is transcribed as ever', async () => {
+    const asr = await openAsr();
+    asr.onTurnStarted(5, false);
+    say(asr, 5, 300);
+    expect(asr.commitBargeInProbe(5)).toBeUndefined();
+    expect((asr as unknown as { sinceCommitLength: number }).sinceCommitLength).toBe(0);
+    const result = await asr.transcribe(5, new AbortController().signal, batchNeverUsed);
+    expect(result).toEqual({ text: `samples ${300 * RATE_24K_PER_MS}`, via: 'stream' });
+    expect(asr.probes).toBe(0);
+    // the next turn over the agent keeps its audio and may be probed
+    asr.onTurnStarted(6, true);
+    say(asr, 6, 300);
+    expect(asr.commitBargeInProbe(6)).toBeDefined();
   });
 });

@@ -82,7 +82,7 @@ let nextTurnId = 1;
 async function askedTurn(agent: PipelineAgent): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const turnId = nextTurnId++;
-    agent.onTurnStarted!(turnId, 0);
+    agent.onTurnStarted!(turnId, 0, true);
     for (let at = 0; at < SPEECH.length; at += 800) agent.onTurnAudio!(turnId, SPEECH.subarray(at, at + 800));
     if (agent.askBargeInWords!(turnId)) return turnId;
     agent.onTurnAbandoned!(turnId);

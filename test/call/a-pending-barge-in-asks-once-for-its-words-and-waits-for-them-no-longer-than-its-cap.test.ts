@@ -23,6 +23,8 @@ interface Options {
   canAsk?: boolean;
   /** The listener's answer to bargeInWords, by frame (the words may come in later). */
   words?: (frame: number, asked: boolean) => BargeInWords;
+  /** Whether the agent plays when the turn begins (default true). */
+  isAgentPlaying?: boolean;
 }
 
 function run(options: Options, speechFrames: number, totalFrames = 300) {
@@ -31,6 +33,7 @@ function run(options: Options, speechFrames: number, totalFrames = 300) {
   const asks: Array<{ frame: number; turnId: number; streamedSamples: number; turnSamples: number }> = [];
   let streamed = 0;
   let isAsked = false;
+  const started: boolean[] = [];
   const detector = new TurnDetector(
     {
       onsetMs: 100, hangoverMs: 700, minTurnMs: 300, maxTurnMs: 30_000,
@@ -38,8 +41,9 @@ function run(options: Options, speechFrames: number, totalFrames = 300) {
       audioBatchMs: options.audioBatchMs ?? 100,
     },
     {
-      isAgentPlaying: () => true,
+      isAgentPlaying: () => options.isAgentPlaying ?? true,
       onBargeIn: (atMs, decidedBy) => bargeIns.push({ frame, atMs, decidedBy }),
+      onTurnStarted: (_turnId, _startMs, mayAskWords) => started.push(mayAskWords),
       onTurn: () => undefined,
       onTurnAudio: (_turnId, pcm) => { streamed += pcm.length; },
       bargeInWords: () => options.words?.(frame, isAsked) ?? 'unknown',
@@ -60,7 +64,7 @@ function run(options: Options, speechFrames: number, totalFrames = 300) {
     const event = frame === ONSET_FRAME ? VAD_EVENT_SPEECH_START : frame === endFrame ? VAD_EVENT_SPEECH_END : 0;
     detector.onFrame(event, isSpeech ? -20 : -60, pcm, frame * FRAME_MS);
   }
-  return { bargeIns, asks };
+  return { bargeIns, asks, started };
 }
 
 describe('a pending barge-in and its words', () => {
@@ -114,6 +118,16 @@ describe('a pending barge-in and its words', () => {
     expect(off.bargeIns).toEqual(atSpeechTime);
     // an agent that tells its words without being asked still decides as before ('backchannel' holds, unbounded)
     expect(run({ words: () => 'backchannel' }, 100).bargeIns).toEqual([]);
+  });
+
+  it('tells at the onset whether the turn may ask for its words: over the agent, with asking on and a listener that can ask', () => {
+    expect(run({ canAsk: true }, 100).started).toEqual([true]);
+    const notPlaying = run({ canAsk: true, isAgentPlaying: false }, 100);
+    expect(notPlaying.started).toEqual([false]);
+    expect(notPlaying.asks).toEqual([]);
+    expect(run({ canAsk: true, bargeIn: { wordsAfterMs: 0 } }, 100).started).toEqual([false]);
+    expect(run({ canAsk: true, bargeIn: { enabled: false } }, 100).started).toEqual([false]);
+    expect(run({}, 100).started).toEqual([false]); // the listener has no askBargeInWords
   });
 
   it('refuses a negative setting', () => {
