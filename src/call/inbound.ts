@@ -63,7 +63,8 @@ export class InboundBatch {
   private readonly slotsToFree: number[] = [];
 
   constructor(batcher: InboundBatcherLike, maxFrames: number, counters: InboundCounters) {
-    if (batcher.codes.length < maxFrames * FRAME_BYTES || batcher.slots.length < maxFrames) {
+    // the per-position frame views below must each be a whole frame
+    if (batcher.codes.length < maxFrames * FRAME_BYTES || batcher.slots.length < maxFrames || batcher.pcm.length < maxFrames * SAMPLES_PER_FRAME) {
       throw new RangeError(`the batcher holds fewer than maxFrames (${maxFrames}) frames`);
     }
     this.batcher = batcher;

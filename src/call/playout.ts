@@ -180,29 +180,28 @@ export class Playout {
     this.endUtterance(utteranceId);
   }
 
-  /** Per-frame path: called on this call's clock tick; sends the due frames (corked) and any mark that is due. */
+  /**
+   * Per-frame path: called on this call's clock tick; sends the due frames and any mark that is due. The usual tick
+   * of a playing call sends one frame and nothing after it: sent at once, without a cork, whose callback into JS costs
+   * more than the one write it would group (uWS writes a lone message in one syscall anyway); a tick with more (the
+   * lead at a playback's start, a last frame and its mark, a catch-up) is corked into one write.
+   */
   onTick(tickIndex: number, dueMs: number): void {
     this.lastTick = tickIndex;
     this.lastDueMs = dueMs;
     if (this.isDisposed) return;
-    const hasFrame = this.readFrame < Math.floor(this.writeBytes / FRAME_BYTES);
     const head = this.queue.length > 0 ? this.queue[0]! : undefined;
-    const hasMark = head !== undefined && head.isEnded && this.readFrame >= head.endFrame;
-    if (!hasFrame && !hasMark) return;
-    if (hasFrame && this.playheadEnd >= tickIndex + 1 + this.leadFrames && !hasMark) return;
-    // The usual tick of a playing call sends one frame and nothing after it: sent at once, without a cork, whose
-    // callback into JS costs more than the one write it would group (uWS writes a lone message in one syscall anyway).
-    if (!hasMark && this.isOneFrameDue(tickIndex, head)) this.sendDue();
+    if (head !== undefined && head.isEnded && this.readFrame >= head.endFrame) {
+      this.transport.cork(this.sendDueBound); // a mark is due
+      return;
+    }
+    if (this.readFrame >= Math.floor(this.writeBytes / FRAME_BYTES)) return; // nothing to send
+    // frames the lead lets out now: sendDue's loop condition, with its restart of a playhead that ran dry
+    const room = tickIndex + 1 + this.leadFrames - (this.playheadEnd < tickIndex ? tickIndex : this.playheadEnd);
+    if (room <= 0) return;
+    const isLastOfUtterance = head !== undefined && head.isEnded && this.readFrame + 1 >= head.endFrame;
+    if (room <= 1 && !isLastOfUtterance) this.sendDue();
     else this.transport.cork(this.sendDueBound);
-  }
-
-  /** Will this tick send exactly one frame, with no mark due after it? */
-  private isOneFrameDue(tickIndex: number, head: Utterance | undefined): boolean {
-    const playhead = this.playheadEnd < tickIndex ? tickIndex : this.playheadEnd;
-    const lead = tickIndex + 1 + this.leadFrames - playhead; // frames the lead lets out now (sendDue's loop condition)
-    const sendable = Math.floor(this.writeBytes / FRAME_BYTES) - this.readFrame;
-    if (!(lead > 0 && lead <= 1 && sendable >= 1)) return false;
-    return head === undefined || !head.isEnded || this.readFrame + 1 < head.endFrame;
   }
 
   /** Per-frame path: the corked body of onTick. */

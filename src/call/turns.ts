@@ -168,6 +168,8 @@ export class TurnDetector {
   private isPaused = false;
   /** Words of a pending barge-in: asked for at this much speech (0: never), waited for this long, backchannels' hold. */
   private readonly wordsAfterMs: number;
+  /** A pending barge-in can ask for its words at all (streaming, wordsAfterMs > 0, a listener that asks). */
+  private readonly canAskWords: boolean;
   private readonly wordsWaitMs: number;
   private readonly backchannelMaxMs: number;
   /** This turn's barge-in tried asking for its words (once); the listener took the question; until when they are waited for. */
@@ -211,6 +213,7 @@ export class TurnDetector {
     }
     // the words are asked of the audio streamed so far: without streaming there is nothing to ask
     this.wordsAfterMs = batchMs > 0 ? wordsAfterMs : 0;
+    this.canAskWords = this.wordsAfterMs > 0 && listener.askBargeInWords !== undefined;
     this.wordsWaitMs = wordsWaitMs;
     this.backchannelMaxMs = backchannelMaxMs;
   }
@@ -290,8 +293,7 @@ export class TurnDetector {
     this.wordsWaitEndMs = 0;
     this.isBargeInPending = this.options.bargeIn.enabled && this.listener.isAgentPlaying();
     if (this.batchSamples > 0) {
-      const mayAskWords = this.isBargeInPending && this.wordsAfterMs > 0 && this.listener.askBargeInWords !== undefined;
-      this.listener.onTurnStarted?.(this.turnCount + 1, this.turnStartMs, mayAskWords);
+      this.listener.onTurnStarted?.(this.turnCount + 1, this.turnStartMs, this.isBargeInPending && this.canAskWords);
     }
     if (this.isBargeInPending) this.checkBargeIn(frameStartMs + FRAME_MS);
   }
@@ -331,11 +333,11 @@ export class TurnDetector {
   /** Per pending frame (and at the onset): the words, or else the speech time, decide; `frameEndMs` is stream time. */
   private checkBargeIn(frameEndMs: number): void {
     const listener = this.listener;
-    if (!this.hasTriedWords && this.wordsAfterMs > 0 && this.voicedMs >= this.wordsAfterMs && listener.askBargeInWords !== undefined) {
+    if (this.canAskWords && !this.hasTriedWords && this.voicedMs >= this.wordsAfterMs) {
       // once per pending barge-in: the audio so far goes out (the held-back part too), then its words are asked for
       this.hasTriedWords = true;
       this.streamTo(this.length);
-      this.areWordsAsked = listener.askBargeInWords(this.turnCount + 1);
+      this.areWordsAsked = listener.askBargeInWords!(this.turnCount + 1);
       this.wordsWaitEndMs = frameEndMs + this.wordsWaitMs;
     }
     const words = listener.bargeInWords?.() ?? 'unknown';

@@ -5,7 +5,8 @@
 // addon (native/media-reader.h): its digits become numbers, its payload's base64 is decoded into the reader's own
 // 160-byte buffer in the same pass that checks it, and its ids are compared with the previous message's bytes (they
 // never change within a stream), so the strings are made only when they change and nothing is allocated per frame.
-// In JS the same read cost about 1.8 us a frame at 500 calls (bench/RESULTS.md, issue 18). It checks every field as
+// In JS the same read cost about 700 ns a message against 250 ns here, 500 sockets round robin (bench/RESULTS.md,
+// issue 18, session 8). It checks every field as
 // the general path does and accepts only bytes that need no JSON unescaping, so its result equals parseInbound's for
 // the same text; on any deviation it gives up and parseInbound (inbound-parser.ts) decides.
 
@@ -32,7 +33,8 @@ function asciiString(bytes: Uint8Array, from: number, to: number): string {
 export class InboundParser {
   /** The native reader's state for this socket: its fields, the decoded payload, the previous ids. */
   private readonly state = new Uint8Array(addon.mediaReaderStateBytes);
-  private readonly fields = new Float64Array(this.state.buffer, 0, 7);
+  /** Its leading float64 fields (the payload follows them). */
+  private readonly fields = new Float64Array(this.state.buffer, 0, addon.mediaReaderPayloadOffset / Float64Array.BYTES_PER_ELEMENT);
   private readonly media: Extract<InboundMessage, { event: 'media' }> = {
     event: 'media', sequenceNumber: 0, streamSid: '', track: '', chunk: 0, timestampMs: 0,
     payload: this.state.subarray(addon.mediaReaderPayloadOffset, addon.mediaReaderPayloadOffset + FRAME_BYTES),
