@@ -6,7 +6,8 @@
 // A pass over hundreds of playing calls takes milliseconds (one socket write each), so the period is cut into
 // `phases` sub-ticks (default 4 x 5 ms) and each subscriber is placed in one phase bucket (the emptiest): a sub-tick
 // serves only its bucket, so no single pass grows with the number of calls and the calls are not all late at once.
-// Pass hooks (the batched inbound DSP) run at the start of every pass, before the buckets that fell due.
+// Pass hooks (the batched inbound DSP) run at the end of every pass, after the buckets that fell due: the sends go
+// first, so that no frame waits on inbound work (a barge-in found by the batch clears from the next pass on).
 // The clock runs only while it has at least one subscriber: with none, no timer is left behind.
 
 import { FRAME_MS } from '../twilio/media-format.js';
@@ -35,7 +36,7 @@ export const realTimeSource: TimeSource = {
  */
 export type TickHandler = (tickIndex: number, dueMs: number, nowMs: number, ticksCovered: number) => void;
 
-/** Runs at the start of every pass (every sub-tick that fired), whatever the phase. */
+/** Runs at the end of every pass (every sub-tick that fired), whatever the phase; `nowMs` is when the hooks began. */
 export type PassHook = (nowMs: number) => void;
 
 export interface ClockSubscription {
@@ -165,7 +166,7 @@ export class FrameClock {
     return sub;
   }
 
-  /** Adds a hook run at the start of every pass. Hooks do not keep the clock running. Returns its remover. */
+  /** Adds a hook run at the end of every pass. Hooks do not keep the clock running. Returns its remover. */
   addPassHook(hook: PassHook): () => void {
     this.hooks.push(hook);
     return () => {
@@ -253,13 +254,6 @@ export class FrameClock {
     }
     this.isInPass = true;
     try {
-      for (let h = 0; h < this.hooks.length; h++) {
-        try {
-          this.hooks[h]!(nowMs);
-        } catch (error) {
-          this.reportError(error);
-        }
-      }
       // A bucket is served once per pass, at the latest tick due for it (older ones are covered by ticksCovered).
       const first = Math.max(this.nextSubTick, latest - phases + 1);
       for (let j = first; j <= latest; j++) {
@@ -279,6 +273,16 @@ export class FrameClock {
           } catch (error) {
             this.reportError(error);
           }
+        }
+      }
+      // The hooks after the sends: a frame's send time must not wait on the inbound batch (on a busy thread that
+      // was ~0.5 ms of every frame's lateness, and its variation was the pacing error).
+      const hooksAtMs = this.hooks.length > 0 ? this.time.nowMs() : nowMs;
+      for (let h = 0; h < this.hooks.length; h++) {
+        try {
+          this.hooks[h]!(hooksAtMs);
+        } catch (error) {
+          this.reportError(error);
         }
       }
     } finally {

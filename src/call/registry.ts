@@ -92,7 +92,7 @@ export class CallRegistry {
       this.sessions.add(session);
       return session;
     };
-    // Inbound first in every pass: a VAD onset can clear a playback before its next frame goes out.
+    // Inbound in every pass, after its sends (FrameClock): a VAD onset clears a playback from the next pass on.
     this.removePassHook = this.clock.addPassHook(() => this.inbound.flush());
   }
 

@@ -185,7 +185,7 @@ export interface ObservedCallEngine {
 
 /**
  * Adds one pass hook to the engine's clock that records each pass's lateness (from the clock's own lateMsSum) and,
- * when the inbound batch ran in that pass, how long it took (the engine's hook runs first, from the pass start to
+ * when the inbound batch ran in that pass, how long it took (the engine's hook runs first, from the hooks' start to
  * this hook). Returns the remover.
  */
 export function observeCallEngine(engine: ObservedCallEngine): () => void {
@@ -193,14 +193,14 @@ export function observeCallEngine(engine: ObservedCallEngine): () => void {
   let lastLateMsSum = clock.stats.lateMsSum;
   let lastDspBatches = readDspBatches();
   // Per pass (a few hundred a second per thread): two histogram observations, no log, never throws.
-  return clock.addPassHook((passStartMs) => {
+  return clock.addPassHook((hooksAtMs) => {
     const lateMsSum = clock.stats.lateMsSum;
     observePacingLateMs(lateMsSum - lastLateMsSum);
     lastLateMsSum = lateMsSum;
     const dspBatches = readDspBatches();
     if (dspBatches !== lastDspBatches) {
       lastDspBatches = dspBatches;
-      observeDspBatchMs(clock.nowMs() - passStartMs);
+      observeDspBatchMs(clock.nowMs() - hooksAtMs);
     }
   });
 }
