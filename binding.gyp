@@ -7,6 +7,7 @@
         "native/media-reader.cc",
         "native/media-writer.cc",
         "native/mulaw.cc",
+        "native/precise-timer.cc",
         "native/resample.cc",
         "native/vad.cc"
       ],

@@ -17,6 +17,7 @@
 #include "media-reader.h"
 #include "media-writer.h"
 #include "mulaw.h"
+#include "precise-timer.h"
 #include "resample.h"
 #include "vad.h"
 
@@ -554,6 +555,9 @@ DspAddon::DspAddon(Napi::Env env, Napi::Object exports) {
                            InstanceValue("minLevelDbfs", Napi::Number::New(env, dsp::kMinLevelDbfs)),
                            InstanceValue("mulawKernel", Napi::String::New(env, dsp::MulawKernelName())),
                        });
+#if defined(__linux__)
+  exports.Set("PreciseTimer", timing::DefinePreciseTimer(env));
+#endif
 }
 
 }  // namespace

@@ -18,15 +18,26 @@ export const DEFAULT_PHASES = 4;
 export interface TimeSource {
   /** Monotonic milliseconds (fractional). */
   nowMs(): number;
+  /** Arms a one-shot timer `delayMs` (fractional, >= 0) from now; the clock keeps at most one armed. */
   setTimer(fn: () => void, delayMs: number): unknown;
   clearTimer(handle: unknown): void;
+  /** Frees what the source holds (FrameClock.dispose()); optional. */
+  close?(): void;
+  /** How early, by nowMs(), its timer may fire; the clock's default early tolerance (absent: 1 ms). */
+  readonly timerEarlyMs?: number;
 }
 
-/** performance.now() (monotonic, sub-millisecond) and setTimeout. */
+/**
+ * performance.now() (monotonic, sub-millisecond) and setTimeout, whose delays are whole milliseconds: rounded up,
+ * so that a timer never fires before its deadline. The threads' clocks use the precise timer where the platform
+ * has one (src/audio/precise-timer.ts).
+ */
 export const realTimeSource: TimeSource = {
   nowMs: () => performance.now(),
-  setTimer: (fn, delayMs) => setTimeout(fn, delayMs),
+  setTimer: (fn, delayMs) => setTimeout(fn, Math.ceil(delayMs)),
   clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  // libuv fires against its loop time, whole milliseconds behind performance.now()
+  timerEarlyMs: 1,
 };
 
 /**
@@ -51,7 +62,7 @@ export interface FrameClockOptions {
   /** Sub-ticks per period (phase buckets); default 4. */
   phases?: number;
   time?: TimeSource;
-  /** A timer that fires this early (timer granularity) still serves its sub-tick; default 1 ms. */
+  /** A timer that fires this early (timer granularity) still serves its sub-tick; default the source's timerEarlyMs. */
   earlyToleranceMs?: number;
   /** Handler exceptions are caught (a timer must never throw) and reported here. */
   onHandlerError?: (error: unknown) => void;
@@ -116,7 +127,7 @@ export class FrameClock {
     this.phases = phases;
     this.subTickMs = frameMs / phases;
     this.time = options.time ?? realTimeSource;
-    this.earlyToleranceMs = options.earlyToleranceMs ?? 1;
+    this.earlyToleranceMs = options.earlyToleranceMs ?? this.time.timerEarlyMs ?? 1;
     this.onHandlerError = options.onHandlerError;
     this.buckets = Array.from({ length: phases }, () => []);
   }
@@ -185,7 +196,7 @@ export class FrameClock {
     if (this.subscriberCount === 0) this.stop();
   }
 
-  /** Stops the clock and drops every subscriber (thread shutdown). */
+  /** Stops the clock, drops every subscriber and closes its time source (thread shutdown); the clock is not reused. */
   dispose(): void {
     for (const bucket of this.buckets) {
       for (const sub of bucket) sub.isActive = false;
@@ -194,6 +205,7 @@ export class FrameClock {
     this.subscriberCount = 0;
     this.hooks.length = 0;
     this.stop();
+    this.time.close?.();
   }
 
   private detach(sub: Subscriber): void {
@@ -227,7 +239,7 @@ export class FrameClock {
       this.nextSubTick++;
     }
     const dueMs = this.t0 + this.nextSubTick * this.subTickMs;
-    const delayMs = Math.max(0, Math.ceil(dueMs - this.time.nowMs()));
+    const delayMs = Math.max(0, dueMs - this.time.nowMs());
     this.timer = this.time.setTimer(this.onTimerBound, delayMs);
   }
 

@@ -36,6 +36,18 @@ export interface NativeInboundBatcher {
   process(count: number): void;
 }
 
+/** A one-shot timer with sub-millisecond deadlines (native/precise-timer.h; Linux only). */
+export interface NativePreciseTimer {
+  /** Fires the callback once, delayMs (fractional, 0 to 2^31 - 1) from now; arming again replaces the deadline. */
+  arm(delayMs: number): void;
+  /** The pending deadline, if any, will not fire; a no-op when none or closed. */
+  disarm(): void;
+  /** Frees the timer (its fd); arm() throws afterwards. Idempotent. */
+  close(): void;
+  readonly isArmed: boolean;
+  readonly isClosed: boolean;
+}
+
 export interface NativeAddon {
   mulawEncodeInto(pcm: Int16Array, out: Uint8Array): void;
   mulawDecodeInto(codes: Uint8Array, out: Int16Array): void;
@@ -59,6 +71,8 @@ export interface NativeAddon {
   readonly mediaReaderStateBytes: number;
   readonly mediaReaderPayloadOffset: number;
   readonly mulawKernel: MulawKernel;
+  /** Absent where the platform has no timerfd (not Linux). */
+  readonly PreciseTimer?: new (callback: () => void) => NativePreciseTimer;
 }
 
 /** The mu-law kernel the addon chose when it loaded. */

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { createEchoAgent } from '../agent/echo.js';
 import type { AgentFactory } from './agent-contract.js';
 import { FrameClock } from '../audio/clock.js';
+import { createClockTimeSource } from '../audio/precise-timer.js';
 import { InboundBatcher, resolveVadOptions } from '../audio/dsp.js';
 import { ErrorKind, LogEvent, log as rootLog } from '../observability/log.js';
 import { InboundBatch, type InboundBatcherLike } from './inbound.js';
@@ -166,6 +167,8 @@ export function createSessionFactory(options: SessionFactoryOptions): EngineSess
 export function createThreadClock(log: Logger): FrameClock {
   let handlerErrors = 0;
   return new FrameClock({
+    // the precise timer where there is one: setTimeout's whole milliseconds were most of a pass's lateness
+    time: createClockTimeSource(),
     onHandlerError: (err) => {
       if (handlerErrors++ % 1000 === 0) {
         log.error({ event: LogEvent.TICK_HANDLER_ERROR, errKind: ErrorKind.INTERNAL, err, count: handlerErrors }, 'a clock tick handler threw');

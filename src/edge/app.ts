@@ -23,6 +23,7 @@ import type { OutboundCaller } from '../control/outbound.js';
 import { handleControlApi } from './control-api.js';
 import { MemoryStreamTokenLedger, type StreamTokenLedger } from './stream-token-ledger.js';
 import { MEDIA_STREAM_PATHS, handleMediaUpgrade, isMediaStreamPath, type UpgradeInfo, type UpgradeRefusal } from './upgrade.js';
+import { CLOCK_TIMER_KIND } from '../audio/precise-timer.js';
 import { closeListenSocket, listenSocketPort, requestTarget, uws, uwsBuild, uwsEngine, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import {
   handleDialAction, handleIncomingCall, handleMachineDetection, handleMetrics, handleOutboundAnswer, handleStatusCallback, handleVersion,
@@ -252,6 +253,7 @@ export function createEdgeApp(options: EdgeAppOptions): EdgeApp {
       engine: uwsEngine,
       engineBuild: uwsBuild, // which uWebSockets.js package loaded (see src/edge/uws-loader.ts)
       isMediaSocketOn: uwsEngine === 'native',
+      clockTimer: CLOCK_TIMER_KIND, // what wakes the frame clocks: 'timerfd' (precise) or 'setTimeout' (whole ms)
       uptimeS: Math.round(process.uptime()), // process-wide, also in a restarted thread
       edgeThreads: totals.edgeThreads,
       edgeThreadsReady: totals.edgeThreadsReady,

@@ -27,5 +27,7 @@ it('loads the native build expected for this Node and glibc, and names it in the
   const { status, body } = await getJson(`${server.baseUrl}/version`);
   expect(status).toBe(200);
   expect(body).toMatchObject({ engine: 'native', engineBuild: start['engineBuild'], isMediaSocketOn: true });
+  // the frame clocks' timer: the precise one on Linux (src/audio/precise-timer.ts)
+  expect(body).toMatchObject({ clockTimer: process.platform === 'linux' ? 'timerfd' : 'setTimeout' });
   expect(server.logs().some((line) => line['event'] === 'ENGINE_FALLBACK')).toBe(false);
 });

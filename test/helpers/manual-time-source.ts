@@ -1,5 +1,6 @@
 // A manual time source for the clock (src/audio/clock.ts's TimeSource) in deterministic tests and benchmarks: time
-// moves only when advanced, and a timer fires when its time comes. Test-only: production runs on real time.
+// moves only when advanced, and a timer fires when its time comes (its delay rounded up to whole milliseconds, as
+// setTimeout's). Test-only: production runs on real time.
 import type { TimeSource } from '../../src/audio/clock.js';
 
 /** A manual time source for deterministic tests: time moves only when advanced; a timer fires when its time comes. */
@@ -20,7 +21,7 @@ export class ManualTimeSource implements TimeSource {
 
   setTimer(fn: () => void, delayMs: number): unknown {
     const id = this.nextId++;
-    this.timers.set(id, { atMs: this.now + Math.max(1, delayMs) + this.latenessMs(this.now), fn });
+    this.timers.set(id, { atMs: this.now + Math.max(1, Math.ceil(delayMs)) + this.latenessMs(this.now), fn });
     return id;
   }
 
