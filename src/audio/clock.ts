@@ -111,6 +111,8 @@ export class FrameClock {
   /** Global index of the next sub-tick to serve (sub-tick j is due at t0 + j x subTickMs). */
   private nextSubTick = 0;
   private timer: unknown = null;
+  /** When the armed sub-tick is due (serveIfDue's one comparison). */
+  private armedDueMs = Infinity;
   private isRunningFlag = false;
   private isInPass = false;
   private readonly removedInPass: Subscriber[] = [];
@@ -239,8 +241,21 @@ export class FrameClock {
       this.nextSubTick++;
     }
     const dueMs = this.t0 + this.nextSubTick * this.subTickMs;
+    this.armedDueMs = dueMs;
     const delayMs = Math.max(0, dueMs - this.time.nowMs());
     this.timer = this.time.setTimer(this.onTimerBound, delayMs);
+  }
+
+  /**
+   * Serves the armed sub-tick now if it is due, rather than when the timer's turn comes: called between inbound
+   * messages, so that a pass does not wait for the loop to finish a batch of socket reads (one batch after a stall
+   * held hundreds, each 5-10 us). When nothing is due this is one clock read and one comparison.
+   */
+  serveIfDue(): void {
+    if (this.timer === null || this.isInPass) return;
+    if (this.time.nowMs() + this.earlyToleranceMs < this.armedDueMs) return;
+    this.time.clearTimer(this.timer);
+    this.onTimer();
   }
 
   private onTimer(): void {

@@ -135,6 +135,8 @@ export class CallSession implements CallSessionHandle, InboundFrameSink, TurnLis
     switch (msg.event) {
       case 'media':
         this.onMedia(msg.payload, msg.timestampMs, msg.track);
+        // a due pass goes now, not after the rest of the loop's batch of reads
+        this.deps.clock.serveIfDue();
         return;
       case 'connected':
         return;
