@@ -76,6 +76,8 @@ export interface ClockStats {
   /** Lateness of the latest due sub-tick at the start of its pass. */
   lateMsMax: number;
   lateMsSum: number;
+  /** When the last pass started (its first send); a pass hook's time minus this is how long its sends took. */
+  lastPassStartMs: number;
   handlerErrors: number;
 }
 
@@ -99,7 +101,7 @@ export class FrameClock {
   readonly frameMs: number;
   readonly phases: number;
   readonly subTickMs: number;
-  readonly stats: ClockStats = { passes: 0, subTicksMerged: 0, lateMsMax: 0, lateMsSum: 0, handlerErrors: 0 };
+  readonly stats: ClockStats = { passes: 0, subTicksMerged: 0, lateMsMax: 0, lateMsSum: 0, lastPassStartMs: 0, handlerErrors: 0 };
 
   private readonly time: TimeSource;
   private readonly earlyToleranceMs: number;
@@ -273,6 +275,7 @@ export class FrameClock {
     const phases = this.phases;
     const stats = this.stats;
     stats.passes++;
+    stats.lastPassStartMs = nowMs;
     stats.subTicksMerged += latest - this.nextSubTick;
     const lateMs = nowMs - (this.t0 + latest * this.subTickMs);
     if (lateMs > 0) {

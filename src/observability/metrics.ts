@@ -50,6 +50,13 @@ const pacingLateness = new Histogram({
   registers: [threadRegistry],
 });
 
+const passSendTime = new Histogram({
+  name: `${METRIC_PREFIX}clock_pass_send_seconds`,
+  help: 'How long each pass of the 20 ms playout clock took to send its frames: the frame it sent last is this much later than the pass\'s start',
+  buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
+  registers: [threadRegistry],
+});
+
 const dspBatchTime = new Histogram({
   name: `${METRIC_PREFIX}dsp_batch_seconds`,
   help: 'Time of each batched inbound DSP pass: one addon crossing (mu-law decode + VAD) for every frame that arrived, and their dispatch to the calls',
@@ -153,6 +160,11 @@ export function observePacingLateMs(ms: number): void {
   pacingLateness.observe(ms > 0 ? ms / 1000 : 0);
 }
 
+/** How long one clock pass took to send its frames, in ms (also observed automatically by attachEngineMetrics). */
+export function observePassSendMs(ms: number): void {
+  passSendTime.observe(ms > 0 ? ms / 1000 : 0);
+}
+
 /** Duration of one batched inbound DSP pass, in ms (also observed automatically by attachEngineMetrics). */
 export function observeDspBatchMs(ms: number): void {
   dspBatchTime.observe(ms > 0 ? ms / 1000 : 0);
@@ -175,7 +187,7 @@ export function resetThreadMetrics(): void {
 /** What the metrics read of one thread's call engine. */
 export interface ObservedCallEngine {
   readonly clock: {
-    readonly stats: { lateMsSum: number };
+    readonly stats: { lateMsSum: number; lastPassStartMs: number };
     nowMs(): number;
     addPassHook(hook: (nowMs: number) => void): () => void;
   };
@@ -184,18 +196,19 @@ export interface ObservedCallEngine {
 }
 
 /**
- * Adds one pass hook to the engine's clock that records each pass's lateness (from the clock's own lateMsSum) and,
- * when the inbound batch ran in that pass, how long it took (the engine's hook runs first, from the hooks' start to
+ * Adds one pass hook to the engine's clock that records each pass's lateness (from the clock's own lateMsSum), how
+ * long its sends took (from its start to the hooks), and, when the inbound batch ran in that pass, how long it took (the engine's hook runs first, from the hooks' start to
  * this hook). Returns the remover.
  */
 export function observeCallEngine(engine: ObservedCallEngine): () => void {
   const { clock, readDspBatches } = engine;
   let lastLateMsSum = clock.stats.lateMsSum;
   let lastDspBatches = readDspBatches();
-  // Per pass (a few hundred a second per thread): two histogram observations, no log, never throws.
+  // Per pass (a few hundred a second per thread): up to three histogram observations, no log, never throws.
   return clock.addPassHook((hooksAtMs) => {
     const lateMsSum = clock.stats.lateMsSum;
     observePacingLateMs(lateMsSum - lastLateMsSum);
+    observePassSendMs(hooksAtMs - clock.stats.lastPassStartMs);
     lastLateMsSum = lateMsSum;
     const dspBatches = readDspBatches();
     if (dspBatches !== lastDspBatches) {

@@ -37,4 +37,25 @@ describe('FrameClock pass order', () => {
     sub.unsubscribe();
     removeHook();
   });
+
+  it('tells its hooks when the pass started, so that a hook\'s time minus it is how long the sends took', () => {
+    // Real time passes while the handlers send: a time source whose clock the handlers move on.
+    class BusyTimeSource extends ManualTimeSource {
+      workMs = 0;
+      override nowMs(): number {
+        return super.nowMs() + this.workMs;
+      }
+    }
+    const time = new BusyTimeSource(0);
+    const clock = new FrameClock({ time, phases: 1 });
+    const sendMsPerCall = 0.25;
+    const subs = [0, 1, 2].map(() => clock.subscribe(() => { time.workMs += sendMsPerCall; }));
+    const sendSpansMs: number[] = [];
+    const removeHook = clock.addPassHook((hooksAtMs) => sendSpansMs.push(hooksAtMs - clock.stats.lastPassStartMs));
+    time.advance(60);
+    expect(sendSpansMs.length).toBeGreaterThanOrEqual(2);
+    for (const spanMs of sendSpansMs) expect(spanMs).toBeCloseTo(3 * sendMsPerCall, 9);
+    for (const s of subs) s.unsubscribe();
+    removeHook();
+  });
 });

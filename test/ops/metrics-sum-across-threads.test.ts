@@ -106,12 +106,12 @@ describe('metrics summed across threads', () => {
     expect(stages.has('transcript')).toBe(false);
   });
 
-  it('the clock pass hook records each pass\'s lateness and the inbound batch time', async () => {
+  it('the clock pass hook records each pass\'s lateness, how long its sends took and the inbound batch time', async () => {
     let hook: ((nowMs: number) => void) | undefined;
     let now = 1000;
     let dspBatches = 0;
     const clock = {
-      stats: { lateMsSum: 0 },
+      stats: { lateMsSum: 0, lastPassStartMs: 0 },
       nowMs: () => now,
       addPassHook(fn: (nowMs: number) => void) {
         hook = fn;
@@ -122,17 +122,25 @@ describe('metrics summed across threads', () => {
     };
     const remove = observeCallEngine({ clock, readDspBatches: () => dspBatches });
     expect(remove).toBeTypeOf('function');
-    // pass 1: 3 ms late, a DSP batch that took 0.2 ms
+    // pass 1: 3 ms late, sends that took 1.5 ms, a DSP batch that took 0.2 ms
     clock.stats.lateMsSum += 3;
+    clock.stats.lastPassStartMs = now;
+    now += 1.5;
     dspBatches++;
     now += 0.2;
     hook!(now - 0.2);
-    // pass 2: on time, no inbound frames
+    // pass 2: on time, sends that took 0.3 ms, no inbound frames
+    clock.stats.lastPassStartMs = now;
+    now += 0.3;
     hook!(now);
     const families = parsePrometheusText(await renderMetrics(input([await threadMetricsSnapshot()])));
     expect(sampleValue(families, 'aicrmd_clock_lateness_seconds_count')).toBe(2);
     expect(sampleValue(families, 'aicrmd_clock_lateness_seconds_sum')).toBeCloseTo(0.003, 9);
     expect(sampleValue(families, 'aicrmd_clock_lateness_seconds_bucket', { le: '0.002' })).toBe(1);
+    expect(sampleValue(families, 'aicrmd_clock_pass_send_seconds_count')).toBe(2);
+    expect(sampleValue(families, 'aicrmd_clock_pass_send_seconds_sum')).toBeCloseTo(0.0018, 9);
+    expect(sampleValue(families, 'aicrmd_clock_pass_send_seconds_bucket', { le: '0.0005' })).toBe(1);
+    expect(sampleValue(families, 'aicrmd_clock_pass_send_seconds_bucket', { le: '0.002' })).toBe(2);
     expect(sampleValue(families, 'aicrmd_dsp_batch_seconds_count')).toBe(1);
     expect(sampleValue(families, 'aicrmd_dsp_batch_seconds_sum')).toBeCloseTo(0.0002, 9);
     remove();
