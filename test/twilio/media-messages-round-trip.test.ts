@@ -362,6 +362,34 @@ describe('the native canonical reader (native/media-reader.h) keeps to parseInbo
     agrees(canonical.replace('=="', '"'));
   });
 
+  it('every character at each place of a base64 group, and of the last group, reads as parseInbound reads it', () => {
+    const payloadAt = canonical.indexOf('"payload":"') + '"payload":"'.length;
+    // the four places of one group in the middle, and the two characters of the last group before its "=="
+    for (const i of [100, 101, 102, 103, 212, 213]) {
+      for (let c = 1; c < 128; c++) {
+        if (c === 34 || c === 92) continue;
+        agrees(canonical.slice(0, payloadAt + i) + String.fromCharCode(c) + canonical.slice(payloadAt + i + 1));
+      }
+    }
+  });
+
+  it('a stream id that differs from the previous one in one character, at any place and of any length, is the new id', () => {
+    const parser = new InboundParser();
+    const streamSidOf = (sid: string): string => {
+      const result = parser.parse(new Uint8Array(Buffer.from(serializeInboundMedia(1, sid, 1, 0, frame(1)), 'utf8')));
+      if (!result.ok || result.message.event !== 'media') throw new Error(`expected media for ${sid}`);
+      return result.message.streamSid;
+    };
+    for (const length of [1, 2, 7, 8, 9, 15, 16, 17, 34, 40, 127, 128]) {
+      const base = 'a'.repeat(length);
+      for (let at = 0; at < length; at++) {
+        const changed = `${base.slice(0, at)}b${base.slice(at + 1)}`;
+        expect(streamSidOf(base)).toBe(base);
+        expect(streamSidOf(changed)).toBe(changed);
+      }
+    }
+  });
+
   it('any one byte changed anywhere reads as parseInbound reads the same text', () => {
     let seed = 12345;
     const random = (n: number): number => {
