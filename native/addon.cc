@@ -554,6 +554,7 @@ DspAddon::DspAddon(Napi::Env env, Napi::Object exports) {
                            InstanceValue("vadParamCount", Napi::Number::New(env, dsp::kVadParamCount)),
                            InstanceValue("minLevelDbfs", Napi::Number::New(env, dsp::kMinLevelDbfs)),
                            InstanceValue("mulawKernel", Napi::String::New(env, dsp::MulawKernelName())),
+                           InstanceValue("levelKernel", Napi::String::New(env, dsp::LevelKernelName())),
                        });
 #if defined(__linux__)
   exports.Set("PreciseTimer", timing::DefinePreciseTimer(env));

@@ -7,18 +7,81 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#define DSP_HAS_AVX2_KERNELS 1
+#define DSP_AVX2 __attribute__((target("avx2")))
+#include <immintrin.h>
+#else
+#define DSP_HAS_AVX2_KERNELS 0
+#endif
 
 namespace dsp {
 
-float LevelDbfs(const int16_t* pcm, size_t count) {
-  if (count == 0) return kMinLevelDbfs;
+namespace {
+
+// Per-frame path: the sum of a frame's squared samples, exact (at most 2^30 a sample, so 2^33 samples fit).
+uint64_t SumOfSquaresScalar(const int16_t* pcm, size_t count) {
   int64_t sum = 0;
   for (size_t i = 0; i < count; i++) sum += static_cast<int32_t>(pcm[i]) * pcm[i];
+  return static_cast<uint64_t>(sum);
+}
+
+#if DSP_HAS_AVX2_KERNELS
+
+// 16 samples a step: madd gives 8 sums of two squares, each at most 2^31 (both samples -32768), which fits an
+// unsigned 32-bit lane, so they are widened as unsigned before they are added up in 64 bits. The same sum as the
+// scalar loop, bit for bit; at 160 samples about 1/5 of its instructions.
+DSP_AVX2 uint64_t SumOfSquaresAvx2(const int16_t* pcm, size_t count) {
+  __m256i sum = _mm256_setzero_si256();
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pcm + i));
+    const __m256i pairs = _mm256_madd_epi16(s, s);
+    sum = _mm256_add_epi64(sum, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(pairs)));
+    sum = _mm256_add_epi64(sum, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(pairs, 1)));
+  }
+  const __m128i half = _mm_add_epi64(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+  const uint64_t total = static_cast<uint64_t>(_mm_cvtsi128_si64(half)) + static_cast<uint64_t>(_mm_extract_epi64(half, 1));
+  return total + SumOfSquaresScalar(pcm + i, count - i);
+}
+
+#endif  // DSP_HAS_AVX2_KERNELS
+
+struct LevelKernel {
+  uint64_t (*sumOfSquares)(const int16_t*, size_t);
+  const char* name;
+};
+
+LevelKernel SelectLevelKernel() {
+  const char* forced = std::getenv("AI_CRMD_LEVEL_KERNEL");
+  const bool isScalarForced = forced != nullptr && std::strcmp(forced, "scalar") == 0;
+#if DSP_HAS_AVX2_KERNELS
+  __builtin_cpu_init();  // we may run before libgcc's own constructor has filled in the CPU features
+  if (!isScalarForced && __builtin_cpu_supports("avx2")) return {SumOfSquaresAvx2, "avx2"};
+#else
+  (void)isScalarForced;
+#endif
+  return {SumOfSquaresScalar, "scalar"};
+}
+
+// Set once while the addon loads, read-only afterwards.
+const LevelKernel kLevelKernel = SelectLevelKernel();
+
+}  // namespace
+
+float LevelDbfs(const int16_t* pcm, size_t count) {
+  if (count == 0) return kMinLevelDbfs;
+  const uint64_t sum = kLevelKernel.sumOfSquares(pcm, count);
   if (sum == 0) return kMinLevelDbfs;
   const double meanSquare = static_cast<double>(sum) / static_cast<double>(count);
   const double db = 10.0 * std::log10(meanSquare / (32768.0 * 32768.0));
   return static_cast<float>(std::max(db, static_cast<double>(kMinLevelDbfs)));
 }
+
+const char* LevelKernelName() { return kLevelKernel.name; }
 
 void VadState::Configure(const VadParams& params) {
   params_ = params;

@@ -70,4 +70,8 @@ class VadState {
 // RMS level of a frame in dBFS (20*log10(rms / 32768)), at least kMinLevelDbfs. Per-frame path.
 float LevelDbfs(const int16_t* pcm, size_t count);
 
+// The kernel LevelDbfs sums with: "avx2" on x86-64 CPUs that have it, else "scalar" (AI_CRMD_LEVEL_KERNEL=scalar in
+// the environment forces it); chosen once when the addon loads.
+const char* LevelKernelName();
+
 }  // namespace dsp

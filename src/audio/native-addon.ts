@@ -71,6 +71,8 @@ export interface NativeAddon {
   readonly mediaReaderStateBytes: number;
   readonly mediaReaderPayloadOffset: number;
   readonly mulawKernel: MulawKernel;
+  /** The kernel that sums a frame's squares for its level (native/vad.h); AI_CRMD_LEVEL_KERNEL=scalar forces 'scalar'. */
+  readonly levelKernel: 'avx2' | 'scalar';
   /** Absent where the platform has no timerfd (not Linux). */
   readonly PreciseTimer?: new (callback: () => void) => NativePreciseTimer;
 }
