@@ -5,15 +5,7 @@
 // over all 65,536 inputs and all 256 codes (test/audio/mulaw-matches-g191.test.ts).
 #include "mulaw.h"
 
-#include <cstdlib>
-#include <cstring>
-
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-#define DSP_HAS_AVX2_KERNELS 1
-#include <immintrin.h>
-#else
-#define DSP_HAS_AVX2_KERNELS 0
-#endif
+#include "avx2-kernels.h"
 
 namespace dsp {
 namespace {
@@ -43,8 +35,6 @@ static_assert(kMulawEncodeTable[0x8000] == 0x00, "-32768 must encode to 0x00");
 namespace {
 
 #if DSP_HAS_AVX2_KERNELS
-
-#define DSP_AVX2 __attribute__((target("avx2")))
 
 // 16 samples -> 16 codes without their sign bit, one per 16-bit lane (0x80..0xFF; the caller clears bit 7 for
 // negative samples). G.191 takes the 13-bit magnitude a = (mag >> 2) + 33 of the sample (mag = s, or the one's
@@ -123,13 +113,8 @@ struct MulawKernels {
 };
 
 MulawKernels SelectKernels() {
-  const char* forced = std::getenv("AI_CRMD_MULAW_KERNEL");
-  const bool isScalarForced = forced != nullptr && std::strcmp(forced, "scalar") == 0;
 #if DSP_HAS_AVX2_KERNELS
-  __builtin_cpu_init();  // we may run before libgcc's own constructor has filled in the CPU features
-  if (!isScalarForced && __builtin_cpu_supports("avx2")) return {MulawEncodeAvx2, MulawDecodeAvx2, "avx2"};
-#else
-  (void)isScalarForced;
+  if (ShouldUseAvx2("AI_CRMD_MULAW_KERNEL")) return {MulawEncodeAvx2, MulawDecodeAvx2, "avx2"};
 #endif
   return {MulawEncodeScalar, MulawDecodeScalar, "scalar"};
 }

@@ -7,16 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-#define DSP_HAS_AVX2_KERNELS 1
-#define DSP_AVX2 __attribute__((target("avx2")))
-#include <immintrin.h>
-#else
-#define DSP_HAS_AVX2_KERNELS 0
-#endif
+#include "avx2-kernels.h"
 
 namespace dsp {
 
@@ -56,13 +48,8 @@ struct LevelKernel {
 };
 
 LevelKernel SelectLevelKernel() {
-  const char* forced = std::getenv("AI_CRMD_LEVEL_KERNEL");
-  const bool isScalarForced = forced != nullptr && std::strcmp(forced, "scalar") == 0;
 #if DSP_HAS_AVX2_KERNELS
-  __builtin_cpu_init();  // we may run before libgcc's own constructor has filled in the CPU features
-  if (!isScalarForced && __builtin_cpu_supports("avx2")) return {SumOfSquaresAvx2, "avx2"};
-#else
-  (void)isScalarForced;
+  if (ShouldUseAvx2("AI_CRMD_LEVEL_KERNEL")) return {SumOfSquaresAvx2, "avx2"};
 #endif
   return {SumOfSquaresScalar, "scalar"};
 }
