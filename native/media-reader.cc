@@ -35,13 +35,8 @@ struct Tables {
 };
 constexpr Tables kTables;
 
-uint64_t Load64(const uint8_t* at) {
-  uint64_t word;
-  std::memcpy(&word, at, sizeof word);
-  return word;
-}
-
-uint64_t Load64(const char* at) {
+// 8 bytes from anywhere (the message's bytes or a literal), unaligned.
+uint64_t Load64(const void* at) {
   uint64_t word;
   std::memcpy(&word, at, sizeof word);
   return word;

@@ -72,13 +72,15 @@ export interface NativeAddon {
   readonly mediaReaderPayloadOffset: number;
   readonly mulawKernel: MulawKernel;
   /** The kernel that sums a frame's squares for its level (native/vad.h); AI_CRMD_LEVEL_KERNEL=scalar forces 'scalar'. */
-  readonly levelKernel: 'avx2' | 'scalar';
+  readonly levelKernel: DspKernel;
   /** Absent where the platform has no timerfd (not Linux). */
   readonly PreciseTimer?: new (callback: () => void) => NativePreciseTimer;
 }
 
+/** Which of a DSP family's kernels the addon chose when it loaded (native/avx2-kernels.h). */
+export type DspKernel = 'avx2' | 'scalar';
 /** The mu-law kernel the addon chose when it loaded. */
-export type MulawKernel = 'avx2' | 'scalar';
+export type MulawKernel = DspKernel;
 
 
 const ADDON_RELATIVE_PATH = join('build', 'Release', 'ai_crmd_dsp.node');

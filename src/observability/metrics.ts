@@ -43,17 +43,20 @@ const MAX_LABEL_VALUES = 32;
 
 const threadRegistry = new Registry();
 
+/** Both clock histograms (a pass's lateness, its sends' time) share these bounds, so their buckets line up. */
+const CLOCK_PASS_BUCKETS_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
+
 const pacingLateness = new Histogram({
   name: `${METRIC_PREFIX}clock_lateness_seconds`,
   help: 'Pacing error: how late each pass of the 20 ms playout clock ran behind its absolute deadline (every frame sent in the pass is at least this late)',
-  buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
+  buckets: CLOCK_PASS_BUCKETS_SECONDS,
   registers: [threadRegistry],
 });
 
 const passSendTime = new Histogram({
   name: `${METRIC_PREFIX}clock_pass_send_seconds`,
   help: 'How long each pass of the 20 ms playout clock took to send its frames: the frame it sent last is this much later than the pass\'s start',
-  buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
+  buckets: CLOCK_PASS_BUCKETS_SECONDS,
   registers: [threadRegistry],
 });
 

@@ -31,43 +31,45 @@ function engineOn(time: BusyLoopTimeSource): TestEngine {
   return { time, clock, batcher, factory, agents };
 }
 
+/** A started call on its own engine, its first `frames` frames sent on the clock's own time. */
+function callAfter(frames: number): { time: BusyLoopTimeSource; engine: TestEngine; caller: FakeCaller; next: () => void } {
+  const time = new BusyLoopTimeSource(0);
+  const engine = engineOn(time);
+  const caller = new FakeCaller(engine);
+  caller.connect();
+  const silence = silenceFrames(frames + 4);
+  let sent = 0;
+  const next = (): void => caller.sendFrame(silence[sent++]!);
+  for (let i = 0; i < frames; i++) {
+    next();
+    time.advance(20);
+  }
+  return { time, engine, caller, next };
+}
+
 describe('a call and the clock between reads', () => {
   it('serves the due pass when a media frame arrives, before the clock\'s timer fires', () => {
-    const time = new BusyLoopTimeSource(0);
-    const engine = engineOn(time);
-    const caller = new FakeCaller(engine);
-    caller.connect();
-    const frames = silenceFrames(10);
-    for (let i = 0; i < 5; i++) {
-      caller.sendFrame(frames[i]!);
-      time.advance(20);
-    }
+    const { time, engine, caller, next } = callAfter(5);
     const passesBefore = engine.clock.stats.passes;
     const timersBefore = time.pendingTimers;
     expect(timersBefore).toBe(1);
     // 25 ms on with the loop busy: a sub-tick is due, its timer has not fired
     time.busyMs += 25;
     expect(engine.clock.stats.passes).toBe(passesBefore);
-    caller.sendFrame(frames[5]!);
+    next();
     expect(engine.clock.stats.passes).toBe(passesBefore + 1);
     expect(engine.clock.stats.lastPassStartMs).toBe(time.nowMs());
     // nothing more is due: the next frame brings no pass
-    caller.sendFrame(frames[6]!);
+    next();
     expect(engine.clock.stats.passes).toBe(passesBefore + 1);
     caller.stop();
   });
 
   it('leaves the pass to its timer when a frame arrives before it is due', () => {
-    const time = new BusyLoopTimeSource(0);
-    const engine = engineOn(time);
-    const caller = new FakeCaller(engine);
-    caller.connect();
-    const frames = silenceFrames(3);
-    caller.sendFrame(frames[0]!);
-    time.advance(20);
+    const { time, engine, caller, next } = callAfter(1);
     const passesBefore = engine.clock.stats.passes;
     time.busyMs += 0.5; // well before the next sub-tick (5 ms apart)
-    caller.sendFrame(frames[1]!);
+    next();
     expect(engine.clock.stats.passes).toBe(passesBefore);
     time.advance(20);
     expect(engine.clock.stats.passes).toBeGreaterThan(passesBefore);
